@@ -1,0 +1,84 @@
+//! # countersign-core
+//!
+//! The verification engine of [countersign](https://docs.rs/countersign): webhook signature
+//! schemes as data, provider presets, secrets, signing and typed errors. Synchronous, no I/O,
+//! no async runtime; the tower layer and the CLI are built on it.
+//!
+//! ```
+//! use countersign_core::{Delivery, ErrorKind, FixedClock, Preset, Signer, SignRequest, Verifier};
+//! use std::time::Duration;
+//!
+//! let now = FixedClock::from_unix_secs(1_700_000_000);
+//! let verifier = Verifier::builder(Preset::StandardWebhooks)
+//!     .secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+//!     .clock(now)
+//!     .build()?;
+//!
+//! // A sender signs...
+//! let signer = Signer::new(Preset::StandardWebhooks, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+//! let body = br#"{"type":"invoice.paid"}"#;
+//! let headers = signer.sign(
+//!     &SignRequest::new(body).id("msg_1").timestamp(Duration::from_secs(1_700_000_000)),
+//! )?;
+//!
+//! // ...the receiver verifies the exact bytes:
+//! let verified = verifier.verify(&Delivery::new(&headers, body))?;
+//! assert_eq!(verified.event_id(), Some("msg_1"));
+//! assert_eq!(verified.timestamp(), Some(1_700_000_000));
+//!
+//! // A tampered body is rejected with a typed reason.
+//! let err = verifier.verify(&Delivery::new(&headers, b"{}")).unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::SignatureMismatch);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Guarantees
+//!
+//! - A delivery is accepted iff at least one signature entry of a supported version matches
+//!   at least one configured secret; signatures are decoded and compared as bytes in
+//!   constant time.
+//! - No input panics: malformed headers, timestamps and bodies are [`VerifyError`]s.
+//! - Timestamps are digits only and checked against a past and a future tolerance with
+//!   checked arithmetic.
+//! - Secrets are zeroized on drop and never appear in `Debug` output or errors.
+//! - Verifying a Standard Webhooks or GitHub delivery allocates nothing but the event id.
+//!
+//! ## The public interface is:
+//!
+//! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Verified`]
+//! - [`Signer`], [`SignRequest`]
+//! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSyntax`], [`Part`],
+//!   [`TimestampSpec`], [`EventIdSource`], [`KeyFormat`], [`Tolerance`])
+//! - [`Algorithm`], [`Encoding`], [`Secret`], [`Clock`], [`SystemClock`], [`FixedClock`]
+//! - errors: [`VerifyError`] with its [`ErrorKind`], [`ConfigError`], [`SignError`]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    not(test),
+    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::panic)
+)]
+
+mod algorithm;
+mod clock;
+mod content;
+mod error;
+mod event_id;
+mod presets;
+mod scheme;
+mod secret;
+mod signature;
+mod signer;
+mod timestamp;
+mod verifier;
+
+pub use algorithm::{Algorithm, Encoding};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{ConfigError, ErrorKind, SignError, VerifyError};
+pub use event_id::MAX_EVENT_ID_LEN;
+pub use presets::Preset;
+pub use scheme::{
+    DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, EventIdSource, IntoHeaderName, KeyFormat, Part, Scheme,
+    SchemeBuilder, SignatureSyntax, TimestampSource, TimestampSpec, TimestampUnit, Tolerance,
+};
+pub use secret::Secret;
+pub use signer::{SignRequest, Signer};
+pub use verifier::{Delivery, MAX_SECRETS, Prepared, Verified, Verifier, VerifierBuilder};

@@ -1,0 +1,55 @@
+use http::HeaderName;
+
+use crate::algorithm::{Algorithm, Encoding};
+use crate::scheme::{
+    EventIdSource, KeyFormat, Part, Scheme, SignatureSyntax, TimestampSource, TimestampSpec,
+    TimestampUnit,
+};
+
+pub(super) const NAME: &str = "standard-webhooks";
+pub(super) const DESCRIPTION: &str =
+    "Standard Webhooks: webhook-id/-timestamp/-signature (v1, HMAC-SHA256, base64), whsec_ base64 secret";
+
+pub(super) fn scheme() -> Scheme {
+    with_headers(
+        NAME,
+        &[HeaderName::from_static("webhook-id")],
+        &[HeaderName::from_static("webhook-timestamp")],
+        &[HeaderName::from_static("webhook-signature")],
+    )
+}
+
+/// The Standard Webhooks scheme under other header names (Svix).
+pub(super) fn with_headers(
+    name: &'static str,
+    id: &[HeaderName],
+    timestamp: &[HeaderName],
+    signature: &[HeaderName],
+) -> Scheme {
+    let mut builder = Scheme::builder(name)
+        .algorithm(Algorithm::HmacSha256)
+        .encoding(Encoding::Base64)
+        .key_format(KeyFormat::Base64 {
+            prefix: Some("whsec_".into()),
+        })
+        .timestamp(TimestampSpec {
+            source: TimestampSource::Header(timestamp.to_vec()),
+            unit: TimestampUnit::Seconds,
+        })
+        .content([
+            Part::Header(id.to_vec()),
+            Part::literal("."),
+            Part::Timestamp,
+            Part::literal("."),
+            Part::Body,
+        ])
+        .event_id(EventIdSource::Header(id.to_vec()));
+    let mut names = signature.iter();
+    if let Some(first) = names.next() {
+        builder = builder.signature_header(first.clone(), SignatureSyntax::versioned_list("v1"));
+    }
+    for fallback in names {
+        builder = builder.signature_header_fallback(fallback.clone());
+    }
+    builder.unchecked()
+}

@@ -1,0 +1,20 @@
+use crate::algorithm::{Algorithm, Encoding};
+use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
+
+pub(super) const NAME: &str = "stripe";
+pub(super) const DESCRIPTION: &str =
+    "Stripe: Stripe-Signature t=<unix>,v1=<hex> over `t.body`; whole whsec_ string is the key";
+
+pub(super) fn scheme() -> Scheme {
+    Scheme::builder(NAME)
+        .algorithm(Algorithm::HmacSha256)
+        .encoding(Encoding::Hex)
+        .signature_header(
+            "stripe-signature",
+            SignatureSyntax::key_value(',', "v1").with_timestamp_key("t"),
+        )
+        .timestamp(TimestampSpec::in_signature_header(TimestampUnit::Seconds))
+        .content([Part::Timestamp, Part::literal("."), Part::Body])
+        .event_id(EventIdSource::json_field("id"))
+        .unchecked()
+}

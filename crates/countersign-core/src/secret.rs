@@ -1,0 +1,110 @@
+//! Secrets as the user configures them: zeroized on drop, never printed.
+
+use std::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::algorithm::Encoding;
+use crate::error::ConfigError;
+use crate::scheme::KeyFormat;
+
+/// A webhook secret (or, for key-pair schemes, a public key) exactly as configured —
+/// e.g. `whsec_…` for Stripe or Standard Webhooks.
+///
+/// How the bytes are interpreted (raw, base64 after a `whsec_` prefix, …) is the scheme's
+/// business. The bytes are zeroized on drop and never appear in `Debug`.
+///
+/// ```
+/// use countersign_core::Secret;
+/// let s = Secret::from("whsec_very-secret");
+/// assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+/// ```
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps raw bytes.
+    #[must_use]
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    /// The configured bytes. Handle with care.
+    #[must_use]
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Whether the secret holds no bytes at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s.into_bytes())
+    }
+}
+
+impl From<&[u8]> for Secret {
+    fn from(b: &[u8]) -> Self {
+        Secret(b.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Secret {
+    fn from(b: Vec<u8>) -> Self {
+        Secret(b)
+    }
+}
+
+impl From<&String> for Secret {
+    fn from(s: &String) -> Self {
+        Secret::from(s.as_str())
+    }
+}
+
+/// Turns a configured secret into key bytes according to the scheme's [`KeyFormat`].
+pub(crate) fn key_bytes(
+    secret: &Secret,
+    format: &KeyFormat,
+    index: usize,
+) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
+    let bytes = match format {
+        KeyFormat::Raw => Zeroizing::new(secret.expose().to_vec()),
+        KeyFormat::Base64 { prefix } => {
+            let raw = secret.expose();
+            let raw = prefix
+                .as_deref()
+                .and_then(|p| raw.strip_prefix(p.as_bytes()))
+                .unwrap_or(raw);
+            if raw.is_empty() {
+                return Err(ConfigError::EmptySecret { index });
+            }
+            Zeroizing::new(Encoding::Base64.decode_vec(raw).ok_or(
+                ConfigError::SecretEncoding {
+                    index,
+                    expected: "base64 (after the optional whsec_ prefix)",
+                },
+            )?)
+        }
+    };
+    if bytes.is_empty() {
+        return Err(ConfigError::EmptySecret { index });
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,297 @@
+//! Parsing signature headers into decoded candidate signatures, without allocating.
+//!
+//! The header value is treated as bytes (it need not be UTF-8). Entries of unsupported
+//! versions are skipped; supported entries are decoded into fixed inline buffers so that the
+//! comparison later runs on bytes, in constant time.
+
+use http::HeaderName;
+
+use crate::algorithm::Encoding;
+use crate::error::VerifyError;
+use crate::scheme::SignatureSyntax;
+
+/// Supported entries accepted in one header; more is a malformed header.
+pub(crate) const MAX_CANDIDATES: usize = 16;
+/// Largest decoded signature kept (ECDSA DER signatures reach 72 bytes).
+pub(crate) const MAX_SIGNATURE_LEN: usize = 80;
+/// Entries of any version scanned in one header; more is a malformed header.
+const MAX_ENTRIES: usize = 64;
+
+/// Decoded signatures of a supported version, inline.
+#[derive(Clone)]
+pub(crate) struct Candidates {
+    sigs: [[u8; MAX_SIGNATURE_LEN]; MAX_CANDIDATES],
+    lens: [usize; MAX_CANDIDATES],
+    /// Supported entries seen (decodable or not).
+    seen: usize,
+    /// Entries that decoded to a plausible signature (stored in `sigs[..stored]`).
+    stored: usize,
+}
+
+impl std::fmt::Debug for Candidates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Candidates")
+            .field("seen", &self.seen)
+            .field("decodable", &self.stored)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Candidates {
+    fn new() -> Self {
+        Candidates {
+            sigs: [[0; MAX_SIGNATURE_LEN]; MAX_CANDIDATES],
+            lens: [0; MAX_CANDIDATES],
+            seen: 0,
+            stored: 0,
+        }
+    }
+
+    fn push(
+        &mut self,
+        header: &HeaderName,
+        encoded: &[u8],
+        encoding: Encoding,
+        expected_len: usize,
+    ) -> Result<(), VerifyError> {
+        if self.seen >= MAX_CANDIDATES {
+            return Err(VerifyError::MalformedHeader {
+                name: header.clone(),
+                reason: "more than 16 signatures",
+            });
+        }
+        self.seen = self.seen.saturating_add(1);
+        let (Some(buf), Some(len)) = (self.sigs.get_mut(self.stored), self.lens.get_mut(self.stored))
+        else {
+            return Ok(());
+        };
+        match encoding.decode_into(encoded, buf) {
+            Some(n) if n == expected_len => {
+                *len = n;
+                self.stored = self.stored.saturating_add(1);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The decodable candidates.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.sigs
+            .iter()
+            .zip(self.lens.iter())
+            .take(self.stored)
+            .map(|(s, &l)| s.get(..l).unwrap_or(&[]))
+    }
+
+    pub(crate) fn seen(&self) -> usize {
+        self.seen
+    }
+
+    pub(crate) fn decodable(&self) -> usize {
+        self.stored
+    }
+}
+
+/// What a signature header yields: candidates and, for key-value syntaxes, the timestamp text.
+#[derive(Debug)]
+pub(crate) struct Parsed<'h> {
+    pub(crate) candidates: Candidates,
+    pub(crate) timestamp: Option<&'h [u8]>,
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let i = s.iter().position(|&b| b == sep)?;
+    Some((s.get(..i)?, s.get(i.checked_add(1)?..)?))
+}
+
+/// Parses one signature header value.
+pub(crate) fn parse<'h>(
+    syntax: &SignatureSyntax,
+    header: &HeaderName,
+    value: &'h [u8],
+    encoding: Encoding,
+    expected_len: usize,
+) -> Result<Parsed<'h>, VerifyError> {
+    let mut candidates = Candidates::new();
+    let mut timestamp = None;
+    let value = trim(value);
+    let too_many = || VerifyError::MalformedHeader {
+        name: header.clone(),
+        reason: "too many entries",
+    };
+    match syntax {
+        SignatureSyntax::Single { prefix } => {
+            if let Some(sig) = value.strip_prefix(prefix.as_bytes()) {
+                candidates.push(header, sig, encoding, expected_len)?;
+            }
+        }
+        SignatureSyntax::VersionedList { version } => {
+            let entries = value.split(|&b| b == b' ').filter(|e| !e.is_empty());
+            for (i, entry) in entries.enumerate() {
+                if i >= MAX_ENTRIES {
+                    return Err(too_many());
+                }
+                if let Some((v, sig)) = split_once(entry, b',') {
+                    if v == version.as_bytes() {
+                        candidates.push(header, sig, encoding, expected_len)?;
+                    }
+                }
+            }
+        }
+        SignatureSyntax::KeyValue {
+            separator,
+            signature_key,
+            timestamp_key,
+        } => {
+            let mut sep = [0u8; 4];
+            let sep = separator.encode_utf8(&mut sep).as_bytes();
+            let pairs = split_str(value, sep).map(trim).filter(|p| !p.is_empty());
+            for (i, pair) in pairs.enumerate() {
+                if i >= MAX_ENTRIES {
+                    return Err(too_many());
+                }
+                let Some((k, v)) = split_once(pair, b'=') else {
+                    continue;
+                };
+                let (k, v) = (trim(k), trim(v));
+                if k == signature_key.as_bytes() {
+                    candidates.push(header, v, encoding, expected_len)?;
+                } else if timestamp_key.as_deref().map(str::as_bytes) == Some(k) {
+                    if timestamp.replace(v).is_some() {
+                        return Err(VerifyError::MalformedHeader {
+                            name: header.clone(),
+                            reason: "more than one timestamp entry",
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if candidates.seen == 0 {
+        return Err(VerifyError::NoSupportedSignature {
+            name: header.clone(),
+        });
+    }
+    Ok(Parsed {
+        candidates,
+        timestamp,
+    })
+}
+
+/// Splits on a (possibly multi-byte) separator.
+fn split_str<'a, 's>(s: &'a [u8], sep: &'s [u8]) -> impl Iterator<Item = &'a [u8]> + use<'a, 's> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let cur = rest?;
+        match cur.windows(sep.len().max(1)).position(|w| w == sep) {
+            Some(i) => {
+                rest = cur.get(i.saturating_add(sep.len())..);
+                cur.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(cur)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn h() -> HeaderName {
+        HeaderName::from_static("x-sig")
+    }
+
+    #[test]
+    fn versioned_list_skips_unknown_and_counts_undecodable() {
+        let p = parse(
+            &SignatureSyntax::versioned_list("v1"),
+            &h(),
+            b"v2,AAAA v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1, v1a,xx  v1,!!",
+            Encoding::Base64,
+            32,
+        )
+        .unwrap();
+        assert_eq!(p.candidates.seen(), 3);
+        assert_eq!(p.candidates.decodable(), 1);
+        assert_eq!(p.candidates.iter().next(), Some(&[0u8; 32][..]));
+    }
+
+    #[test]
+    fn key_value_with_timestamp() {
+        let p = parse(
+            &SignatureSyntax::key_value(',', "v1").with_timestamp_key("t"),
+            &h(),
+            b"t=123, v1=00ff,v0=11,v1=zz",
+            Encoding::Hex,
+            2,
+        )
+        .unwrap();
+        assert_eq!(p.timestamp, Some(&b"123"[..]));
+        assert_eq!(p.candidates.seen(), 2);
+        assert_eq!(p.candidates.decodable(), 1);
+        let dup = parse(
+            &SignatureSyntax::key_value(',', "v1").with_timestamp_key("t"),
+            &h(),
+            b"t=1,t=2,v1=00",
+            Encoding::Hex,
+            1,
+        );
+        assert_eq!(dup.unwrap_err().kind(), ErrorKind::MalformedHeader);
+    }
+
+    #[test]
+    fn only_unsupported_is_an_error() {
+        let e = parse(
+            &SignatureSyntax::key_value(',', "v1").with_timestamp_key("t"),
+            &h(),
+            b"t=1,v0=00",
+            Encoding::Hex,
+            1,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NoSupportedSignature);
+        let e = parse(&SignatureSyntax::single("sha256="), &h(), b"sha1=00", Encoding::Hex, 1)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NoSupportedSignature);
+    }
+
+    #[test]
+    fn bounded() {
+        let many = "v1,AAAA ".repeat(17);
+        let e = parse(
+            &SignatureSyntax::versioned_list("v1"),
+            &h(),
+            many.as_bytes(),
+            Encoding::Base64,
+            3,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MalformedHeader);
+        let many = "v9,AAAA ".repeat(65);
+        assert!(
+            parse(&SignatureSyntax::versioned_list("v1"), &h(), many.as_bytes(), Encoding::Base64, 3)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn multibyte_separator() {
+        let v: Vec<_> = split_str(b"a;;b;;c", b";;").collect();
+        assert_eq!(v, [&b"a"[..], b"b", b"c"]);
+    }
+}

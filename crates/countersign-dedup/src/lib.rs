@@ -1,0 +1,1 @@
+//! countersign-dedup (in progress).

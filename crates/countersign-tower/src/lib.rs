@@ -1,0 +1,1 @@
+//! countersign-tower (in progress).
