@@ -2,11 +2,3 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use countersign_core::*;
-
-#[cfg(feature = "tower")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-pub use countersign_tower::*;
-
-#[cfg(feature = "dedup")]
-#[cfg_attr(docsrs, doc(cfg(feature = "dedup")))]
-pub use countersign_dedup::*;

@@ -119,7 +119,7 @@ impl Encoding {
     pub(crate) fn decode_into(self, input: &[u8], out: &mut [u8]) -> Option<usize> {
         match self {
             Encoding::Hex => {
-                if input.len() % 2 != 0 {
+                if !input.len().is_multiple_of(2) {
                     return None;
                 }
                 let n = input.len() / 2;
@@ -277,7 +277,10 @@ mod tests {
         assert_eq!(Encoding::Base64.decode_into(b"AAE=", &mut out), Some(2));
         assert_eq!(Encoding::Base64.decode_into(b"AAE", &mut out), Some(2));
         assert_eq!(Encoding::Base64.decode_into(b"AA*=", &mut out), None);
-        assert_eq!(Encoding::Base64.decode_into(b"AAAAAAAAAAAA", &mut out), None);
+        assert_eq!(
+            Encoding::Base64.decode_into(b"AAAAAAAAAAAA", &mut out),
+            None
+        );
     }
 
     #[test]

@@ -15,7 +15,10 @@ use crate::error::VerifyError;
 pub const MAX_EVENT_ID_LEN: usize = 1024;
 
 /// Validates an event id taken from a header: visible ASCII, 1..=1024 bytes.
-pub(crate) fn header_str<'h>(name: &HeaderName, value: &'h HeaderValue) -> Result<&'h str, VerifyError> {
+pub(crate) fn header_str<'h>(
+    name: &HeaderName,
+    value: &'h HeaderValue,
+) -> Result<&'h str, VerifyError> {
     let malformed = |reason| VerifyError::MalformedHeader {
         name: name.clone(),
         reason,
@@ -35,7 +38,10 @@ pub(crate) fn header_str<'h>(name: &HeaderName, value: &'h HeaderValue) -> Resul
 
 /// Follows `path` through nested JSON objects and returns the string or integer found there.
 /// A body that is not JSON, or has nothing at the path, yields `Ok(None)`.
-pub(crate) fn from_json(body: &[u8], path: &[Cow<'static, str>]) -> Result<Option<String>, VerifyError> {
+pub(crate) fn from_json(
+    body: &[u8],
+    path: &[Cow<'static, str>],
+) -> Result<Option<String>, VerifyError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let found = PathSeed { path }.deserialize(&mut de).unwrap_or(None);
     match found {
@@ -159,15 +165,31 @@ mod tests {
     fn finds_top_level_and_nested() {
         let body = br#"{"object":"event","data":{"id":"inner"},"id":"evt_1","x":[1,{"id":2}]}"#;
         assert_eq!(from_json(body, &path(&["id"])), Ok(Some("evt_1".into())));
-        assert_eq!(from_json(body, &path(&["data", "id"])), Ok(Some("inner".into())));
+        assert_eq!(
+            from_json(body, &path(&["data", "id"])),
+            Ok(Some("inner".into()))
+        );
         assert_eq!(from_json(body, &path(&["nope"])), Ok(None));
-        assert_eq!(from_json(br#"{"event_id":42}"#, &path(&["event_id"])), Ok(Some("42".into())));
-        assert_eq!(from_json(br#"{"id":"a\"b"}"#, &path(&["id"])), Ok(Some("a\"b".into())));
+        assert_eq!(
+            from_json(br#"{"event_id":42}"#, &path(&["event_id"])),
+            Ok(Some("42".into()))
+        );
+        assert_eq!(
+            from_json(br#"{"id":"a\"b"}"#, &path(&["id"])),
+            Ok(Some("a\"b".into()))
+        );
     }
 
     #[test]
     fn not_json_is_no_id() {
-        for body in [&b"token=x&team_id=T1"[..], b"", b"[1,2]", b"{\"id\":", b"\xff\xfe", b"{\"id\":null}"] {
+        for body in [
+            &b"token=x&team_id=T1"[..],
+            b"",
+            b"[1,2]",
+            b"{\"id\":",
+            b"\xff\xfe",
+            b"{\"id\":null}",
+        ] {
             assert_eq!(from_json(body, &path(&["id"])), Ok(None));
         }
     }

@@ -54,7 +54,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     not(test),
-    warn(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::panic)
+    warn(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::panic
+    )
 )]
 
 mod algorithm;

@@ -273,7 +273,6 @@ pub(crate) const MAX_HEADER_PARTS: usize = 4;
 impl Scheme {
     /// Starts a scheme: HMAC-SHA256, hex, raw key, body-only content, no timestamp, no event
     /// id, default tolerance and body limit. A signature header is required.
-    #[must_use]
     pub fn builder(name: impl Into<Arc<str>>) -> SchemeBuilder {
         SchemeBuilder {
             scheme: Scheme {
@@ -502,15 +501,19 @@ impl Scheme {
             }
             _ => {}
         }
-        if let EventIdSource::Header(names) = &self.event_id {
-            if names.is_empty() {
-                return Err(ConfigError::InvalidScheme("the event id header needs a name"));
-            }
+        if let EventIdSource::Header(names) = &self.event_id
+            && names.is_empty()
+        {
+            return Err(ConfigError::InvalidScheme(
+                "the event id header needs a name",
+            ));
         }
-        if let EventIdSource::JsonField(path) = &self.event_id {
-            if path.is_empty() {
-                return Err(ConfigError::InvalidScheme("the event id JSON path is empty"));
-            }
+        if let EventIdSource::JsonField(path) = &self.event_id
+            && path.is_empty()
+        {
+            return Err(ConfigError::InvalidScheme(
+                "the event id JSON path is empty",
+            ));
         }
         Ok(())
     }

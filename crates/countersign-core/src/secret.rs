@@ -84,25 +84,26 @@ pub(crate) fn key_bytes(
     format: &KeyFormat,
     index: usize,
 ) -> Result<Zeroizing<Vec<u8>>, ConfigError> {
-    let bytes = match format {
-        KeyFormat::Raw => Zeroizing::new(secret.expose().to_vec()),
-        KeyFormat::Base64 { prefix } => {
-            let raw = secret.expose();
-            let raw = prefix
-                .as_deref()
-                .and_then(|p| raw.strip_prefix(p.as_bytes()))
-                .unwrap_or(raw);
-            if raw.is_empty() {
-                return Err(ConfigError::EmptySecret { index });
+    let bytes =
+        match format {
+            KeyFormat::Raw => Zeroizing::new(secret.expose().to_vec()),
+            KeyFormat::Base64 { prefix } => {
+                let raw = secret.expose();
+                let raw = prefix
+                    .as_deref()
+                    .and_then(|p| raw.strip_prefix(p.as_bytes()))
+                    .unwrap_or(raw);
+                if raw.is_empty() {
+                    return Err(ConfigError::EmptySecret { index });
+                }
+                Zeroizing::new(Encoding::Base64.decode_vec(raw).ok_or(
+                    ConfigError::SecretEncoding {
+                        index,
+                        expected: "base64 (after the optional whsec_ prefix)",
+                    },
+                )?)
             }
-            Zeroizing::new(Encoding::Base64.decode_vec(raw).ok_or(
-                ConfigError::SecretEncoding {
-                    index,
-                    expected: "base64 (after the optional whsec_ prefix)",
-                },
-            )?)
-        }
-    };
+        };
     if bytes.is_empty() {
         return Err(ConfigError::EmptySecret { index });
     }

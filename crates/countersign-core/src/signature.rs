@@ -61,8 +61,10 @@ impl Candidates {
             });
         }
         self.seen = self.seen.saturating_add(1);
-        let (Some(buf), Some(len)) = (self.sigs.get_mut(self.stored), self.lens.get_mut(self.stored))
-        else {
+        let (Some(buf), Some(len)) = (
+            self.sigs.get_mut(self.stored),
+            self.lens.get_mut(self.stored),
+        ) else {
             return Ok(());
         };
         match encoding.decode_into(encoded, buf) {
@@ -142,10 +144,10 @@ pub(crate) fn parse<'h>(
                 if i >= MAX_ENTRIES {
                     return Err(too_many());
                 }
-                if let Some((v, sig)) = split_once(entry, b',') {
-                    if v == version.as_bytes() {
-                        candidates.push(header, sig, encoding, expected_len)?;
-                    }
+                if let Some((v, sig)) = split_once(entry, b',')
+                    && v == version.as_bytes()
+                {
+                    candidates.push(header, sig, encoding, expected_len)?;
                 }
             }
         }
@@ -167,13 +169,13 @@ pub(crate) fn parse<'h>(
                 let (k, v) = (trim(k), trim(v));
                 if k == signature_key.as_bytes() {
                     candidates.push(header, v, encoding, expected_len)?;
-                } else if timestamp_key.as_deref().map(str::as_bytes) == Some(k) {
-                    if timestamp.replace(v).is_some() {
-                        return Err(VerifyError::MalformedHeader {
-                            name: header.clone(),
-                            reason: "more than one timestamp entry",
-                        });
-                    }
+                } else if timestamp_key.as_deref().map(str::as_bytes) == Some(k)
+                    && timestamp.replace(v).is_some()
+                {
+                    return Err(VerifyError::MalformedHeader {
+                        name: header.clone(),
+                        reason: "more than one timestamp entry",
+                    });
                 }
             }
         }
@@ -265,8 +267,14 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSupportedSignature);
-        let e = parse(&SignatureSyntax::single("sha256="), &h(), b"sha1=00", Encoding::Hex, 1)
-            .unwrap_err();
+        let e = parse(
+            &SignatureSyntax::single("sha256="),
+            &h(),
+            b"sha1=00",
+            Encoding::Hex,
+            1,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSupportedSignature);
     }
 
@@ -284,8 +292,14 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::MalformedHeader);
         let many = "v9,AAAA ".repeat(65);
         assert!(
-            parse(&SignatureSyntax::versioned_list("v1"), &h(), many.as_bytes(), Encoding::Base64, 3)
-                .is_err()
+            parse(
+                &SignatureSyntax::versioned_list("v1"),
+                &h(),
+                many.as_bytes(),
+                Encoding::Base64,
+                3
+            )
+            .is_err()
         );
     }
 

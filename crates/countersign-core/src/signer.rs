@@ -159,7 +159,9 @@ impl Signer {
                         "the scheme signs a header other than the event id",
                     ));
                 }
-                let id = request.id.ok_or(SignError::MissingInput("event id (--id)"))?;
+                let id = request
+                    .id
+                    .ok_or(SignError::MissingInput("event id (--id)"))?;
                 if let Some(slot) = slots.next() {
                     *slot = id.as_bytes();
                 }
@@ -198,22 +200,22 @@ impl Signer {
             insert(&mut out, name, &value)?;
         }
         if let Some(TimestampSource::Header(names)) = scheme.timestamp.as_ref().map(|t| &t.source)
+            && let Some(name) = names.first()
         {
-            if let Some(name) = names.first() {
-                insert(&mut out, name, &timestamp)?;
-            }
+            insert(&mut out, name, &timestamp)?;
         }
-        if let (Some(names), Some(id)) = (id_names, request.id) {
-            if let Some(name) = names.first() {
-                insert(&mut out, name, id)?;
-            }
+        if let (Some(names), Some(id)) = (id_names, request.id)
+            && let Some(name) = names.first()
+        {
+            insert(&mut out, name, id)?;
         }
         Ok(out)
     }
 }
 
 fn insert(out: &mut HeaderMap, name: &HeaderName, value: &str) -> Result<(), SignError> {
-    let v = HeaderValue::from_str(value).map_err(|_| SignError::InvalidHeaderValue(name.clone()))?;
+    let v =
+        HeaderValue::from_str(value).map_err(|_| SignError::InvalidHeaderValue(name.clone()))?;
     out.insert(name.clone(), v);
     Ok(())
 }

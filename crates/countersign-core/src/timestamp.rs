@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::error::VerifyError;
-use crate::scheme::{Tolerance, TimestampUnit};
+use crate::scheme::{TimestampUnit, Tolerance};
 
 /// At most this many digits (`i64::MAX` has 19).
 pub(crate) const MAX_DIGITS: usize = 19;
@@ -31,7 +31,7 @@ pub(crate) fn parse_digits(text: &[u8]) -> Result<u64, VerifyError> {
         }
         value = value
             .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            .and_then(|v| v.checked_add(u64::from(b.wrapping_sub(b'0'))))
             .ok_or(VerifyError::MalformedTimestamp {
                 reason: "out of range",
             })?;
@@ -113,26 +113,79 @@ mod tests {
         let now = Duration::from_millis(1_000_000_999);
         // 300.999 s old at millisecond precision, exactly 300 s at the timestamp's.
         assert!(check(999_700, TimestampUnit::Seconds, now, tol).is_ok());
-        assert!(check(1_000_000 - 300, TimestampUnit::Seconds, Duration::from_secs(1_000_000), tol).is_ok());
-        assert!(check(1_000_000 - 301, TimestampUnit::Seconds, Duration::from_secs(1_000_000), tol).is_err());
-        assert!(check(1_000_000 + 300, TimestampUnit::Seconds, Duration::from_millis(1_000_000_999), tol).is_ok());
+        assert!(
+            check(
+                1_000_000 - 300,
+                TimestampUnit::Seconds,
+                Duration::from_secs(1_000_000),
+                tol
+            )
+            .is_ok()
+        );
+        assert!(
+            check(
+                1_000_000 - 301,
+                TimestampUnit::Seconds,
+                Duration::from_secs(1_000_000),
+                tol
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                1_000_000 + 300,
+                TimestampUnit::Seconds,
+                Duration::from_millis(1_000_000_999),
+                tol
+            )
+            .is_ok()
+        );
         assert_eq!(
-            check(1_000_000 + 301, TimestampUnit::Seconds, Duration::from_secs(1_000_000), tol)
-                .unwrap_err()
-                .kind(),
+            check(
+                1_000_000 + 301,
+                TimestampUnit::Seconds,
+                Duration::from_secs(1_000_000),
+                tol
+            )
+            .unwrap_err()
+            .kind(),
             ErrorKind::TimestampTooNew
         );
         // Extremes never overflow.
         assert!(check(i64::MAX as u64, TimestampUnit::Seconds, Duration::ZERO, tol).is_err());
         assert!(check(0, TimestampUnit::Seconds, Duration::MAX, tol).is_err());
-        assert!(check(i64::MAX as u64, TimestampUnit::Milliseconds, Duration::MAX, tol).is_err());
+        assert!(
+            check(
+                i64::MAX as u64,
+                TimestampUnit::Milliseconds,
+                Duration::MAX,
+                tol
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn tolerance_edges_millis() {
         let tol = Tolerance::symmetric(Duration::from_secs(60));
         let now = Duration::from_secs(1_700_000_000);
-        assert_eq!(check(1_700_000_000_000 - 60_000, TimestampUnit::Milliseconds, now, tol), Ok(1_699_999_940));
-        assert!(check(1_700_000_000_000 - 60_001, TimestampUnit::Milliseconds, now, tol).is_err());
+        assert_eq!(
+            check(
+                1_700_000_000_000 - 60_000,
+                TimestampUnit::Milliseconds,
+                now,
+                tol
+            ),
+            Ok(1_699_999_940)
+        );
+        assert!(
+            check(
+                1_700_000_000_000 - 60_001,
+                TimestampUnit::Milliseconds,
+                now,
+                tol
+            )
+            .is_err()
+        );
     }
 }

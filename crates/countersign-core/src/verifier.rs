@@ -48,7 +48,11 @@ pub struct Verified {
 impl Verified {
     /// Builds a value by hand (tests, custom verification, user id extractors).
     #[must_use]
-    pub fn new(preset: impl Into<Arc<str>>, event_id: Option<String>, timestamp: Option<i64>) -> Self {
+    pub fn new(
+        preset: impl Into<Arc<str>>,
+        event_id: Option<String>,
+        timestamp: Option<i64>,
+    ) -> Self {
         Verified {
             preset: preset.into(),
             event_id,
@@ -163,7 +167,11 @@ impl ContentSource for Received<'_, '_> {
         self.prepared.timestamp_text
     }
     fn header(&self, index: usize) -> &[u8] {
-        self.prepared.header_parts.get(index).copied().unwrap_or(&[])
+        self.prepared
+            .header_parts
+            .get(index)
+            .copied()
+            .unwrap_or(&[])
     }
 }
 
@@ -260,10 +268,12 @@ impl Verifier {
             let text = match &spec.source {
                 TimestampSource::Header(names) => require(headers, names)?.1.as_bytes(),
                 TimestampSource::SignatureHeader => {
-                    parsed.timestamp.ok_or_else(|| VerifyError::MalformedHeader {
-                        name: sig_name.clone(),
-                        reason: "no timestamp entry",
-                    })?
+                    parsed
+                        .timestamp
+                        .ok_or_else(|| VerifyError::MalformedHeader {
+                            name: sig_name.clone(),
+                            reason: "no timestamp entry",
+                        })?
                 }
             };
             timestamp_value = Some((timestamp::parse_digits(text)?, spec.unit));
@@ -273,10 +283,10 @@ impl Verifier {
         let mut header_parts: [&[u8]; MAX_HEADER_PARTS] = [&[]; MAX_HEADER_PARTS];
         let mut slots = header_parts.iter_mut();
         for part in &scheme.content {
-            if let Part::Header(names) = part {
-                if let Some(slot) = slots.next() {
-                    *slot = require(headers, names)?.1.as_bytes();
-                }
+            if let Part::Header(names) = part
+                && let Some(slot) = slots.next()
+            {
+                *slot = require(headers, names)?.1.as_bytes();
             }
         }
 
@@ -317,7 +327,11 @@ impl Verifier {
     /// # Errors
     /// `body_too_large`, `signature_mismatch`, or `malformed_body` when a body-borne event id
     /// is unusable.
-    pub fn finish(&self, prepared: Prepared<'_>, delivery: &Delivery<'_>) -> Result<Verified, VerifyError> {
+    pub fn finish(
+        &self,
+        prepared: Prepared<'_>,
+        delivery: &Delivery<'_>,
+    ) -> Result<Verified, VerifyError> {
         let body = delivery.body;
         if body.len() > self.body_limit {
             return Err(VerifyError::BodyTooLarge {

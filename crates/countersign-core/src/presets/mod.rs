@@ -128,10 +128,15 @@ mod tests {
             assert_eq!(s.name(), p.name());
             assert_eq!(Preset::from_name(&p.name().to_uppercase()), Ok(*p));
             assert!(
-                p.name().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                p.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
                 "{p} is not kebab-case"
             );
         }
-        assert!(matches!(Preset::from_name("nope"), Err(ConfigError::UnknownPreset(_))));
+        assert!(matches!(
+            Preset::from_name("nope"),
+            Err(ConfigError::UnknownPreset(_))
+        ));
     }
 }

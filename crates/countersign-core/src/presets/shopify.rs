@@ -4,8 +4,7 @@ use crate::algorithm::{Algorithm, Encoding};
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "shopify";
-pub(super) const DESCRIPTION: &str =
-    "Shopify: X-Shopify-Hmac-Sha256 <base64> over the body; id X-Shopify-Event-Id, else X-Shopify-Webhook-Id";
+pub(super) const DESCRIPTION: &str = "Shopify: X-Shopify-Hmac-Sha256 <base64> over the body; id X-Shopify-Event-Id, else X-Shopify-Webhook-Id";
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

@@ -2,8 +2,7 @@ use crate::algorithm::{Algorithm, Encoding};
 use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
 
 pub(super) const NAME: &str = "slack";
-pub(super) const DESCRIPTION: &str =
-    "Slack: X-Slack-Signature v0=<hex> over `v0:ts:body`, X-Slack-Request-Timestamp; id JSON event_id";
+pub(super) const DESCRIPTION: &str = "Slack: X-Slack-Signature v0=<hex> over `v0:ts:body`, X-Slack-Request-Timestamp; id JSON event_id";
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

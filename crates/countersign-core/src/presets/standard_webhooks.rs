@@ -7,8 +7,7 @@ use crate::scheme::{
 };
 
 pub(super) const NAME: &str = "standard-webhooks";
-pub(super) const DESCRIPTION: &str =
-    "Standard Webhooks: webhook-id/-timestamp/-signature (v1, HMAC-SHA256, base64), whsec_ base64 secret";
+pub(super) const DESCRIPTION: &str = "Standard Webhooks: webhook-id/-timestamp/-signature (v1, HMAC-SHA256, base64), whsec_ base64 secret";
 
 pub(super) fn scheme() -> Scheme {
     with_headers(
