@@ -47,6 +47,7 @@
 //!
 //! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Verified`]
 //! - [`Signer`], [`SignRequest`]
+//! - handshakes: [`Handshake`], [`HandshakeTrigger`], [`HandshakeAnswer`], [`HandshakeReply`]
 //! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSyntax`], [`Part`],
 //!   [`TimestampSpec`], [`EventIdSource`], [`KeyFormat`], [`Tolerance`])
 //! - [`Algorithm`], [`Encoding`], [`Secret`], [`Clock`], [`SystemClock`], [`FixedClock`]
@@ -66,6 +67,7 @@ mod clock;
 mod content;
 mod error;
 mod event_id;
+mod handshake;
 mod presets;
 mod scheme;
 mod secret;
@@ -78,6 +80,9 @@ pub use algorithm::{Algorithm, Encoding};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{ConfigError, ErrorKind, SignError, VerifyError};
 pub use event_id::MAX_EVENT_ID_LEN;
+pub use handshake::{
+    Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, MAX_CHALLENGE_LEN,
+};
 pub use presets::Preset;
 pub use scheme::{
     DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, EventIdSource, IntoHeaderName, KeyFormat, Part, Scheme,

@@ -31,6 +31,7 @@ use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding, MAX_TAG_LEN};
 use crate::error::ConfigError;
+use crate::handshake::Handshake;
 
 /// Default timestamp tolerance in each direction: 300 s.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
@@ -265,6 +266,7 @@ pub struct Scheme {
     pub(crate) tolerance: Tolerance,
     pub(crate) event_id: EventIdSource,
     pub(crate) body_limit: usize,
+    pub(crate) handshakes: Vec<Handshake>,
 }
 
 /// How many [`Part::Header`] parts a scheme may have.
@@ -287,6 +289,7 @@ impl Scheme {
                 tolerance: Tolerance::default(),
                 event_id: EventIdSource::None,
                 body_limit: DEFAULT_BODY_LIMIT,
+                handshakes: Vec::new(),
             },
         }
     }
@@ -373,6 +376,12 @@ impl Scheme {
     #[must_use]
     pub fn body_limit(&self) -> usize {
         self.body_limit
+    }
+
+    /// The handshakes the provider performs (answered only when the layer opts in).
+    #[must_use]
+    pub fn handshakes(&self) -> &[Handshake] {
+        &self.handshakes
     }
 
     /// Every header name the scheme reads (signature, timestamp, signed headers, event id),
@@ -515,6 +524,9 @@ impl Scheme {
                 "the event id JSON path is empty",
             ));
         }
+        for handshake in &self.handshakes {
+            handshake.validate()?;
+        }
         Ok(())
     }
 }
@@ -585,6 +597,12 @@ impl SchemeBuilder {
     /// The default body limit (1 MiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.scheme.body_limit = bytes;
+        self
+    }
+
+    /// Adds a handshake the provider performs (see [`Handshake`]).
+    pub fn handshake(mut self, handshake: Handshake) -> Self {
+        self.scheme.handshakes.push(handshake);
         self
     }
 

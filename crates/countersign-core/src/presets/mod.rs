@@ -75,7 +75,8 @@ presets! {
     /// GitHub's legacy `X-Hub-Signature: sha1=<hex>`.
     GithubSha1 => github_sha1,
     /// Slack: `X-Slack-Signature: v0=<hex>` over `v0:<timestamp>:<body>`; event id is the
-    /// JSON body's `event_id` (form-encoded bodies such as slash commands have none).
+    /// JSON body's `event_id` (form-encoded bodies such as slash commands have none);
+    /// declares the `url_verification` handshake ([`crate::Handshake::slack_url_verification`]).
     Slack => slack,
     /// Shopify: `X-Shopify-Hmac-Sha256: <base64>` over the body; event id
     /// `X-Shopify-Event-Id`, falling back to `X-Shopify-Webhook-Id`.

@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::handshake::Handshake;
 use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
 
 pub(super) const NAME: &str = "slack";
@@ -20,5 +21,6 @@ pub(super) fn scheme() -> Scheme {
             Part::Body,
         ])
         .event_id(EventIdSource::json_field("event_id"))
+        .handshake(Handshake::slack_url_verification())
         .unchecked()
 }
