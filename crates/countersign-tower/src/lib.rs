@@ -1,1 +1,96 @@
-//! countersign-tower (in progress).
+//! # countersign-tower
+//!
+//! [`VerifyLayer`]: tower middleware that checks a webhook delivery's signature before the
+//! service behind it runs. Works with any `Service<http::Request<B>>` — axum (as a
+//! `route_layer`), `tower::ServiceBuilder`, a plain hyper server.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use countersign_tower::{Preset, Signer, SignRequest, Verified, VerifiedBody, VerifyLayer};
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::{BodyExt, Full};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifyLayer::new(Preset::Github, "It's a Secret to Everybody")?)
+//!     .service_fn(|req: Request<VerifiedBody>| async move {
+//!         // Only verified deliveries get here, with their metadata and exact bytes.
+//!         let event_id = req.extensions().get::<Verified>().and_then(|v| v.event_id());
+//!         assert_eq!(event_id, Some("d-1"));
+//!         assert_eq!(req.body().as_bytes(), b"Hello, World!");
+//!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("ok"))))
+//!     });
+//!
+//! // A delivery signed with the secret is accepted...
+//! let signer = Signer::new(Preset::Github, "It's a Secret to Everybody")?;
+//! let mut request = Request::post("/webhooks/github").body(Full::new(Bytes::from("Hello, World!")))?;
+//! *request.headers_mut() = signer.sign(&SignRequest::new(b"Hello, World!").id("d-1"))?;
+//! let response = service.clone().oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//!
+//! // ...a forged one is answered 401 and never reaches the handler.
+//! let forged = Request::post("/webhooks/github")
+//!     .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+//!     .body(Full::new(Bytes::from("Hello, World!")))?;
+//! let response = service.oneshot(forged).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.into_body().collect().await?.to_bytes(), "webhook signature invalid");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What happens to a request
+//!
+//! Each step is cheaper than the next, so junk is turned away early:
+//!
+//! 1. `Content-Length` above the body limit → `413`, the body is never read.
+//! 2. Signature headers missing or malformed → `400`; timestamp outside the tolerance or no
+//!    decodable signature → `401`. Still without reading the body.
+//! 3. The body is buffered up to the limit with [`http_body_util::Limited`] (chunked bodies
+//!    too) → `413` when it is larger.
+//! 4. The signature is checked over the exact bytes (constant time, every configured secret)
+//!    → `401` on mismatch.
+//! 5. Success: [`Verified`] is inserted into the request extensions and the byte-identical
+//!    body is passed on as a [`VerifiedBody`]. When the layer answers handshakes
+//!    ([`VerifyLayerBuilder::handshakes`]), a handshake is answered here instead.
+//!
+//! Rejections are responses with a short, vague body; the precise reason rides in the
+//! response extensions as a [`VerifyRejection`], goes to `tracing` (target `countersign`,
+//! one `WARN` event per rejection), and can shape a custom response through
+//! [`VerifyLayerBuilder::on_rejection`].
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `axum` | no | axum 0.8 extractors [`VerifiedWebhook`] and [`Webhook<T>`](Webhook) |
+//!
+//! ## The public interface is:
+//!
+//! - [`VerifyLayer`], [`VerifyLayerBuilder`], [`Verify`], [`VerifyResponseFuture`]
+//! - bodies: [`VerifiedBody`] (what the inner service gets), [`VerifyResponseBody`]
+//! - rejections: [`VerifyRejection`], [`BodyReadError`]
+//! - with `axum`: [`VerifiedWebhook`], [`Webhook`], [`WebhookRejection`]
+//! - re-exported from `countersign-core` for convenience: [`Preset`], [`Scheme`],
+//!   [`Verifier`], [`Verified`], [`VerifyError`], [`ErrorKind`], [`ConfigError`], [`Secret`],
+//!   [`Tolerance`], [`Signer`], [`SignRequest`], the clocks
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+#[cfg(feature = "axum")]
+mod extract;
+mod rejection;
+mod verify;
+
+pub use body::{VerifiedBody, VerifyResponseBody};
+#[cfg(feature = "axum")]
+pub use extract::{VerifiedWebhook, Webhook, WebhookRejection};
+pub use rejection::{BodyReadError, VerifyRejection};
+pub use verify::{Verify, VerifyLayer, VerifyLayerBuilder, VerifyResponseFuture};
+
+pub use countersign_core::{
+    Clock, ConfigError, ErrorKind, FixedClock, Preset, Scheme, Secret, SignRequest, Signer,
+    SystemClock, Tolerance, Verified, Verifier, VerifyError,
+};

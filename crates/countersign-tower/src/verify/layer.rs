@@ -1,0 +1,423 @@
+//! [`VerifyLayer`] (configuration only) and its builder.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use countersign_core::{Clock, ConfigError, Scheme, Secret, Tolerance, Verifier, VerifierBuilder};
+use http::{HeaderMap, HeaderName, Response};
+use tower_layer::Layer;
+
+use super::url::UrlConfig;
+use crate::rejection::VerifyRejection;
+use crate::verify::Verify;
+
+/// A user hook producing the rejection response.
+pub(crate) type RejectionHook = Arc<dyn Fn(&VerifyRejection) -> Response<Bytes> + Send + Sync>;
+
+/// Everything a [`Verify`] service needs, shared by all its clones.
+pub(crate) struct Config {
+    pub(crate) verifier: Verifier,
+    /// Signature headers, marked sensitive on every request.
+    pub(crate) sensitive: Vec<HeaderName>,
+    pub(crate) handshakes: bool,
+    pub(crate) url: UrlConfig,
+    pub(crate) on_rejection: Option<RejectionHook>,
+}
+
+impl Config {
+    pub(crate) fn mark_sensitive(&self, headers: &mut HeaderMap) {
+        for name in &self.sensitive {
+            if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
+                for value in entry.iter_mut() {
+                    value.set_sensitive(true);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("verifier", &self.verifier)
+            .field("handshakes", &self.handshakes)
+            .field("url", &self.url)
+            .field(
+                "on_rejection",
+                &self.on_rejection.as_ref().map(|_| "<hook>"),
+            )
+            .finish()
+    }
+}
+
+/// A [`tower_layer::Layer`] that verifies webhook signatures; see the [crate docs](crate).
+///
+/// Configuration only, cheap to clone (one `Arc`). Build it with [`VerifyLayer::new`] or
+/// [`VerifyLayer::builder`]; configuration errors surface there, never per request.
+///
+/// ```
+/// use countersign_tower::{Preset, VerifyLayer, ConfigError};
+///
+/// let layer = VerifyLayer::new(Preset::Stripe, "whsec_test_secret")?;
+/// # let _ = layer;
+/// // An empty secret is refused when the layer is built:
+/// assert_eq!(VerifyLayer::new(Preset::Stripe, "").unwrap_err(), ConfigError::EmptySecret { index: 0 });
+/// # Ok::<(), ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct VerifyLayer {
+    config: Arc<Config>,
+}
+
+impl VerifyLayer {
+    /// A layer for `scheme` (a [`Preset`](countersign_core::Preset) or a [`Scheme`]) with
+    /// one secret and every default: the scheme's tolerance and body limit, the system
+    /// clock, no handshakes, URL from the `Host` header over `https`.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] when the secret is empty or cannot be decoded.
+    pub fn new(scheme: impl Into<Scheme>, secret: impl Into<Secret>) -> Result<Self, ConfigError> {
+        VerifyLayer::builder(scheme).secret(secret).build()
+    }
+
+    /// Starts a layer for `scheme`.
+    pub fn builder(scheme: impl Into<Scheme>) -> VerifyLayerBuilder {
+        VerifyLayerBuilder::with_source(Source::Builder(Box::new(Verifier::builder(scheme))))
+    }
+
+    /// Starts a layer around a verifier that is already built (its secrets, tolerance, body
+    /// limit and clock are used as they are; setting them on the builder is an error).
+    pub fn with_verifier(verifier: Verifier) -> VerifyLayerBuilder {
+        VerifyLayerBuilder::with_source(Source::Verifier(Box::new(verifier)))
+    }
+
+    /// The verifier.
+    #[must_use]
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
+    }
+}
+
+impl<S> Layer<S> for VerifyLayer {
+    type Service = Verify<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Verify::from_parts(inner, Arc::clone(&self.config))
+    }
+}
+
+#[derive(Debug)]
+enum Source {
+    Builder(Box<VerifierBuilder>),
+    Verifier(Box<Verifier>),
+}
+
+/// Builds a [`VerifyLayer`]; see [`VerifyLayer::builder`].
+///
+/// ```
+/// use countersign_tower::{Preset, Tolerance, VerifyLayer};
+/// use std::time::Duration;
+///
+/// let layer = VerifyLayer::builder(Preset::Slack)
+///     .secret("current-signing-secret")
+///     .secret("previous-signing-secret") // rotation: either may sign
+///     .tolerance(Tolerance::symmetric(Duration::from_secs(120)))
+///     .body_limit(256 * 1024)
+///     .handshakes(true) // answer Slack's url_verification
+///     .public_url("https://hooks.example.com")
+///     .build()?;
+/// assert_eq!(layer.verifier().body_limit(), 256 * 1024);
+///
+/// // Invalid configuration fails here, not per request:
+/// assert!(VerifyLayer::builder(Preset::Slack).secret("s").public_url("ftp://x").build().is_err());
+/// # Ok::<(), countersign_tower::ConfigError>(())
+/// ```
+#[must_use]
+pub struct VerifyLayerBuilder {
+    source: Source,
+    /// A verifier option set on a builder made from a finished verifier.
+    misuse: Option<&'static str>,
+    handshakes: bool,
+    public_url: Option<String>,
+    url_scheme: Option<String>,
+    trust_forwarded: bool,
+    on_rejection: Option<RejectionHook>,
+}
+
+impl fmt::Debug for VerifyLayerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyLayerBuilder")
+            .field("source", &self.source)
+            .field("handshakes", &self.handshakes)
+            .field("public_url", &self.public_url)
+            .field("url_scheme", &self.url_scheme)
+            .field("trust_forwarded", &self.trust_forwarded)
+            .field(
+                "on_rejection",
+                &self.on_rejection.as_ref().map(|_| "<hook>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyLayerBuilder {
+    fn with_source(source: Source) -> Self {
+        VerifyLayerBuilder {
+            source,
+            misuse: None,
+            handshakes: false,
+            public_url: None,
+            url_scheme: None,
+            trust_forwarded: false,
+            on_rejection: None,
+        }
+    }
+
+    fn verifier_option(
+        mut self,
+        option: &'static str,
+        f: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
+    ) -> Self {
+        match self.source {
+            Source::Builder(b) => self.source = Source::Builder(Box::new(f(*b))),
+            Source::Verifier(_) => {
+                self.misuse.get_or_insert(option);
+            }
+        }
+        self
+    }
+
+    /// Adds a secret. Add several to rotate: a delivery is accepted when any signature entry
+    /// matches any secret.
+    pub fn secret(self, secret: impl Into<Secret>) -> Self {
+        self.verifier_option("secret", |b| b.secret(secret))
+    }
+
+    /// Adds several secrets.
+    pub fn secrets<S: Into<Secret>>(self, secrets: impl IntoIterator<Item = S>) -> Self {
+        self.verifier_option("secrets", |b| b.secrets(secrets))
+    }
+
+    /// Overrides the timestamp tolerance (default: the scheme's, 300 s each way unless the
+    /// provider documents another).
+    pub fn tolerance(self, tolerance: Tolerance) -> Self {
+        self.verifier_option("tolerance", |b| b.tolerance(tolerance))
+    }
+
+    /// Overrides the body limit in bytes (default: the scheme's, 1 MiB unless the provider
+    /// sends more, e.g. 25 MiB for GitHub). Larger requests get `413`, before their body is
+    /// read when they declare a `Content-Length`.
+    pub fn body_limit(self, bytes: usize) -> Self {
+        self.verifier_option("body_limit", |b| b.body_limit(bytes))
+    }
+
+    /// Injects a clock (default: the system clock).
+    pub fn clock(self, clock: impl Clock) -> Self {
+        self.verifier_option("clock", |b| b.clock(clock))
+    }
+
+    /// Injects a shared clock.
+    pub fn shared_clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.verifier_option("clock", |b| b.shared_clock(clock))
+    }
+
+    /// Answers the scheme's handshakes (Slack's `url_verification`, …) in the layer, after
+    /// verifying their signature, instead of passing them to the service. Default: off —
+    /// a handshake is then an ordinary verified delivery.
+    pub fn handshakes(mut self, answer: bool) -> Self {
+        self.handshakes = answer;
+        self
+    }
+
+    /// The public base URL the provider sends to, e.g. `https://hooks.example.com` (a path
+    /// prefix is allowed: `https://example.com/api`). The URL of a delivery is this base
+    /// followed by the request's path and query.
+    ///
+    /// Only schemes that sign the URL use it (Twilio, Square, HubSpot v3, …). Recommended
+    /// whenever the app is behind a proxy or load balancer: without it the URL is rebuilt
+    /// from the `Host` header, which a proxy may rewrite. Wins over
+    /// [`trust_forwarded_headers`](Self::trust_forwarded_headers).
+    pub fn public_url(mut self, base: impl Into<String>) -> Self {
+        self.public_url = Some(base.into());
+        self
+    }
+
+    /// The URL scheme (`https` or `http`) used to rebuild a delivery's URL when no
+    /// [`public_url`](Self::public_url) is set. Default: `https`, since providers deliver to
+    /// HTTPS endpoints and TLS usually ends at a proxy in front of the app.
+    pub fn url_scheme(mut self, scheme: impl Into<String>) -> Self {
+        self.url_scheme = Some(scheme.into());
+        self
+    }
+
+    /// Rebuilds a delivery's URL from `Forwarded` (RFC 7239: `proto=`, `host=`) or
+    /// `X-Forwarded-Proto` / `X-Forwarded-Host` when present (the first, client-side entry),
+    /// falling back to `Host` and [`url_scheme`](Self::url_scheme). Default: off.
+    ///
+    /// Turn it on only when a proxy you control sets or overwrites these headers: otherwise
+    /// any client can choose the URL that URL-bound schemes check the signature against. A
+    /// fixed [`public_url`](Self::public_url) is simpler and safer.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded = trust;
+        self
+    }
+
+    /// Replaces the default rejection response (status from the error kind, a short vague
+    /// `text/plain` body). The hook receives the precise reason; the layer still inserts the
+    /// [`VerifyRejection`] into the extensions of the response it returns.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use countersign_tower::{Preset, VerifyLayer};
+    /// use http::{header, Response};
+    ///
+    /// let layer = VerifyLayer::builder(Preset::Github)
+    ///     .secret("s3cret")
+    ///     .on_rejection(|rejection| {
+    ///         let body = format!(r#"{{"error":"{}"}}"#, rejection.label());
+    ///         let mut response = Response::new(Bytes::from(body));
+    ///         *response.status_mut() = rejection.status();
+    ///         response.headers_mut().insert(
+    ///             header::CONTENT_TYPE,
+    ///             header::HeaderValue::from_static("application/json"),
+    ///         );
+    ///         response
+    ///     })
+    ///     .build()?;
+    /// # let _ = layer;
+    /// # Ok::<(), countersign_tower::ConfigError>(())
+    /// ```
+    pub fn on_rejection<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&VerifyRejection) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        self.on_rejection = Some(Arc::new(hook));
+        self
+    }
+
+    /// Builds the layer.
+    ///
+    /// # Errors
+    /// The verifier's [`ConfigError`]s (no secret, empty or undecodable secret, invalid
+    /// scheme, too many secrets); [`ConfigError::InvalidValue`] for a `public_url` that is
+    /// not an absolute `http(s)` URL without query, or a `url_scheme` other than
+    /// `http`/`https`; [`ConfigError::UnsupportedOption`] when a verifier option was set on
+    /// a builder made by [`VerifyLayer::with_verifier`].
+    pub fn build(self) -> Result<VerifyLayer, ConfigError> {
+        let verifier = match self.source {
+            Source::Builder(b) => b.build()?,
+            Source::Verifier(v) => {
+                if let Some(option) = self.misuse {
+                    return Err(ConfigError::UnsupportedOption {
+                        option,
+                        preset: v.scheme().name().to_owned(),
+                    });
+                }
+                *v
+            }
+        };
+        let url = UrlConfig::new(
+            self.public_url.as_deref(),
+            self.url_scheme.as_deref(),
+            self.trust_forwarded,
+        )?;
+        let sensitive = verifier.scheme().signature_header().to_vec();
+        Ok(VerifyLayer {
+            config: Arc::new(Config {
+                verifier,
+                sensitive,
+                handshakes: self.handshakes,
+                url,
+                on_rejection: self.on_rejection,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use countersign_core::Preset;
+
+    #[test]
+    fn config_errors_at_build_time() {
+        assert_eq!(
+            VerifyLayer::builder(Preset::Github).build().unwrap_err(),
+            ConfigError::NoSecret
+        );
+        for bad in [
+            "",
+            "example.com",
+            "ftp://example.com",
+            "https://example.com/?q=1",
+            "/path",
+        ] {
+            assert!(
+                matches!(
+                    VerifyLayer::builder(Preset::Github)
+                        .secret("s")
+                        .public_url(bad)
+                        .build(),
+                    Err(ConfigError::InvalidValue { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            VerifyLayer::builder(Preset::Github)
+                .secret("s")
+                .url_scheme("ws")
+                .build(),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        let v = Verifier::new(Preset::Github, "s").unwrap();
+        assert_eq!(
+            VerifyLayer::with_verifier(v.clone())
+                .body_limit(1)
+                .build()
+                .unwrap_err(),
+            ConfigError::UnsupportedOption {
+                option: "body_limit",
+                preset: "github".into()
+            }
+        );
+        let layer = VerifyLayer::with_verifier(v)
+            .handshakes(true)
+            .build()
+            .unwrap();
+        assert_eq!(layer.verifier().scheme().name(), "github");
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let builder = VerifyLayer::builder(Preset::Stripe).secret("whsec_topsecret");
+        assert!(!format!("{builder:?}").contains("topsecret"));
+        let layer = builder
+            .on_rejection(|_| Response::new(Bytes::new()))
+            .build()
+            .unwrap();
+        let debug = format!("{layer:?}");
+        assert!(!debug.contains("topsecret"), "{debug}");
+        assert!(debug.contains("<hook>"), "{debug}");
+    }
+
+    #[test]
+    fn marks_every_signature_header_value_sensitive() {
+        let layer = VerifyLayer::new(Preset::Github, "s").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.append("x-hub-signature-256", "sha256=aa".parse().unwrap());
+        headers.append("x-hub-signature-256", "sha256=bb".parse().unwrap());
+        headers.append("x-github-delivery", "d-1".parse().unwrap());
+        layer.config.mark_sensitive(&mut headers);
+        assert!(
+            headers
+                .get_all("x-hub-signature-256")
+                .iter()
+                .all(|v| v.is_sensitive())
+        );
+        assert!(!headers["x-github-delivery"].is_sensitive());
+        assert!(format!("{headers:?}").contains("Sensitive"));
+        assert!(!format!("{headers:?}").contains("sha256=aa"));
+    }
+}
