@@ -223,8 +223,9 @@ fn service_layer_and_future_are_send_sync_clone() {
     send_sync_clone::<Verify<axum::routing::Route>>();
     send_sync_clone::<Verify<axum::Router>>();
     send_sync_clone::<VerifiedBody>();
-    send::<VerifyResponseFuture<axum::routing::Route, axum::body::Body>>();
-    send::<VerifyResponseFuture<axum::routing::Route, hyper::body::Incoming>>();
+    send::<<Verify<axum::routing::Route> as Service<Request<axum::body::Body>>>::Future>();
+    send::<<Verify<axum::routing::Route> as Service<Request<hyper::body::Incoming>>>::Future>();
+    send::<VerifyResponseFuture<axum::body::Body, Infallible>>();
     send::<VerifyResponseBody<axum::body::Body>>();
     send_sync_clone::<VerifyRejection>();
 }

@@ -1,21 +1,22 @@
-//! [`VerifyResponseFuture`]: buffer the body, verify, then call the inner service (or answer
-//! a rejection or a handshake).
+//! [`VerifyResponseFuture`]: check the headers, buffer the body, verify, then call the
+//! inner service (or answer a rejection or a handshake).
+//!
+//! The work is one `async` block so that the headers are parsed once: the [`Prepared`]
+//! result borrows the request head while the body is read, which a hand-written state
+//! machine cannot hold without `unsafe`. The block is boxed (one allocation per request).
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use countersign_core::{Delivery, HandshakeReply, VerifyError};
-use http::request::Parts;
+use countersign_core::{Delivery, HandshakeReply, Prepared, VerifyError};
 use http::{HeaderValue, Method, Request, Response, Uri, header};
 use http_body::Body;
-use http_body_util::combinators::Collect;
-use http_body_util::{Collected, LengthLimitError, Limited};
-use pin_project_lite::pin_project;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_service::Service;
 
 use super::layer::Config;
@@ -23,69 +24,19 @@ use crate::body::{VerifiedBody, VerifyResponseBody};
 use crate::rejection::{BodyReadError, VerifyRejection};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-pin_project! {
-    /// The response future of [`Verify`](crate::Verify).
-    pub struct VerifyResponseFuture<S, B>
-    where
-        S: Service<Request<VerifiedBody>>,
-        B: Body,
-        B::Error: Into<BoxError>,
-    {
-        #[pin]
-        state: State<S, B>,
-    }
+/// The response future of [`Verify`](crate::Verify).
+pub struct VerifyResponseFuture<ResBody, E> {
+    kind: Kind<ResBody, E>,
 }
 
-pin_project! {
-    #[project = StateProj]
-    enum State<S, B>
-    where
-        S: Service<Request<VerifiedBody>>,
-        B: Body,
-        B::Error: Into<BoxError>,
-    {
-        Collect {
-            #[pin]
-            collect: Collect<Limited<B>>,
-            pending: Option<Pending<S>>,
-        },
-        Inner {
-            #[pin]
-            future: S::Future,
-        },
-        Done {
-            response: Option<Response<Bytes>>,
-        },
-    }
+enum Kind<ResBody, E> {
+    Ready(Option<Response<Bytes>>),
+    Running(BoxFuture<Result<Response<VerifyResponseBody<ResBody>>, E>>),
 }
 
-/// What the request needs once its body is in.
-struct Pending<S> {
-    parts: Parts,
-    inner: S,
-    config: Arc<Config>,
-}
-
-impl<S, B> VerifyResponseFuture<S, B>
-where
-    S: Service<Request<VerifiedBody>>,
-    B: Body,
-    B::Error: Into<BoxError>,
-{
-    pub(super) fn collect(body: Limited<B>, parts: Parts, inner: S, config: Arc<Config>) -> Self {
-        VerifyResponseFuture {
-            state: State::Collect {
-                collect: http_body_util::BodyExt::collect(body),
-                pending: Some(Pending {
-                    parts,
-                    inner,
-                    config,
-                }),
-            },
-        }
-    }
-
+impl<ResBody, E> VerifyResponseFuture<ResBody, E> {
     pub(super) fn rejected(
         config: &Config,
         rejection: VerifyRejection,
@@ -93,24 +44,31 @@ where
         uri: &Uri,
     ) -> Self {
         VerifyResponseFuture {
-            state: State::Done {
-                response: Some(reject(config, rejection, method, uri)),
-            },
+            kind: Kind::Ready(Some(reject(config, rejection, method, uri))),
+        }
+    }
+
+    pub(super) fn run<S, B>(config: Arc<Config>, inner: S, request: Request<B>) -> Self
+    where
+        S: Service<Request<VerifiedBody>, Response = Response<ResBody>, Error = E> + Send + 'static,
+        S::Future: Send,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+        ResBody: 'static,
+        E: 'static,
+    {
+        VerifyResponseFuture {
+            kind: Kind::Running(Box::pin(run(config, inner, request))),
         }
     }
 }
 
-impl<S, B> fmt::Debug for VerifyResponseFuture<S, B>
-where
-    S: Service<Request<VerifiedBody>>,
-    B: Body,
-    B::Error: Into<BoxError>,
-{
+impl<ResBody, E> fmt::Debug for VerifyResponseFuture<ResBody, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Collect { .. } => "reading body",
-            State::Inner { .. } => "calling inner service",
-            State::Done { .. } => "done",
+        let state = match &self.kind {
+            Kind::Ready(_) => "rejected",
+            Kind::Running(_) => "running",
         };
         f.debug_struct("VerifyResponseFuture")
             .field("state", &state)
@@ -118,67 +76,44 @@ where
     }
 }
 
-impl<S, B, ResBody> Future for VerifyResponseFuture<S, B>
+impl<ResBody, E> Future for VerifyResponseFuture<ResBody, E> {
+    type Output = Result<Response<VerifyResponseBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().kind {
+            Kind::Running(future) => future.as_mut().poll(cx),
+            Kind::Ready(response) => {
+                let Some(response) = response.take() else {
+                    panic!("VerifyResponseFuture polled after completion");
+                };
+                Poll::Ready(Ok(response.map(VerifyResponseBody::local)))
+            }
+        }
+    }
+}
+
+async fn run<S, B, ResBody>(
+    config: Arc<Config>,
+    mut inner: S,
+    request: Request<B>,
+) -> Result<Response<VerifyResponseBody<ResBody>>, S::Error>
 where
     S: Service<Request<VerifiedBody>, Response = Response<ResBody>>,
     B: Body,
     B::Error: Into<BoxError>,
 {
-    type Output = Result<Response<VerifyResponseBody<ResBody>>, S::Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
-        loop {
-            let next = match state.as_mut().project() {
-                StateProj::Collect { collect, pending } => {
-                    let collected = ready!(collect.poll(cx));
-                    let Some(Pending {
-                        parts,
-                        mut inner,
-                        config,
-                    }) = pending.take()
-                    else {
-                        panic!("VerifyResponseFuture polled after completion");
-                    };
-                    match verify(&config, parts, collected) {
-                        Next::Call(request) => State::Inner {
-                            future: inner.call(request),
-                        },
-                        Next::Respond(response) => State::Done {
-                            response: Some(response),
-                        },
-                    }
-                }
-                StateProj::Inner { future } => {
-                    let response = ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(response.map(VerifyResponseBody::inner)));
-                }
-                StateProj::Done { response } => {
-                    let Some(response) = response.take() else {
-                        panic!("VerifyResponseFuture polled after completion");
-                    };
-                    return Poll::Ready(Ok(response.map(VerifyResponseBody::local)));
-                }
-            };
-            state.set(next);
-        }
-    }
-}
-
-/// What to do once the body is in.
-enum Next {
-    Call(Request<VerifiedBody>),
-    Respond(Response<Bytes>),
-}
-
-/// The body is in: verify it and build the inner request, or the response to send instead.
-fn verify<D: bytes::Buf>(
-    config: &Config,
-    mut parts: Parts,
-    collected: Result<Collected<D>, BoxError>,
-) -> Next {
+    let local = |r: Response<Bytes>| Ok(r.map(VerifyResponseBody::local));
     let verifier = &config.verifier;
-    let bytes = match collected {
+    let (mut parts, body) = request.into_parts();
+
+    // 2. Headers, timestamp and signature syntax, before the body is read.
+    let prepared: Prepared<'_> = match verifier.prepare(&parts.headers) {
+        Ok(prepared) => prepared,
+        Err(e) => return local(reject(&config, e.into(), &parts.method, &parts.uri)),
+    };
+
+    // 3. The body, bounded.
+    let bytes = match Limited::new(body, verifier.body_limit()).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
             let rejection = if e.is::<LengthLimitError>() {
@@ -188,17 +123,19 @@ fn verify<D: bytes::Buf>(
             } else {
                 VerifyRejection::BodyRead(BodyReadError::new(e))
             };
-            return Next::Respond(reject(config, rejection, &parts.method, &parts.uri));
+            return local(reject(&config, rejection, &parts.method, &parts.uri));
         }
     };
+
+    // 4. The signature over the exact bytes.
     let url = config.url.build(&parts);
     let mut delivery = Delivery::new(&parts.headers, &bytes).with_method(parts.method.as_str());
     if let Some(url) = &url {
         delivery = delivery.with_url(url);
     }
-    let verified = match verifier.verify(&delivery) {
+    let verified = match verifier.finish(prepared, &delivery) {
         Ok(verified) => verified,
-        Err(e) => return Next::Respond(reject(config, e.into(), &parts.method, &parts.uri)),
+        Err(e) => return local(reject(&config, e.into(), &parts.method, &parts.uri)),
     };
     if config.handshakes
         && let Some(reply) = verifier.handshake(&delivery)
@@ -209,7 +146,7 @@ fn verify<D: bytes::Buf>(
             handshake = reply.name(),
             "answered webhook handshake"
         );
-        return Next::Respond(handshake_response(reply));
+        return local(handshake_response(reply));
     }
     tracing::debug!(
         target: "countersign",
@@ -217,8 +154,12 @@ fn verify<D: bytes::Buf>(
         event_id = verified.event_id(),
         "webhook verified"
     );
+
+    // 5. Through to the inner service (the one that was polled ready).
     parts.extensions.insert(verified);
-    Next::Call(Request::from_parts(parts, VerifiedBody::from(bytes)))
+    let request = Request::from_parts(parts, VerifiedBody::from(bytes));
+    let response = inner.call(request).await?;
+    Ok(response.map(VerifyResponseBody::inner))
 }
 
 /// Logs the rejection once and builds its response (the hook's, or the default).

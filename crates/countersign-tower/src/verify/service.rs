@@ -1,4 +1,5 @@
-//! [`Verify`]: the service. The cheap checks happen in `call`, before any body is read.
+//! [`Verify`]: the service. `call` refuses a too-large declared length at once; the rest
+//! happens in the response future, headers first, body last.
 
 use std::error::Error as StdError;
 use std::mem;
@@ -8,7 +9,6 @@ use std::task::{Context, Poll};
 use countersign_core::VerifyError;
 use http::{Request, Response, header};
 use http_body::Body;
-use http_body_util::Limited;
 use tower_service::Service;
 
 use super::future::VerifyResponseFuture;
@@ -21,7 +21,9 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// through to `S`, as `Request<VerifiedBody>` with [`Verified`](crate::Verified) in the
 /// extensions.
 ///
-/// `Clone + Send + Sync` when `S` is; `Error = S::Error` (rejections are responses).
+/// `Clone + Send + Sync` when `S` is; `Error = S::Error` (rejections are responses). The
+/// response future is boxed and `Send`, so `S`, its future and the request body must be
+/// `Send + 'static` — as they are with axum and hyper.
 #[derive(Clone, Debug)]
 pub struct Verify<S> {
     inner: S,
@@ -51,13 +53,17 @@ impl<S> Verify<S> {
 
 impl<S, B, ResBody> Service<Request<B>> for Verify<S>
 where
-    S: Service<Request<VerifiedBody>, Response = Response<ResBody>> + Clone,
-    B: Body,
+    S: Service<Request<VerifiedBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
     B::Error: Into<BoxError>,
+    ResBody: 'static,
 {
     type Response = Response<VerifyResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = VerifyResponseFuture<S, B>;
+    type Future = VerifyResponseFuture<ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -74,22 +80,11 @@ where
             return VerifyResponseFuture::rejected(config, rejection, req.method(), req.uri());
         }
 
-        // 2. Headers, timestamp and signature syntax: still no body needed.
-        if let Err(e) = config.verifier.prepare(req.headers()) {
-            return VerifyResponseFuture::rejected(config, e.into(), req.method(), req.uri());
-        }
-
-        // 3./4. happen in the future. It takes the service that was polled ready and leaves
+        // 2.-5. happen in the future. It takes the service that was polled ready and leaves
         // a fresh clone here.
         let clone = self.inner.clone();
         let inner = mem::replace(&mut self.inner, clone);
-        let (parts, body) = req.into_parts();
-        VerifyResponseFuture::collect(
-            Limited::new(body, limit),
-            parts,
-            inner,
-            Arc::clone(&self.config),
-        )
+        VerifyResponseFuture::run(Arc::clone(&self.config), inner, req)
     }
 }
 
