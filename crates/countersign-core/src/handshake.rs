@@ -7,28 +7,6 @@
 //! provider's (Slack's `url_verification`). [`Verifier::handshake`] computes the reply for a
 //! delivery that has already been verified — a handshake is only ever answered after its
 //! signature checked out.
-//!
-//! ```
-//! use countersign_core::{Delivery, Preset, Signer, SignRequest, Verifier};
-//!
-//! let verifier = Verifier::new(Preset::Slack, "8f742231b10e8888abcd99yyyzzz85a5")?;
-//! let signer = Signer::new(Preset::Slack, "8f742231b10e8888abcd99yyyzzz85a5")?;
-//!
-//! // Slack checks a new Events API URL with a signed `url_verification` request...
-//! let body = br#"{"token":"t","challenge":"3eZbrw1aBm2rZgRN","type":"url_verification"}"#;
-//! let headers = signer.sign(&SignRequest::new(body))?;
-//! let delivery = Delivery::new(&headers, body);
-//! verifier.verify(&delivery)?;
-//! let reply = verifier.handshake(&delivery).expect("a url_verification");
-//! assert_eq!(reply.content_type(), "application/json");
-//! assert_eq!(reply.body(), br#"{"challenge":"3eZbrw1aBm2rZgRN"}"#);
-//!
-//! // ...while an ordinary event is not a handshake.
-//! let body = br#"{"type":"event_callback","event_id":"Ev1"}"#;
-//! let headers = signer.sign(&SignRequest::new(body))?;
-//! assert!(verifier.handshake(&Delivery::new(&headers, body)).is_none());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use std::borrow::Cow;
 
@@ -119,7 +97,30 @@ pub enum HandshakeAnswer {
     },
 }
 
-/// One kind of handshake a provider performs; see the [module docs](self).
+/// One kind of handshake a provider performs: recognised by a [`HandshakeTrigger`], answered
+/// with a [`HandshakeAnswer`]; [`Verifier::handshake`] computes the reply.
+///
+/// ```
+/// use countersign_core::{Delivery, Preset, Signer, SignRequest, Verifier};
+///
+/// let verifier = Verifier::new(Preset::Slack, "8f742231b10e8888abcd99yyyzzz85a5")?;
+/// let signer = Signer::new(Preset::Slack, "8f742231b10e8888abcd99yyyzzz85a5")?;
+///
+/// // Slack checks a new Events API URL with a signed `url_verification` request...
+/// let body = br#"{"token":"t","challenge":"3eZbrw1aBm2rZgRN","type":"url_verification"}"#;
+/// let headers = signer.sign(&SignRequest::new(body))?;
+/// let delivery = Delivery::new(&headers, body);
+/// verifier.verify(&delivery)?;
+/// let reply = verifier.handshake(&delivery).expect("a url_verification");
+/// assert_eq!(reply.content_type(), "application/json");
+/// assert_eq!(reply.body(), br#"{"challenge":"3eZbrw1aBm2rZgRN"}"#);
+///
+/// // ...while an ordinary event is not a handshake.
+/// let body = br#"{"type":"event_callback","event_id":"Ev1"}"#;
+/// let headers = signer.sign(&SignRequest::new(body))?;
+/// assert!(verifier.handshake(&Delivery::new(&headers, body)).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Handshake {
     name: Cow<'static, str>,

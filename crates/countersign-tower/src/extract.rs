@@ -5,41 +5,6 @@
 //!
 //! Both answer `500` with a clear message when the layer is missing in front of the handler
 //! (a wiring mistake, never a sender's fault), and `Option<…>` of either yields `None` then.
-//!
-//! ```
-//! use axum::{Router, routing::post};
-//! use countersign_tower::{Preset, VerifiedWebhook, VerifyLayer, Webhook};
-//! use serde::Deserialize;
-//!
-//! #[derive(Deserialize)]
-//! struct Event {
-//!     id: String,
-//!     r#type: String,
-//! }
-//!
-//! async fn stripe(Webhook { verified, payload }: Webhook<Event>) -> &'static str {
-//!     assert_eq!(verified.event_id(), Some(payload.id.as_str()));
-//!     let _ = payload.r#type;
-//!     "ok"
-//! }
-//!
-//! async fn github(hook: VerifiedWebhook, body: axum::body::Bytes) -> String {
-//!     format!("{} bytes, delivery {:?}", body.len(), hook.event_id())
-//! }
-//!
-//! # fn main() -> Result<(), countersign_tower::ConfigError> {
-//! let app: Router = Router::new()
-//!     .route("/webhooks/stripe", post(stripe))
-//!     .route_layer(VerifyLayer::new(Preset::Stripe, "whsec_test")?)
-//!     .merge(
-//!         Router::new()
-//!             .route("/webhooks/github", post(github))
-//!             .route_layer(VerifyLayer::new(Preset::Github, "gh-secret")?),
-//!     );
-//! # let _ = app;
-//! # Ok(())
-//! # }
-//! ```
 
 use std::convert::Infallible;
 use std::ops::Deref;
@@ -103,6 +68,41 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for VerifiedWebhook {
 /// extractor. The `Content-Type` is not checked: providers differ, the signature is what
 /// counts. Rejects with `500` when no layer ran and `400` when the body is not JSON that
 /// fits `T`. `Option<Webhook<T>>` is `None` without the layer and still rejects bad JSON.
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use countersign_tower::{Preset, VerifiedWebhook, VerifyLayer, Webhook};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Event {
+///     id: String,
+///     r#type: String,
+/// }
+///
+/// async fn stripe(Webhook { verified, payload }: Webhook<Event>) -> &'static str {
+///     assert_eq!(verified.event_id(), Some(payload.id.as_str()));
+///     let _ = payload.r#type;
+///     "ok"
+/// }
+///
+/// async fn github(hook: VerifiedWebhook, body: axum::body::Bytes) -> String {
+///     format!("{} bytes, delivery {:?}", body.len(), hook.event_id())
+/// }
+///
+/// # fn main() -> Result<(), countersign_tower::ConfigError> {
+/// let app: Router = Router::new()
+///     .route("/webhooks/stripe", post(stripe))
+///     .route_layer(VerifyLayer::new(Preset::Stripe, "whsec_test")?)
+///     .merge(
+///         Router::new()
+///             .route("/webhooks/github", post(github))
+///             .route_layer(VerifyLayer::new(Preset::Github, "gh-secret")?),
+///     );
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook<T> {
     /// Preset, event id, signed timestamp.

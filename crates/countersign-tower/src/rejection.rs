@@ -1,20 +1,6 @@
 //! Why the layer turned a request away: [`VerifyRejection`], found in the extensions of every
 //! rejection response (and handed to the [`on_rejection`](crate::VerifyLayerBuilder::on_rejection)
 //! hook).
-//!
-//! ```
-//! use countersign_tower::{ErrorKind, VerifyError, VerifyRejection};
-//! use http::StatusCode;
-//!
-//! let rejection = VerifyRejection::from(VerifyError::MissingHeader {
-//!     name: http::HeaderName::from_static("stripe-signature"),
-//! });
-//! assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
-//! assert_eq!(rejection.kind(), Some(ErrorKind::MissingHeader));
-//! // Vague for the sender, precise for the operator:
-//! assert_eq!(rejection.public_message(), "webhook signature headers missing or malformed");
-//! assert_eq!(rejection.to_string(), "missing header `stripe-signature`");
-//! ```
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -29,6 +15,20 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 ///
 /// `Display` is precise (for logs); [`public_message`](Self::public_message) is what the
 /// default response tells the sender.
+///
+/// ```
+/// use countersign_tower::{ErrorKind, VerifyError, VerifyRejection};
+/// use http::StatusCode;
+///
+/// let rejection = VerifyRejection::from(VerifyError::MissingHeader {
+///     name: http::HeaderName::from_static("stripe-signature"),
+/// });
+/// assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
+/// assert_eq!(rejection.kind(), Some(ErrorKind::MissingHeader));
+/// // Vague for the sender, precise for the operator:
+/// assert_eq!(rejection.public_message(), "webhook signature headers missing or malformed");
+/// assert_eq!(rejection.to_string(), "missing header `stripe-signature`");
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub enum VerifyRejection {
