@@ -202,6 +202,20 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "axum")]
+    #[test]
+    fn nested_axum_routers_use_the_original_uri() {
+        let cfg = UrlConfig::new(Some("https://hooks.example.com"), None, false).unwrap();
+        let mut p = parts("/twilio?x=1", &[]);
+        p.extensions.insert(axum::extract::OriginalUri(
+            "/api/twilio?x=1".parse().unwrap(),
+        ));
+        assert_eq!(
+            cfg.build(&p).as_deref(),
+            Some("https://hooks.example.com/api/twilio?x=1")
+        );
+    }
+
     #[test]
     fn public_url_wins() {
         let cfg = UrlConfig::new(Some("https://hooks.example.com/api/"), None, true).unwrap();
