@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Load test: the same axum app with and without VerifyLayer (examples/load_server.rs), 1 KiB
 # signed JSON bodies, driven by wrk (Debian package `wrk`). Bare and verified runs alternate
-# so that drift on a shared machine hits both; prints requests/s, the ratio and the added
-# latency per request.
+# so that drift on a shared machine hits both. Prints, per run and as means:
+#   - requests/s (wrk) and their ratio;
+#   - the server's CPU time per request (user+sys from /proc, divided by wrk's request
+#     count): far less sensitive than throughput to other processes on a shared machine, and
+#     the CPU-bound throughput ratio is bare_cpu / verified_cpu.
 #
 #   bash benches/load.sh                  # stripe, 3 rounds of 10 s, 32 connections
 #   PRESET=github ROUNDS=5 DURATION=20s CONNECTIONS=64 bash benches/load.sh
@@ -33,33 +36,38 @@ done
 
 # Both routes get identical requests (the bare route ignores the signature headers).
 # A non-2xx answer from /verified would mean the signature expired or broke: fail loudly.
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+# Prints "<requests/s> <server CPU µs per request>".
 run() {
-    local out
+    local out before after requests
+    before=$(cpu_ticks)
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$lua" "http://127.0.0.1:$PORT/$1")
+    after=$(cpu_ticks)
     if grep -q "Non-2xx" <<<"$out"; then
         echo "benches/load.sh: /$1 answered non-2xx:" >&2
         echo "$out" >&2
         exit 1
     fi
-    awk '/Requests\/sec/ {print $2}' <<<"$out"
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(echo "($after - $before) * 1000000 / $ticks / $requests" | bc -l)"
 }
 
-echo "machine: $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), $(nproc) cores; preset $PRESET;" \
-     "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, 1 KiB bodies"
+echo "machine: $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
+     "preset $PRESET; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; 1 KiB bodies"
 run bare >/dev/null # warm-up
-bare_total=0
-verified_total=0
+sum() { echo "$1 + $2" | bc -l; }
+b_rps=0 v_rps=0 b_cpu=0 v_cpu=0
 for round in $(seq "$ROUNDS"); do
-    b=$(run bare)
-    v=$(run verified)
-    printf 'round %s: bare %10.0f req/s   verified %10.0f req/s   ratio %.3f\n' \
-        "$round" "$b" "$v" "$(echo "$v / $b" | bc -l)"
-    bare_total=$(echo "$bare_total + $b" | bc -l)
-    verified_total=$(echo "$verified_total + $v" | bc -l)
+    read -r br bc <<<"$(run bare)"
+    read -r vr vc <<<"$(run verified)"
+    printf 'round %s: bare %6.0f req/s %6.2f µs CPU/req | verified %6.0f req/s %6.2f µs CPU/req | ratio %.3f\n' \
+        "$round" "$br" "$bc" "$vr" "$vc" "$(echo "$vr / $br" | bc -l)"
+    b_rps=$(sum "$b_rps" "$br"); v_rps=$(sum "$v_rps" "$vr")
+    b_cpu=$(sum "$b_cpu" "$bc"); v_cpu=$(sum "$v_cpu" "$vc")
 done
-ratio=$(echo "$verified_total / $bare_total" | bc -l)
-# Added time per request at saturation: 1/throughput difference (µs).
-added=$(echo "($ROUNDS / $verified_total - $ROUNDS / $bare_total) * 1000000" | bc -l)
-printf 'mean: bare %.0f req/s, verified %.0f req/s, ratio %.3f, added %.2f µs per request\n' \
-    "$(echo "$bare_total / $ROUNDS" | bc -l)" "$(echo "$verified_total / $ROUNDS" | bc -l)" \
-    "$ratio" "$added"
+printf 'mean of %s rounds: bare %.0f req/s, verified %.0f req/s, throughput ratio %.3f\n' \
+    "$ROUNDS" "$(echo "$b_rps / $ROUNDS" | bc -l)" "$(echo "$v_rps / $ROUNDS" | bc -l)" "$(echo "$v_rps / $b_rps" | bc -l)"
+printf 'server CPU per request: bare %.2f µs, verified %.2f µs, added %.2f µs, CPU-bound ratio %.3f\n' \
+    "$(echo "$b_cpu / $ROUNDS" | bc -l)" "$(echo "$v_cpu / $ROUNDS" | bc -l)" \
+    "$(echo "($v_cpu - $b_cpu) / $ROUNDS" | bc -l)" "$(echo "$b_cpu / $v_cpu" | bc -l)"

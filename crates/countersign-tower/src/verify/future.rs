@@ -128,7 +128,11 @@ where
     };
 
     // 4. The signature over the exact bytes.
-    let url = config.url.build(&parts);
+    let url = if config.needs_url {
+        config.url.build(&parts)
+    } else {
+        None
+    };
     let mut delivery = Delivery::new(&parts.headers, &bytes).with_method(parts.method.as_str());
     if let Some(url) = &url {
         delivery = delivery.with_url(url);

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use countersign_core::{Clock, ConfigError, Scheme, Secret, Tolerance, Verifier, VerifierBuilder};
+use countersign_core::{
+    Clock, ConfigError, Part, Scheme, Secret, Tolerance, Verifier, VerifierBuilder,
+};
 use http::{HeaderMap, HeaderName, Response};
 use tower_layer::Layer;
 
@@ -22,6 +24,9 @@ pub(crate) struct Config {
     pub(crate) sensitive: Vec<HeaderName>,
     pub(crate) handshakes: bool,
     pub(crate) url: UrlConfig,
+    /// Whether the scheme signs something beyond the body, headers and timestamp (the URL,
+    /// the method): only then is the URL rebuilt per request.
+    pub(crate) needs_url: bool,
     pub(crate) on_rejection: Option<RejectionHook>,
 }
 
@@ -323,12 +328,21 @@ impl VerifyLayerBuilder {
             self.trust_forwarded,
         )?;
         let sensitive = verifier.scheme().signature_header().to_vec();
+        // Parts this version of the layer knows never need the URL; any other (URL-bound
+        // schemes: Twilio, Square, HubSpot v3) gets it.
+        let needs_url = verifier.scheme().content().iter().any(|part| {
+            !matches!(
+                part,
+                Part::Body | Part::Timestamp | Part::Header(_) | Part::Literal(_)
+            )
+        });
         Ok(VerifyLayer {
             config: Arc::new(Config {
                 verifier,
                 sensitive,
                 handshakes: self.handshakes,
                 url,
+                needs_url,
                 on_rejection: self.on_rejection,
             }),
         })
