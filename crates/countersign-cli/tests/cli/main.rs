@@ -95,6 +95,30 @@ fn run(args: &[&str], stdin: &[u8]) -> Run {
     Run::from_output(child.wait_with_output().unwrap())
 }
 
+/// Runs the binary while another thread writes `a`s to its stdin until the pipe closes (or
+/// 256 MiB, so that a missing bound fails the test instead of hanging it). Returns the run and
+/// how many bytes were written.
+fn run_with_endless_stdin(args: &[&str]) -> (Run, usize) {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut written = 0usize;
+        while written < 256 * 1024 * 1024 && stdin.write_all(&chunk).is_ok() {
+            written += chunk.len();
+        }
+        written
+    });
+    let run = Run::from_output(child.wait_with_output().unwrap());
+    (run, writer.join().unwrap())
+}
+
 /// A scratch directory removed on drop.
 struct Scratch(PathBuf);
 

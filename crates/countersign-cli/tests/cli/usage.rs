@@ -236,6 +236,22 @@ fn inputs() {
 }
 
 #[test]
+fn sign_bounds_its_input() {
+    let (r, written) =
+        super::run_with_endless_stdin(&["sign", "--preset", "github", "--secret", "s"]);
+    r.assert_usage_error();
+    assert!(
+        r.stderr
+            .contains("the body from stdin is larger than 67108864 bytes"),
+        "{r:?}"
+    );
+    assert!(
+        written < 80 * 1024 * 1024,
+        "the CLI consumed {written} bytes"
+    );
+}
+
+#[test]
 fn clap_usage_errors_exit_2_with_empty_stdout() {
     run(&["verify", "--preset", "github"], b"").assert_usage_error(); // no --secret
     run(&["verify", "--secret", "s"], b"").assert_usage_error(); // no --preset

@@ -529,3 +529,25 @@ fn oversized_event_id_is_a_malformed_body() {
     )
     .assert_invalid("stripe", "malformed_body");
 }
+
+#[test]
+fn an_endless_stdin_body_is_read_only_up_to_the_limit() {
+    let sig = format!("x-sig: {}", "0".repeat(64));
+    let (r, written) = super::run_with_endless_stdin(&[
+        "verify",
+        "--preset",
+        "hmac",
+        "--signature-header",
+        "x-sig",
+        "--secret",
+        "k",
+        "-H",
+        &sig,
+    ]);
+    r.assert_invalid("hmac", "body_too_large");
+    // 1 MiB limit + 1 byte read, plus what the pipe buffers.
+    assert!(
+        written < 4 * 1024 * 1024,
+        "the CLI consumed {written} bytes"
+    );
+}
