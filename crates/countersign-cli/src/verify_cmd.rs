@@ -97,7 +97,7 @@ fn render(
     preset: &str,
     result: &Result<Verified, VerifyError>,
 ) -> Result<(Vec<u8>, ExitCode), CliError> {
-    let (mut json, code) = match result {
+    let (json, code) = match result {
         Ok(v) => (
             serde_json::to_vec(&Valid {
                 valid: true,
@@ -118,11 +118,9 @@ fn render(
         ),
     };
     // Serializing these structs cannot fail; map it anyway rather than panic.
-    let json = json
-        .as_mut()
-        .map_err(|e| CliError::Write(std::io::Error::other(e.to_string())))?;
+    let mut json = json.map_err(|e| CliError::Write(e.into()))?;
     json.push(b'\n');
-    Ok((std::mem::take(json), code))
+    Ok((json, code))
 }
 
 #[cfg(test)]
