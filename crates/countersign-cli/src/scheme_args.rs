@@ -129,6 +129,9 @@ pub(crate) fn rebuild(
     if let Some(timestamp) = scheme.timestamp() {
         builder = builder.timestamp(timestamp.clone());
     }
+    for handshake in scheme.handshakes() {
+        builder = builder.handshake(handshake.clone());
+    }
     builder.build()
 }
 
