@@ -61,18 +61,28 @@
 //! one `WARN` event per rejection), and can shape a custom response through
 //! [`VerifyLayerBuilder::on_rejection`].
 //!
+//! ## With axum
+//!
+//! Use it as a route layer, with no `HandleErrorLayer` (`Error` is the inner service's):
+//! `post(handler).route_layer(layer)` (axum's `MethodRouter::route_layer`) guards that
+//! handler only, so other methods keep their `405` and unknown paths their `404`.
+//! `Router::route_layer(layer)` guards every route of the router; axum then also runs the
+//! layer in front of its `405` answer for a matched path, so a `GET` on a POST-only webhook
+//! route is answered `400`. With the `axum` feature, handlers take `VerifiedWebhook` or
+//! `Webhook<T>`.
+//!
 //! ## Features
 //!
 //! | feature | default | what |
 //! |---|---|---|
-//! | `axum` | no | axum 0.8 extractors [`VerifiedWebhook`] and [`Webhook<T>`](Webhook) |
+//! | `axum` | no | axum 0.8 extractors `VerifiedWebhook` and `Webhook<T>` |
 //!
 //! ## The public interface is:
 //!
 //! - [`VerifyLayer`], [`VerifyLayerBuilder`], [`Verify`], [`VerifyResponseFuture`]
 //! - bodies: [`VerifiedBody`] (what the inner service gets), [`VerifyResponseBody`]
 //! - rejections: [`VerifyRejection`], [`BodyReadError`]
-//! - with `axum`: [`VerifiedWebhook`], [`Webhook`], [`WebhookRejection`]
+//! - with `axum`: `VerifiedWebhook`, `Webhook`, `WebhookRejection`
 //! - re-exported from `countersign-core` for convenience: [`Preset`], [`Scheme`],
 //!   [`Verifier`], [`Verified`], [`VerifyError`], [`ErrorKind`], [`ConfigError`], [`Secret`],
 //!   [`Tolerance`], [`Signer`], [`SignRequest`], the clocks
