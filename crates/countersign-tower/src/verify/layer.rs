@@ -33,9 +33,21 @@ pub(crate) struct Config {
 impl Config {
     pub(crate) fn mark_sensitive(&self, headers: &mut HeaderMap) {
         for name in &self.sensitive {
-            if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
-                for value in entry.iter_mut() {
-                    value.set_sensitive(true);
+            let mut values = headers.get_all(name).iter();
+            match (values.next(), values.next()) {
+                (None, _) => {}
+                (Some(_), None) => {
+                    if let Some(value) = headers.get_mut(name) {
+                        value.set_sensitive(true);
+                    }
+                }
+                // Repeated (the verifier rejects it). `entry` may grow the map, so only here.
+                (Some(_), Some(_)) => {
+                    if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
+                        for value in entry.iter_mut() {
+                            value.set_sensitive(true);
+                        }
+                    }
                 }
             }
         }
