@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load test: the same axum app with and without VerifyLayer (examples/load_server.rs), 1 KiB
-# signed JSON bodies, driven by wrk (Debian package `wrk`). Bare and verified runs alternate
-# so that drift on a shared machine hits both. Prints, per run and as means:
+# signed JSON bodies, driven by wrk (Debian package `wrk`); plus the same verification done
+# by hand in the handler, to separate the cost of verifying from the cost of the layer.
+# The runs alternate so that drift on a shared machine hits all of them. Prints, per run and as means:
 #   - requests/s (wrk) and their ratio;
 #   - the server's CPU time per request (user+sys from /proc, divided by wrk's request
 #     count): far less sensitive than throughput to other processes on a shared machine, and
@@ -57,17 +58,21 @@ echo "machine: $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), $(nproc) cores, l
      "preset $PRESET; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; 1 KiB bodies"
 run bare >/dev/null # warm-up
 sum() { echo "$1 + $2" | bc -l; }
-b_rps=0 v_rps=0 b_cpu=0 v_cpu=0
+b_rps=0 v_rps=0 b_cpu=0 v_cpu=0 i_rps=0 i_cpu=0
 for round in $(seq "$ROUNDS"); do
     read -r br bc <<<"$(run bare)"
     read -r vr vc <<<"$(run verified)"
-    printf 'round %s: bare %6.0f req/s %6.2f µs CPU/req | verified %6.0f req/s %6.2f µs CPU/req | ratio %.3f\n' \
-        "$round" "$br" "$bc" "$vr" "$vc" "$(echo "$vr / $br" | bc -l)"
-    b_rps=$(sum "$b_rps" "$br"); v_rps=$(sum "$v_rps" "$vr")
-    b_cpu=$(sum "$b_cpu" "$bc"); v_cpu=$(sum "$v_cpu" "$vc")
+    read -r ir ic <<<"$(run inline)"
+    printf 'round %s: bare %6.0f req/s %6.2f µs CPU/req | verified %6.0f req/s %6.2f µs CPU/req | ratio %.3f | inline %6.0f req/s %6.2f µs CPU/req\n' \
+        "$round" "$br" "$bc" "$vr" "$vc" "$(echo "$vr / $br" | bc -l)" "$ir" "$ic"
+    b_rps=$(sum "$b_rps" "$br"); v_rps=$(sum "$v_rps" "$vr"); i_rps=$(sum "$i_rps" "$ir")
+    b_cpu=$(sum "$b_cpu" "$bc"); v_cpu=$(sum "$v_cpu" "$vc"); i_cpu=$(sum "$i_cpu" "$ic")
 done
 printf 'mean of %s rounds: bare %.0f req/s, verified %.0f req/s, throughput ratio %.3f\n' \
     "$ROUNDS" "$(echo "$b_rps / $ROUNDS" | bc -l)" "$(echo "$v_rps / $ROUNDS" | bc -l)" "$(echo "$v_rps / $b_rps" | bc -l)"
 printf 'server CPU per request: bare %.2f µs, verified %.2f µs, added %.2f µs, CPU-bound ratio %.3f\n' \
     "$(echo "$b_cpu / $ROUNDS" | bc -l)" "$(echo "$v_cpu / $ROUNDS" | bc -l)" \
     "$(echo "($v_cpu - $b_cpu) / $ROUNDS" | bc -l)" "$(echo "$b_cpu / $v_cpu" | bc -l)"
+printf 'verifying by hand in the handler (/inline): %.0f req/s (ratio %.3f), %.2f µs CPU/req; the layer costs %.2f µs CPU/req more than that\n' \
+    "$(echo "$i_rps / $ROUNDS" | bc -l)" "$(echo "$i_rps / $b_rps" | bc -l)" "$(echo "$i_cpu / $ROUNDS" | bc -l)" \
+    "$(echo "($v_cpu - $i_cpu) / $ROUNDS" | bc -l)"

@@ -1,6 +1,8 @@
-//! The server `benches/load.sh` drives with wrk: one axum app, the same handler twice —
-//! `POST /bare` without the layer and `POST /verified` behind `VerifyLayer` — so both are
-//! measured in the same process under the same conditions.
+//! The server `benches/load.sh` drives with wrk: one axum app, the same handler three times —
+//! `POST /bare` without the layer, `POST /verified` behind `VerifyLayer`, and `POST /inline`
+//! verifying by hand inside the handler (`Verifier::verify` on axum's `HeaderMap` and
+//! `Bytes`) — so all are measured in the same process under the same conditions. `/inline`
+//! separates the cost of verification itself from the cost of the layer around it.
 //!
 //! Writes a wrk Lua script (path in `LOAD_LUA`) that sends a validly signed 1 KiB delivery;
 //! the signature is made at start-up with the system clock (valid for the preset's tolerance,
@@ -11,13 +13,26 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use countersign::{Preset, SignRequest, Signer, VerifyLayer};
+use countersign::{Delivery, Preset, SignRequest, Signer, Verifier, VerifyLayer};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 async fn handler(body: Bytes) -> String {
     format!("{}", body.len())
+}
+
+async fn inline(
+    State(verifier): State<Verifier>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<String, StatusCode> {
+    match verifier.verify(&Delivery::new(&headers, &body).with_method("POST")) {
+        Ok(_) => Ok(format!("{}", body.len())),
+        Err(e) => Err(e.status()),
+    }
 }
 
 /// A 1 KiB JSON event with an id.
@@ -39,10 +54,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let preset: Preset = std::env::var("PRESET")
         .unwrap_or_else(|_| "stripe".into())
         .parse()?;
-    let app = Router::new().route("/bare", post(handler)).route(
-        "/verified",
-        post(handler).route_layer(VerifyLayer::new(preset, SECRET)?),
-    );
+    let app = Router::new()
+        .route("/bare", post(handler))
+        .route(
+            "/verified",
+            post(handler).route_layer(VerifyLayer::new(preset, SECRET)?),
+        )
+        .route("/inline", post(inline))
+        .with_state(Verifier::new(preset, SECRET)?);
 
     let port = std::env::var("PORT")
         .ok()
