@@ -2,3 +2,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use countersign_core::*;
+#[cfg(feature = "dedup")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dedup")))]
+pub use countersign_dedup::*;
