@@ -141,13 +141,13 @@ mod cases {
         let k = key("retention");
         let (a, _) = claim(s, &k, LEASE).await;
         assert_eq!(
-            s.complete(&a, StatusCode::OK, Duration::from_millis(200))
+            s.complete(&a, StatusCode::OK, Duration::from_secs(1))
                 .await
                 .unwrap(),
             Fenced::Applied
         );
         assert_eq!(claim(s, &k, LEASE).await.1, Claim::Done(StatusCode::OK));
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(claim(s, &k, LEASE).await.1, Claim::Claimed);
     }
 

@@ -227,7 +227,7 @@ impl RedisStore {
             prefix: DEFAULT_REDIS_PREFIX.to_owned(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
-            reconnect_max_delay: Duration::from_millis(500),
+            reconnect_max_delay: Duration::from_millis(200),
         }
     }
 
@@ -311,7 +311,7 @@ impl RedisStoreBuilder {
     }
 
     /// Longest pause between reconnection attempts after the server went away (default
-    /// 500 ms): how soon after Redis is back the store notices.
+    /// 200 ms): how soon after Redis is back the store notices.
     pub fn reconnect_max_delay(mut self, delay: Duration) -> Self {
         self.reconnect_max_delay = delay;
         self
