@@ -25,6 +25,30 @@ use http::StatusCode;
 const TASKS: usize = 50;
 const ROUNDS: u32 = 5;
 
+/// CPU seconds redis-server has used (`INFO cpu`: user + sys).
+fn server_cpu(port: u16) -> f64 {
+    countersign_testkit::cli(port, &["INFO", "cpu"])
+        .lines()
+        .filter(|l| l.starts_with("used_cpu_user:") || l.starts_with("used_cpu_sys:"))
+        .filter_map(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
+        .sum()
+}
+
+/// CPU seconds this process has used (utime + stime from /proc/self/stat, 100 Hz ticks).
+fn own_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After "pid (comm)": state is field 0, utime 11, stime 12.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn redis_benchmark(port: u16, requests: u64) -> f64 {
     let out = Command::new("redis-benchmark")
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
@@ -113,9 +137,17 @@ fn main() {
         }
     );
     let mut ratios = Vec::new();
+    let port = server.port();
+    let (mut server_us_set, mut server_us_pair, mut client_us_pair) =
+        (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=ROUNDS {
-        let set_rps = redis_benchmark(server.port(), ops);
+        let cpu = server_cpu(port);
+        let set_rps = redis_benchmark(port, ops);
+        server_us_set.push((server_cpu(port) - cpu) * 1e6 / ops as f64);
+        let (cpu, own) = (server_cpu(port), own_cpu());
         let pairs = runtime.block_on(ours(Arc::clone(&store), round, ops));
+        server_us_pair.push((server_cpu(port) - cpu) * 1e6 / ops as f64);
+        client_us_pair.push((own_cpu() - own) * 1e6 / ops as f64);
         let ratio = pairs / set_rps;
         ratios.push(ratio);
         println!(
@@ -124,6 +156,16 @@ fn main() {
             2.0 * ratio
         );
     }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "median CPU per operation: redis-server {:.1} µs per redis-benchmark SET, {:.1} µs per claim+complete pair; this client {:.1} µs per pair",
+        median(&mut server_us_set),
+        median(&mut server_us_pair),
+        median(&mut client_us_pair)
+    );
     ratios.sort_by(f64::total_cmp);
     println!(
         "median ratio claim+complete pairs / redis-benchmark SET: {:.2} (target >= 0.70)",
