@@ -66,12 +66,15 @@ mod clock;
 mod content;
 mod error;
 mod event_id;
+mod form;
+mod keys;
 mod presets;
 mod scheme;
 mod secret;
 mod signature;
 mod signer;
 mod timestamp;
+mod url;
 mod verifier;
 
 pub use algorithm::{Algorithm, Encoding};
@@ -80,8 +83,9 @@ pub use error::{ConfigError, ErrorKind, SignError, VerifyError};
 pub use event_id::MAX_EVENT_ID_LEN;
 pub use presets::Preset;
 pub use scheme::{
-    DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, EventIdSource, IntoHeaderName, KeyFormat, Part, Scheme,
-    SchemeBuilder, SignatureSyntax, TimestampSource, TimestampSpec, TimestampUnit, Tolerance,
+    DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, EventIdSource, FormParams, IntoHeaderName, KeyFormat,
+    Part, Scheme, SchemeBuilder, SenderChoices, SignatureSource, SignatureSyntax, TimestampSource,
+    TimestampSpec, TimestampUnit, Tolerance, UrlPart,
 };
 pub use secret::Secret;
 pub use signer::{SignRequest, Signer};
