@@ -444,28 +444,30 @@ impl Verifier {
                 &body_candidates
             }
         };
+        // A body-borne timestamp or signed field that is missing is reported only once the
+        // signature matched: on a tampered body the mismatch is the honest answer.
         let body_timestamp = match &scheme.timestamp {
             Some(TimestampSpec {
                 source: TimestampSource::JsonField(path),
                 unit,
-            }) => Some((
-                event_id::json_value(body, path).ok_or(no("no timestamp in the JSON body"))?,
-                *unit,
-            )),
+            }) => Some((event_id::json_value(body, path), *unit)),
             _ => None,
         };
         let timestamp_text = match &body_timestamp {
-            Some((text, _)) => text.as_bytes(),
+            Some((text, _)) => text.as_deref().unwrap_or_default().as_bytes(),
             None => prepared.timestamp_text,
         };
         let mut json_owned: [String; MAX_JSON_PARTS] = Default::default();
+        let mut json_missing = false;
         let mut json_slots = json_owned.iter_mut();
         for part in &scheme.content {
             if let Part::JsonField(path) = part
                 && let Some(slot) = json_slots.next()
             {
-                *slot =
-                    event_id::json_value(body, path).ok_or(no("a signed JSON field is missing"))?;
+                match event_id::json_value(body, path) {
+                    Some(value) => *slot = value,
+                    None => json_missing = true,
+                }
             }
         }
         let json: [&[u8]; MAX_JSON_PARTS] = json_owned.each_ref().map(|s| s.as_bytes());
@@ -528,9 +530,13 @@ impl Verifier {
         if !matched {
             return Err(mismatch(scheme, candidates));
         }
+        if json_missing {
+            return Err(no("a signed JSON field is missing"));
+        }
 
         let timestamp = match body_timestamp {
             Some((text, unit)) => {
+                let text = text.ok_or(no("no timestamp in the JSON body"))?;
                 let at = timestamp::parse(text.as_bytes(), unit)?;
                 Some(timestamp::check(
                     at,
