@@ -93,6 +93,23 @@ mod tests {
         assert_eq!(canonical(b""), b"");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn canonical_does_not_panic_and_is_order_independent(
+            pairs in proptest::collection::vec(("[a-z%+=]{0,4}", "[a-z%+&]{0,4}"), 0..8),
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let _ = canonical(&junk);
+            let _ = query_param(&junk, b"bodySHA256");
+            let encode = |v: &[(String, String)]| {
+                v.iter().map(|(n, x)| format!("{}={}", n.replace(['&', '='], ""), x.replace('&', ""))).collect::<Vec<_>>().join("&")
+            };
+            let mut reversed = pairs.clone();
+            reversed.reverse();
+            proptest::prop_assert_eq!(canonical(encode(&pairs).as_bytes()), canonical(encode(&reversed).as_bytes()));
+        }
+    }
+
     #[test]
     fn query_params() {
         let url = b"https://e.com/x?a=1&bodySHA256=ab%63#bodySHA256=zz";

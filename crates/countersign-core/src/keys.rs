@@ -167,6 +167,14 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn der_keys_do_not_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..128)) {
+            let _ = Key::new(Algorithm::Ed25519, &bytes, 0);
+            let _ = Key::new(Algorithm::EcdsaP256Sha256, &bytes, 0);
+        }
+    }
+
     #[test]
     fn debug_is_redacted() {
         let k = Key::new(Algorithm::Token, b"hunter2", 0).unwrap();

@@ -386,6 +386,23 @@ mod tests {
         assert!(parse_rfc3339("2019-11-16T10:11:12Z".repeat(4).as_bytes()).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_does_not_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..70),
+            near in "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,20})?([Zz]|[+-][0-9]{2}:[0-9]{2})?",
+        ) {
+            let _ = parse_rfc3339(&bytes);
+            let _ = parse_rfc3339(near.as_bytes());
+        }
+
+        #[test]
+        fn rfc3339_round_trips(secs in 0u64..253_402_300_800, nanos in 0u32..1_000_000_000) {
+            let t = Duration::new(secs, nanos);
+            proptest::prop_assert_eq!(parse_rfc3339(format_rfc3339(t).as_bytes()), Ok(t));
+        }
+    }
+
     #[test]
     fn rfc3339_format_round_trips() {
         for t in [

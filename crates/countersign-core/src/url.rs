@@ -140,6 +140,17 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn variants_do_not_panic(url in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80), s in "[ -~]{0,60}") {
+            for part in [UrlPart::either_default_port(), UrlPart::exact().decoding(b":/?@!$'()*,;")] {
+                let _ = variants(&url, &part);
+                let v = variants(s.as_bytes(), &part);
+                proptest::prop_assert!(v[0].is_some());
+            }
+        }
+    }
+
     #[test]
     fn selected_decoding() {
         let set = b":/?@!$'()*,;";
