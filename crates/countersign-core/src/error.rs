@@ -289,9 +289,6 @@ pub enum ConfigError {
         /// The expected key, e.g. `Ed25519 public key (32 raw bytes or SPKI DER)`.
         expected: &'static str,
     },
-    /// A scheme file could not be read into a scheme.
-    #[error("invalid scheme file: {0}")]
-    SchemeFile(String),
     /// More secrets than a verifier accepts.
     #[error("too many secrets: at most {max}")]
     TooManySecrets {
