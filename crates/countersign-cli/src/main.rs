@@ -1,2 +1,108 @@
-//! The `countersign` command line.
-fn main() {}
+//! # countersign — the command line
+//!
+//! Sign, verify and inspect webhook deliveries with the same engine the library uses
+//! (`countersign-core`). The command names, flags, exit codes and JSON keys below are a
+//! stable contract: scripts and other tools drive them.
+//!
+//! ```text
+//! countersign presets [--json]
+//! countersign sign   --preset NAME --secret S [--id ID] [--timestamp UNIX_S] [--url URL]
+//!                    [--method M] [--body-file PATH]
+//! countersign verify --preset NAME --secret S [--secret S2 ...] [-H 'Name: value' ...]
+//!                    [--header-file PATH] [--body-file PATH] [--url URL] [--method M]
+//!                    [--now UNIX_S] [--tolerance SECONDS]
+//!                    [--algorithm sha1|sha256|sha512] [--encoding hex|base64]
+//!                    [--signature-header NAME] [--prefix P]
+//! ```
+//!
+//! The body is read from stdin unless `--body-file` is given (`-` also means stdin).
+//!
+//! ## `sign`
+//!
+//! Prints the headers a provider would send with the body, one `Name: value` per line and
+//! nothing else:
+//!
+//! ```text
+//! $ printf '{"id":"evt_1"}' | countersign sign --preset stripe --secret whsec_demo --timestamp 1700000000
+//! stripe-signature: t=1700000000,v1=23325a61b4f7230b9b393ae50047056e354118190d0964e1414088ead50b4ce5
+//! ```
+//!
+//! Presets that carry the event id in a header (Standard Webhooks, Svix, GitHub, Shopify)
+//! get a generated `msg_…` id unless `--id` is given.
+//!
+//! ## `verify`
+//!
+//! Prints exactly one JSON object on stdout and exits with
+//!
+//! | exit | stdout |
+//! |---|---|
+//! | `0` | `{"valid":true,"preset":"stripe","event_id":"evt_1","timestamp":1700000000}` (`event_id`/`timestamp` are `null` when absent) |
+//! | `1` | `{"valid":false,"preset":"stripe","error":"signature_mismatch","message":"…"}` |
+//! | `2` | nothing: a usage or configuration error (unknown preset, empty or undecodable secret, bad header line, an option the preset does not take), explained on stderr |
+//!
+//! `error` is one of `missing_header`, `malformed_header`, `malformed_timestamp`,
+//! `no_supported_signature`, `signature_mismatch`, `timestamp_too_old`,
+//! `timestamp_too_new`, `body_too_large`, `malformed_body`.
+//!
+//! Headers come from `-H 'Name: value'` flags and/or `--header-file PATH` (`-` = stdin), which
+//! reads lines exactly as `sign` prints them, so the two commands pipe into each other
+//! (`timestamp` below is the signing time, i.e. when `sign` ran):
+//!
+//! ```text
+//! $ printf '{"id":"evt_1"}' > /tmp/event.json
+//! $ countersign sign --preset stripe --secret whsec_demo --body-file /tmp/event.json \
+//!     | countersign verify --preset stripe --secret whsec_demo --body-file /tmp/event.json --header-file -
+//! {"valid":true,"preset":"stripe","event_id":"evt_1","timestamp":1767225600}
+//! $ countersign verify --preset stripe --secret whsec_demo --body-file /tmp/event.json \
+//!     -H 'Stripe-Signature: t=1700000000,v0=00'
+//! {"valid":false,"preset":"stripe","error":"no_supported_signature","message":"no signature of a supported version in `stripe-signature`"}
+//! ```
+//!
+//! ## The generic `hmac` preset
+//!
+//! For a provider without a preset that sends an HMAC of the raw body in one header:
+//!
+//! ```text
+//! $ countersign verify --preset hmac --signature-header X-Acme-Signature --prefix sha512= \
+//!     --algorithm sha512 --encoding hex --secret s3cret -H 'X-Acme-Signature: sha512=…' --body-file body.json
+//! ```
+//!
+//! `--algorithm`/`--encoding` are accepted only where the sender chooses them (`hmac`, and
+//! `convoy`/`convoy-simple` once those presets exist); `--signature-header`/`--prefix` only
+//! for `hmac`. Anywhere else they are a usage error (exit 2).
+//!
+//! Secrets are never echoed: configuration errors name a secret by its position.
+
+mod cli;
+mod error;
+mod headers;
+mod input;
+mod output;
+mod presets_cmd;
+mod scheme_args;
+mod sign_cmd;
+mod verify_cmd;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use crate::cli::Command;
+use crate::error::EXIT_USAGE;
+
+fn main() -> ExitCode {
+    // Usage errors go to stderr with exit 2 (`--help` and `--version` exit 0).
+    let cli = cli::parse();
+    let result = match &cli.command {
+        Command::Presets(args) => presets_cmd::run(args),
+        Command::Sign(args) => sign_cmd::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // Nothing useful is left to do if stderr itself is gone.
+            let _ = writeln!(std::io::stderr(), "countersign: {}", err.report());
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! `countersign presets [--json]`: every preset of the core plus the generic `hmac`, described
+//! from the [`Scheme`] values themselves (never a hand-written table), so presets added to the
+//! core appear here without a CLI change.
+//!
+//! JSON keys (stable, snake_case), one object per preset:
+//!
+//! | key | example |
+//! |---|---|
+//! | `name` | `"stripe"` |
+//! | `description` | one line |
+//! | `algorithm` | `"sha256"` (the `--algorithm` spelling) |
+//! | `encoding` | `"hex"` / `"base64"` |
+//! | `signature_headers` | `["svix-signature","webhook-signature"]`, preferred first; `[]` for `hmac` (you name it) |
+//! | `signature_format` | `"t=<timestamp>,v1=<hex>"` |
+//! | `timestamp` | `{"source":"header:x-slack-request-timestamp","unit":"seconds"}`, `{"source":"signature:t",…}` or `null` |
+//! | `event_id` | `"header:x-github-delivery"`, `"header:svix-id,webhook-id"` (first present), `"json:/id"` (JSON pointer) or `null` |
+//! | `tolerance_secs` | `{"past":300,"future":300}` |
+//! | `body_limit` | bytes |
+//! | `options` | flags the preset takes beyond the common ones, e.g. `["--algorithm","--encoding"]` |
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use countersign_core::{
+    EventIdSource, Preset, Scheme, SignatureSyntax, TimestampSource, TimestampUnit,
+};
+use http::HeaderName;
+use serde::Serialize;
+
+use crate::cli::PresetsArgs;
+use crate::error::CliError;
+use crate::output;
+use crate::scheme_args::{self, GENERIC_HMAC, GENERIC_HMAC_DESCRIPTION};
+
+/// One preset as listed.
+#[derive(Debug, Serialize)]
+pub(crate) struct PresetInfo {
+    name: String,
+    description: String,
+    algorithm: &'static str,
+    encoding: &'static str,
+    signature_headers: Vec<String>,
+    signature_format: String,
+    timestamp: Option<TimestampInfo>,
+    event_id: Option<String>,
+    tolerance_secs: ToleranceInfo,
+    body_limit: usize,
+    options: &'static [&'static str],
+}
+
+#[derive(Debug, Serialize)]
+struct TimestampInfo {
+    source: String,
+    unit: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct ToleranceInfo {
+    past: u64,
+    future: u64,
+}
+
+/// Runs the command.
+pub(crate) fn run(args: &PresetsArgs) -> Result<ExitCode, CliError> {
+    let list = all()?;
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&list).map_err(|e| CliError::Write(e.into()))?;
+        s.push('\n');
+        s
+    } else {
+        table(&list)
+    };
+    output::stdout(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every preset of the core, then `hmac`.
+pub(crate) fn all() -> Result<Vec<PresetInfo>, CliError> {
+    let mut list: Vec<PresetInfo> = Preset::ALL
+        .iter()
+        .map(|p| describe(&p.scheme(), p.description()))
+        .collect();
+    let mut generic = describe(
+        &scheme_args::generic_hmac_defaults()?,
+        GENERIC_HMAC_DESCRIPTION,
+    );
+    // The placeholder header is not part of the preset: the user names it.
+    generic.signature_headers.clear();
+    generic.name = GENERIC_HMAC.to_owned();
+    list.push(generic);
+    Ok(list)
+}
+
+fn describe(scheme: &Scheme, description: &str) -> PresetInfo {
+    let encoding = scheme.encoding().as_str();
+    PresetInfo {
+        name: scheme.name().to_owned(),
+        description: description.to_owned(),
+        algorithm: scheme.algorithm().as_str(),
+        encoding,
+        signature_headers: scheme
+            .signature_header()
+            .iter()
+            .map(|h| h.as_str().to_owned())
+            .collect(),
+        signature_format: signature_format(scheme.syntax(), encoding),
+        timestamp: scheme.timestamp().map(|t| TimestampInfo {
+            source: match &t.source {
+                TimestampSource::Header(names) => format!("header:{}", join(names)),
+                TimestampSource::SignatureHeader => match scheme.syntax() {
+                    SignatureSyntax::KeyValue {
+                        timestamp_key: Some(key),
+                        ..
+                    } => format!("signature:{key}"),
+                    _ => "signature".to_owned(),
+                },
+                _ => "other".to_owned(),
+            },
+            unit: match t.unit {
+                TimestampUnit::Seconds => "seconds",
+                TimestampUnit::Milliseconds => "milliseconds",
+                _ => "other",
+            },
+        }),
+        event_id: match scheme.event_id() {
+            EventIdSource::None => None,
+            EventIdSource::Header(names) => Some(format!("header:{}", join(names))),
+            EventIdSource::JsonField(path) => Some(format!("json:{}", json_pointer(path))),
+            _ => Some("other".to_owned()),
+        },
+        tolerance_secs: ToleranceInfo {
+            past: scheme.tolerance().past.as_secs(),
+            future: scheme.tolerance().future.as_secs(),
+        },
+        body_limit: scheme.body_limit(),
+        options: scheme_args::options_of(scheme.name()),
+    }
+}
+
+fn join(names: &[HeaderName]) -> String {
+    names
+        .iter()
+        .map(HeaderName::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// RFC 6901: `/a/b`, with `~` and `/` escaped inside keys.
+fn json_pointer<S: AsRef<str>>(path: &[S]) -> String {
+    path.iter().fold(String::new(), |mut out, key| {
+        out.push('/');
+        out.push_str(&key.as_ref().replace('~', "~0").replace('/', "~1"));
+        out
+    })
+}
+
+fn signature_format(syntax: &SignatureSyntax, encoding: &str) -> String {
+    match syntax {
+        SignatureSyntax::Single { prefix } => format!("{prefix}<{encoding}>"),
+        SignatureSyntax::VersionedList { version } => {
+            format!("{version},<{encoding}> (space-separated list)")
+        }
+        SignatureSyntax::KeyValue {
+            separator,
+            signature_key,
+            timestamp_key,
+        } => match timestamp_key {
+            Some(t) => format!("{t}=<timestamp>{separator}{signature_key}=<{encoding}>"),
+            None => format!("{signature_key}=<{encoding}>"),
+        },
+        _ => format!("<{encoding}>"),
+    }
+}
+
+/// An aligned table; the description goes last and is not padded.
+fn table(list: &[PresetInfo]) -> String {
+    let rows: Vec<[String; 6]> = list
+        .iter()
+        .map(|p| {
+            let header = if p.signature_headers.is_empty() {
+                "(--signature-header)".to_owned()
+            } else {
+                p.signature_headers.join(",")
+            };
+            [
+                p.name.clone(),
+                format!("hmac-{}/{}", p.algorithm, p.encoding),
+                format!("{header}: {}", p.signature_format),
+                p.timestamp
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |t| format!("{} ({})", t.source, t.unit)),
+                p.event_id.clone().unwrap_or_else(|| "-".to_owned()),
+                p.description.clone(),
+            ]
+        })
+        .collect();
+    let titles = [
+        "NAME",
+        "SIGNATURE",
+        "SIGNATURE HEADER",
+        "TIMESTAMP",
+        "EVENT ID",
+        "DESCRIPTION",
+    ];
+    let mut widths = titles.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let last = cells.len().saturating_sub(1);
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                let _ = write!(out, "{cell:<w$}  ");
+            }
+        }
+        out.push('\n');
+    };
+    line(&titles);
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        line(&cells);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_core_preset_then_hmac() {
+        let list = all().unwrap();
+        let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
+        let mut expected: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+        expected.push("hmac");
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn descriptions_follow_the_schemes() {
+        let list = all().unwrap();
+        let get = |n: &str| list.iter().find(|p| p.name == n).unwrap();
+        let stripe = serde_json::to_value(get("stripe")).unwrap();
+        assert_eq!(
+            stripe,
+            serde_json::json!({
+                "name": "stripe",
+                "description": Preset::Stripe.description(),
+                "algorithm": "sha256",
+                "encoding": "hex",
+                "signature_headers": ["stripe-signature"],
+                "signature_format": "t=<timestamp>,v1=<hex>",
+                "timestamp": {"source": "signature:t", "unit": "seconds"},
+                "event_id": "json:/id",
+                "tolerance_secs": {"past": 300, "future": 300},
+                "body_limit": 1_048_576,
+                "options": [],
+            })
+        );
+        let svix = get("svix");
+        assert_eq!(
+            svix.signature_headers,
+            ["svix-signature", "webhook-signature"]
+        );
+        assert_eq!(svix.event_id.as_deref(), Some("header:svix-id,webhook-id"));
+        assert_eq!(
+            get("slack").timestamp.as_ref().unwrap().source,
+            "header:x-slack-request-timestamp"
+        );
+        assert_eq!(
+            get("github").event_id.as_deref(),
+            Some("header:x-github-delivery")
+        );
+        assert_eq!(get("github").body_limit, 25 * 1024 * 1024);
+        let hmac = get("hmac");
+        assert!(hmac.signature_headers.is_empty());
+        assert!(hmac.timestamp.is_none() && hmac.event_id.is_none());
+        assert_eq!(hmac.options.len(), 4);
+    }
+
+    #[test]
+    fn json_pointer_escapes() {
+        assert_eq!(json_pointer(&["data", "a/b~c"]), "/data/a~1b~0c");
+    }
+
+    #[test]
+    fn table_is_aligned() {
+        let t = table(&all().unwrap());
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), Preset::ALL.len() + 2);
+        let col = lines[0].find("SIGNATURE HEADER").unwrap();
+        for l in &lines[1..] {
+            // Every row's third column starts at the same position (names are ASCII).
+            assert_eq!(&l[col - 2..col], "  ", "{l}");
+            assert_ne!(&l[col..col + 1], " ", "{l}");
+        }
+    }
+}
