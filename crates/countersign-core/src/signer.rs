@@ -119,8 +119,8 @@ impl Signer {
     /// A signer for `scheme` with `secret` (in the same format a verifier takes; for schemes
     /// with [alternatives](Scheme::alternatives), the secret's prefix selects the mode).
     ///
-    /// A key-pair scheme's "secret" is a public key: the signer is built, and
-    /// [`sign`](Self::sign) returns [`SignError::Unsupported`].
+    /// A key-pair scheme's "secret" is a public key: the signer is built without looking at
+    /// it, and [`sign`](Self::sign) returns [`SignError::Unsupported`].
     ///
     /// # Errors
     /// A [`ConfigError`] when the secret is empty or cannot be decoded.
@@ -134,6 +134,13 @@ impl Signer {
             .nth(mode_for(&modes_of(&scheme), &secret))
             .ok_or(ConfigError::InvalidScheme("no signing mode"))?;
         mode.name = Arc::clone(&scheme.name);
+        if mode.algorithm.is_key_pair() {
+            return Ok(Signer {
+                scheme: mode,
+                key: SignKey::VerifyOnly,
+                clock: Arc::new(SystemClock),
+            });
+        }
         let bytes = secret::key_bytes(&secret, &mode.key_format, 0)?;
         let key = match (mode.algorithm, MacKey::new(mode.algorithm, &bytes)?) {
             (_, Some(mac)) => SignKey::Mac(Box::new(mac)),
@@ -239,6 +246,12 @@ impl Signer {
         let timestamp = match &scheme.timestamp {
             None => String::new(),
             Some(spec) => match (&spec.source, spec.unit) {
+                // Signed through the body unless the content names it (Mailgun).
+                (TimestampSource::JsonField(_), _)
+                    if !scheme.content.contains(&Part::Timestamp) =>
+                {
+                    String::new()
+                }
                 (TimestampSource::JsonField(path), _) => event_id::json_value(body, path)
                     .ok_or(SignError::MissingInput("timestamp in the JSON body"))?,
                 (_, TimestampUnit::Seconds) => when.as_secs().to_string(),
