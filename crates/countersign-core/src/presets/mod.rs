@@ -54,6 +54,28 @@ macro_rules! presets {
         /// assert_eq!(p.name(), "github");
         /// # Ok::<(), countersign_core::ConfigError>(())
         /// ```
+        ///
+        /// URL-bound presets need the public URL the provider sent to (Twilio's documented
+        /// example):
+        ///
+        /// ```
+        /// use countersign_core::{Delivery, ErrorKind, Preset, Verifier};
+        ///
+        /// let verifier = Verifier::new(Preset::Twilio, "12345")?;
+        /// let mut headers = http::HeaderMap::new();
+        /// headers.insert("x-twilio-signature", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=".parse()?);
+        /// let body = b"CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234\
+        ///              &From=%2B12349013030&To=%2B18005551212";
+        /// let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+        ///
+        /// assert!(verifier.verify(&Delivery::new(&headers, body).with_url(url)).is_ok());
+        /// // Another URL, or none, is rejected.
+        /// let other = Delivery::new(&headers, body).with_url("https://mycompany.com/other");
+        /// assert_eq!(verifier.verify(&other).unwrap_err().kind(), ErrorKind::SignatureMismatch);
+        /// let none = Delivery::new(&headers, body);
+        /// assert_eq!(verifier.verify(&none).unwrap_err().kind(), ErrorKind::MissingUrl);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         #[non_exhaustive]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Preset {
