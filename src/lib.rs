@@ -2,5 +2,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use countersign_core::*;
+#[cfg(feature = "dedup")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dedup")))]
+pub use countersign_dedup::*;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use countersign_tower::*;

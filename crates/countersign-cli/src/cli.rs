@@ -44,15 +44,27 @@ pub(crate) struct PresetsArgs {
     pub(crate) json: bool,
 }
 
-/// Which scheme: a preset, or the generic `hmac` with its parameters.
+/// Which scheme: a preset, the generic `hmac` with its parameters, or a scheme file.
 #[derive(Debug, Args)]
 pub(crate) struct SchemeArgs {
     /// The preset (see `countersign presets`), e.g. `stripe`, `github`, or `hmac` for a generic
     /// HMAC of the body.
-    #[arg(long, value_name = "NAME")]
-    pub(crate) preset: String,
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "scheme_file",
+        conflicts_with = "scheme_file"
+    )]
+    pub(crate) preset: Option<String>,
 
-    /// HMAC hash, for presets where the sender chooses it (`hmac`; default sha256).
+    /// A scheme described in a file instead of a preset: TOML, or JSON for `*.json` (fields:
+    /// name, algorithm, encoding, signature_header, syntax, prefix, content template such as
+    /// "{timestamp}.{body}", timestamp_header/_unit, tolerance, event_id_header/_json, …).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) scheme_file: Option<PathBuf>,
+
+    /// HMAC hash, for presets where the sender chooses it (`hmac`, `convoy`, `convoy-simple`;
+    /// default sha256).
     #[arg(
         long,
         value_name = "sha1|sha256|sha512",
@@ -60,7 +72,8 @@ pub(crate) struct SchemeArgs {
     )]
     pub(crate) algorithm: Option<Algorithm>,
 
-    /// Signature encoding, for presets where the sender chooses it (`hmac`; default hex).
+    /// Signature encoding, for presets where the sender chooses it (`hmac`, `convoy`,
+    /// `convoy-simple`; default hex).
     #[arg(
         long,
         value_name = "hex|base64",
@@ -105,12 +118,12 @@ pub(crate) struct SignArgs {
     #[arg(long, value_name = "UNIX_S")]
     pub(crate) timestamp: Option<u64>,
 
-    /// The URL the delivery is sent to, for presets that sign it (none of the current presets
-    /// does; accepted so scripts need not change when URL-bound presets arrive).
+    /// The URL the delivery is sent to, for presets that sign it (`twilio`, `square`, `hubspot`,
+    /// `hubspot-v2`); signed exactly as given.
     #[arg(long, value_name = "URL")]
     pub(crate) url: Option<String>,
 
-    /// The request method, for presets that sign it (see --url).
+    /// The request method, for presets that sign it (`hubspot`, `hubspot-v2`; default POST).
     #[arg(long, value_name = "M")]
     pub(crate) method: Option<String>,
 
@@ -125,7 +138,9 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) scheme: SchemeArgs,
 
-    /// A secret to accept; repeat for rotation (any signature × any secret).
+    /// A secret to accept; repeat for rotation (any signature × any secret). For key-pair
+    /// presets, the sender's public key (`discord`: hex; `sendgrid`: base64 DER;
+    /// `standard-webhooks`: `whpk_…`).
     #[arg(
         long = "secret",
         value_name = "S",
@@ -148,11 +163,12 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) body_file: Option<PathBuf>,
 
-    /// The public URL the provider sent to, for presets that sign it.
+    /// The public URL the provider sent to, for presets that sign it (`twilio`, `square`,
+    /// `hubspot`, `hubspot-v2`: required there).
     #[arg(long, value_name = "URL")]
     pub(crate) url: Option<String>,
 
-    /// The request method, for presets that sign it.
+    /// The request method, for presets that sign it (`hubspot`, `hubspot-v2`; default POST).
     #[arg(long, value_name = "M")]
     pub(crate) method: Option<String>,
 

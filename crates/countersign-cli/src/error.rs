@@ -6,7 +6,7 @@ use std::error::Error as _;
 use std::fmt::Write as _;
 use std::io;
 
-use countersign_core::{ConfigError, SignError};
+use countersign_core::{ConfigError, SchemeFileError, SignError};
 
 /// `verify`: the delivery was checked and rejected.
 pub(crate) const EXIT_INVALID: u8 = 1;
@@ -19,6 +19,15 @@ pub(crate) enum CliError {
     /// The scheme, the secrets or an option was rejected by the core.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// `--scheme-file` does not describe a usable scheme.
+    #[error("scheme file `{path}`")]
+    SchemeFile {
+        /// The path given.
+        path: String,
+        /// What is wrong with it.
+        #[source]
+        source: SchemeFileError,
+    },
     /// The signer could not produce headers from the inputs given.
     #[error("cannot sign")]
     Sign(#[source] SignError),

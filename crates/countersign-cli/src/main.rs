@@ -6,9 +6,10 @@
 //!
 //! ```text
 //! countersign presets [--json]
-//! countersign sign   --preset NAME --secret S [--id ID] [--timestamp UNIX_S] [--url URL]
-//!                    [--method M] [--body-file PATH]
-//! countersign verify --preset NAME --secret S [--secret S2 ...] [-H 'Name: value' ...]
+//! countersign sign   (--preset NAME | --scheme-file PATH) --secret S [--id ID]
+//!                    [--timestamp UNIX_S] [--url URL] [--method M] [--body-file PATH]
+//! countersign verify (--preset NAME | --scheme-file PATH) --secret S [--secret S2 ...]
+//!                    [-H 'Name: value' ...]
 //!                    [--header-file PATH] [--body-file PATH] [--url URL] [--method M]
 //!                    [--now UNIX_S] [--tolerance SECONDS]
 //!                    [--algorithm sha1|sha256|sha512] [--encoding hex|base64]
@@ -27,8 +28,11 @@
 //! stripe-signature: t=1700000000,v1=23325a61b4f7230b9b393ae50047056e354118190d0964e1414088ead50b4ce5
 //! ```
 //!
-//! Presets that carry the event id in a header (Standard Webhooks, Svix, GitHub, Shopify)
-//! get a generated `msg_…` id unless `--id` is given.
+//! Presets that carry the event id in a header (Standard Webhooks, Svix, GitHub, Shopify, …)
+//! get a generated `msg_…` id unless `--id` is given. URL-bound presets (`twilio`, `square`,
+//! `hubspot`, `hubspot-v2`) sign `--url` (and `--method`). Key-pair presets (`discord`,
+//! `sendgrid`, `standard-webhooks` with a `whpk_` key) verify only, and `mailgun` carries its
+//! signature inside the body: `sign` refuses them with exit 2.
 //!
 //! ## `verify`
 //!
@@ -42,7 +46,11 @@
 //!
 //! `error` is one of `missing_header`, `malformed_header`, `malformed_timestamp`,
 //! `no_supported_signature`, `signature_mismatch`, `timestamp_too_old`,
-//! `timestamp_too_new`, `body_too_large`, `malformed_body`.
+//! `timestamp_too_new`, `body_too_large`, `malformed_body`. (The library's `missing_url`
+//! cannot occur: a URL-bound preset without `--url` is a usage error, exit 2.)
+//!
+//! For key-pair presets `--secret` is the sender's public key: `discord` hex, `sendgrid`
+//! base64 DER, `standard-webhooks` `whpk_<base64>` (raw or SPKI DER).
 //!
 //! Headers come from `-H 'Name: value'` flags and/or `--header-file PATH` (`-` = stdin), which
 //! reads lines exactly as `sign` prints them, so the two commands pipe into each other
@@ -68,8 +76,30 @@
 //! ```
 //!
 //! `--algorithm`/`--encoding` are accepted only where the sender chooses them (`hmac`, and
-//! `convoy`/`convoy-simple` once those presets exist); `--signature-header`/`--prefix` only
-//! for `hmac`. Anywhere else they are a usage error (exit 2).
+//! `convoy`/`convoy-simple` within what Convoy offers: sha256/sha512 × hex/base64);
+//! `--signature-header`/`--prefix` only for `hmac`. Anywhere else they are a usage error
+//! (exit 2).
+//!
+//! ## Scheme files
+//!
+//! A provider without a preset can be described in a file and used with `--scheme-file PATH`
+//! instead of `--preset` (TOML; JSON when the name ends in `.json`):
+//!
+//! ```text
+//! $ cat acme.toml
+//! name = "acme"
+//! signature_header = "X-Acme-Signature"
+//! syntax = "key-value"
+//! separator = ","
+//! signature_key = "v1"
+//! timestamp_key = "t"
+//! content = "{timestamp}.{body}"
+//! event_id_json = "id"
+//! $ countersign verify --scheme-file acme.toml --secret s3cret -H 'X-Acme-Signature: t=…,v1=…' --body-file body.json
+//! ```
+//!
+//! Every field is listed in the `countersign_core::SchemeConfig` docs; mistakes (an unknown
+//! field, an unknown `{placeholder}`) are usage errors naming the field.
 //!
 //! Secrets are never echoed: configuration errors name a secret by its position.
 

@@ -8,21 +8,24 @@
 //! |---|---|
 //! | `name` | `"stripe"` |
 //! | `description` | one line |
-//! | `algorithm` | `"sha256"` (the `--algorithm` spelling) |
+//! | `algorithm` | `"sha256"` (the `--algorithm` spelling; also `sha256-secret-prefix`, `ed25519`, `ecdsa-p256-sha256`, `token`) |
 //! | `encoding` | `"hex"` / `"base64"` |
-//! | `signature_headers` | `["svix-signature","webhook-signature"]`, preferred first; `[]` for `hmac` (you name it) |
-//! | `signature_format` | `"t=<timestamp>,v1=<hex>"` |
-//! | `timestamp` | `{"source":"header:x-slack-request-timestamp","unit":"seconds"}`, `{"source":"signature:t",…}` or `null` |
+//! | `signature_headers` | `["svix-signature","webhook-signature"]`, preferred first; `[]` for `hmac` (you name it) and for signatures in the body |
+//! | `signature_format` | `"t=<timestamp>,v1=<hex>"`; `"json:/signature/signature = <hex>"` for a signature in the body |
+//! | `timestamp` | `{"source":"header:x-slack-request-timestamp","unit":"seconds"}`, `{"source":"signature:t",…}`, `{"source":"json:/webhookTimestamp","unit":"milliseconds"}` (`unit` also `rfc3339`) or `null` |
 //! | `event_id` | `"header:x-github-delivery"`, `"header:svix-id,webhook-id"` (first present), `"json:/id"` (JSON pointer) or `null` |
 //! | `tolerance_secs` | `{"past":300,"future":300}` |
 //! | `body_limit` | bytes |
 //! | `options` | flags the preset takes beyond the common ones, e.g. `["--algorithm","--encoding"]` |
+//! | `requires` | common flags the preset cannot do without: `["--url"]`, `["--url","--method"]` or `[]` |
+//! | `alternatives` | other modes selected by the secret's prefix: `[{"key_prefix":"whpk_","algorithm":"ed25519","encoding":"base64","signature_headers":[…],"signature_format":"v1a,<base64> (space-separated list)","timestamp":{…}}]`, usually `[]` |
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use countersign_core::{
-    EventIdSource, Preset, Scheme, SignatureSyntax, TimestampSource, TimestampUnit,
+    Algorithm, EventIdSource, KeyFormat, Preset, Scheme, SignatureSource, SignatureSyntax,
+    TimestampSource,
 };
 use http::HeaderName;
 use serde::Serialize;
@@ -46,6 +49,22 @@ pub(crate) struct PresetInfo {
     tolerance_secs: ToleranceInfo,
     body_limit: usize,
     options: &'static [&'static str],
+    requires: Vec<&'static str>,
+    alternatives: Vec<AlternativeInfo>,
+    /// For the table only.
+    #[serde(skip)]
+    label: String,
+}
+
+/// A mode of a preset selected by the secret's prefix.
+#[derive(Debug, Serialize)]
+struct AlternativeInfo {
+    key_prefix: String,
+    algorithm: &'static str,
+    encoding: &'static str,
+    signature_headers: Vec<String>,
+    signature_format: String,
+    timestamp: Option<TimestampInfo>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,11 +97,12 @@ pub(crate) fn run(args: &PresetsArgs) -> Result<ExitCode, CliError> {
 pub(crate) fn all() -> Result<Vec<PresetInfo>, CliError> {
     let mut list: Vec<PresetInfo> = Preset::ALL
         .iter()
-        .map(|p| describe(&p.scheme(), p.description()))
+        .map(|p| describe(&p.scheme(), p.description(), false))
         .collect();
     let mut generic = describe(
         &scheme_args::generic_hmac_defaults()?,
         GENERIC_HMAC_DESCRIPTION,
+        true,
     );
     // The placeholder header is not part of the preset: the user names it.
     generic.signature_headers.clear();
@@ -91,37 +111,16 @@ pub(crate) fn all() -> Result<Vec<PresetInfo>, CliError> {
     Ok(list)
 }
 
-fn describe(scheme: &Scheme, description: &str) -> PresetInfo {
+fn describe(scheme: &Scheme, description: &str, generic: bool) -> PresetInfo {
     let encoding = scheme.encoding().as_str();
     PresetInfo {
         name: scheme.name().to_owned(),
         description: description.to_owned(),
         algorithm: scheme.algorithm().as_str(),
         encoding,
-        signature_headers: scheme
-            .signature_header()
-            .iter()
-            .map(|h| h.as_str().to_owned())
-            .collect(),
-        signature_format: signature_format(scheme.syntax(), encoding),
-        timestamp: scheme.timestamp().map(|t| TimestampInfo {
-            source: match &t.source {
-                TimestampSource::Header(names) => format!("header:{}", join(names)),
-                TimestampSource::SignatureHeader => match scheme.syntax() {
-                    SignatureSyntax::KeyValue {
-                        timestamp_key: Some(key),
-                        ..
-                    } => format!("signature:{key}"),
-                    _ => "signature".to_owned(),
-                },
-                _ => "other".to_owned(),
-            },
-            unit: match t.unit {
-                TimestampUnit::Seconds => "seconds",
-                TimestampUnit::Milliseconds => "milliseconds",
-                _ => "other",
-            },
-        }),
+        signature_headers: signature_headers(scheme),
+        signature_format: signature_format(scheme),
+        timestamp: timestamp(scheme),
         event_id: match scheme.event_id() {
             EventIdSource::None => None,
             EventIdSource::Header(names) => Some(format!("header:{}", join(names))),
@@ -133,8 +132,68 @@ fn describe(scheme: &Scheme, description: &str) -> PresetInfo {
             future: scheme.tolerance().future.as_secs(),
         },
         body_limit: scheme.body_limit(),
-        options: scheme_args::options_of(scheme.name()),
+        options: scheme_args::options_of(scheme, generic),
+        requires: scheme_args::required_of(scheme),
+        alternatives: scheme
+            .alternatives()
+            .iter()
+            .map(|alt| AlternativeInfo {
+                key_prefix: match alt.key_format() {
+                    KeyFormat::Base64 {
+                        prefix: Some(prefix),
+                    } => prefix.to_string(),
+                    _ => String::new(),
+                },
+                algorithm: alt.algorithm().as_str(),
+                encoding: alt.encoding().as_str(),
+                signature_headers: signature_headers(alt),
+                signature_format: signature_format(alt),
+                timestamp: timestamp(alt),
+            })
+            .collect(),
+        label: label(scheme),
     }
+}
+
+/// `hmac-sha256/hex`, `ed25519/hex`, `token`, … plus `+N` when there are alternatives.
+fn label(scheme: &Scheme) -> String {
+    let a = scheme.algorithm();
+    let mut out = match a {
+        Algorithm::Token => "token".to_owned(),
+        _ if a.is_hmac() => format!("hmac-{}/{}", a.as_str(), scheme.encoding()),
+        _ => format!("{}/{}", a.as_str(), scheme.encoding()),
+    };
+    for alt in scheme.alternatives() {
+        out.push_str(" | ");
+        out.push_str(&label(alt));
+    }
+    out
+}
+
+fn signature_headers(scheme: &Scheme) -> Vec<String> {
+    scheme
+        .signature_header()
+        .iter()
+        .map(|h| h.as_str().to_owned())
+        .collect()
+}
+
+fn timestamp(scheme: &Scheme) -> Option<TimestampInfo> {
+    scheme.timestamp().map(|t| TimestampInfo {
+        source: match &t.source {
+            TimestampSource::Header(names) => format!("header:{}", join(names)),
+            TimestampSource::SignatureHeader => match scheme.syntax() {
+                SignatureSyntax::KeyValue {
+                    timestamp_key: Some(key),
+                    ..
+                } => format!("signature:{key}"),
+                _ => "signature".to_owned(),
+            },
+            TimestampSource::JsonField(path) => format!("json:{}", json_pointer(path)),
+            _ => "other".to_owned(),
+        },
+        unit: t.unit.as_str(),
+    })
 }
 
 fn join(names: &[HeaderName]) -> String {
@@ -154,8 +213,13 @@ fn json_pointer<S: AsRef<str>>(path: &[S]) -> String {
     })
 }
 
-fn signature_format(syntax: &SignatureSyntax, encoding: &str) -> String {
-    match syntax {
+fn signature_format(scheme: &Scheme) -> String {
+    let encoding = if scheme.algorithm() == Algorithm::Token {
+        "secret token"
+    } else {
+        scheme.encoding().as_str()
+    };
+    let value = match scheme.syntax() {
         SignatureSyntax::Single { prefix } => format!("{prefix}<{encoding}>"),
         SignatureSyntax::VersionedList { version } => {
             format!("{version},<{encoding}> (space-separated list)")
@@ -169,6 +233,10 @@ fn signature_format(syntax: &SignatureSyntax, encoding: &str) -> String {
             None => format!("{signature_key}=<{encoding}>"),
         },
         _ => format!("<{encoding}>"),
+    };
+    match scheme.signature_source() {
+        SignatureSource::JsonField(path) => format!("json:{} = {value}", json_pointer(path)),
+        _ => value,
     }
 }
 
@@ -177,15 +245,17 @@ fn table(list: &[PresetInfo]) -> String {
     let rows: Vec<[String; 6]> = list
         .iter()
         .map(|p| {
-            let header = if p.signature_headers.is_empty() {
-                "(--signature-header)".to_owned()
+            let signature = if p.signature_headers.is_empty() && p.options.is_empty() {
+                p.signature_format.clone()
+            } else if p.signature_headers.is_empty() {
+                format!("(--signature-header): {}", p.signature_format)
             } else {
-                p.signature_headers.join(",")
+                format!("{}: {}", p.signature_headers.join(","), p.signature_format)
             };
             [
                 p.name.clone(),
-                format!("hmac-{}/{}", p.algorithm, p.encoding),
-                format!("{header}: {}", p.signature_format),
+                p.label.clone(),
+                signature,
                 p.timestamp
                     .as_ref()
                     .map_or_else(|| "-".to_owned(), |t| format!("{} ({})", t.source, t.unit)),
@@ -260,6 +330,8 @@ mod tests {
                 "tolerance_secs": {"past": 300, "future": 300},
                 "body_limit": 1_048_576,
                 "options": [],
+                "requires": [],
+                "alternatives": [],
             })
         );
         let svix = get("svix");

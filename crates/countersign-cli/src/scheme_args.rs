@@ -1,19 +1,24 @@
-//! Turning `--preset` and the sender-chosen parameters into a [`Scheme`].
+//! Turning `--preset` (or `--scheme-file`) and the sender-chosen parameters into a [`Scheme`].
 //!
 //! - `hmac` is the generic body HMAC: `--signature-header` is required, `--prefix`,
 //!   `--algorithm` (default sha256) and `--encoding` (default hex) are optional.
-//! - Presets listed in [`SENDER_CHOOSES_HASH`] take `--algorithm`/`--encoding`: their scheme
-//!   is rebuilt with the chosen values.
+//! - Presets whose sender lets users choose the hash and encoding (the scheme's
+//!   [`sender_choices`](Scheme::sender_choices): `convoy`, `convoy-simple`) take
+//!   `--algorithm`/`--encoding`, limited to what the sender offers.
+//! - `--scheme-file PATH` reads a scheme description (TOML, or JSON when the file name ends in
+//!   `.json`; see `countersign_core::SchemeConfig`) instead of a preset; the file describes
+//!   everything, so the sender-chosen flags do not apply.
 //! - Anywhere else those flags are a usage error: a provider that always signs with
 //!   HMAC-SHA256/hex cannot be verified "with sha1", and silently ignoring the flag would hide
 //!   a mistake.
 
-use countersign_core::{
-    Algorithm, ConfigError, Encoding, Preset, Scheme, SchemeBuilder, SignatureSyntax,
-};
+use std::path::Path;
+
+use countersign_core::{Algorithm, ConfigError, Encoding, Preset, Scheme};
 
 use crate::cli::SchemeArgs;
 use crate::error::CliError;
+use crate::input::Source;
 
 /// The name of the generic body-HMAC preset.
 pub(crate) const GENERIC_HMAC: &str = "hmac";
@@ -21,24 +26,35 @@ pub(crate) const GENERIC_HMAC: &str = "hmac";
 /// The description `countersign presets` shows for [`GENERIC_HMAC`].
 pub(crate) const GENERIC_HMAC_DESCRIPTION: &str = "Generic HMAC of the raw body in one header: --signature-header NAME [--prefix P] [--algorithm sha1|sha256|sha512] [--encoding hex|base64]";
 
-/// Presets (besides `hmac`) whose sender picks the hash and the encoding, so `--algorithm` and
-/// `--encoding` apply. Names that are not presets yet are inert.
-pub(crate) const SENDER_CHOOSES_HASH: &[&str] = &["convoy", "convoy-simple"];
+/// The most bytes read from a scheme file: descriptions are a few hundred bytes.
+const MAX_SCHEME_FILE: usize = 64 * 1024;
 
-/// The options a preset takes beyond the common ones, as flag names.
-pub(crate) fn options_of(name: &str) -> &'static [&'static str] {
-    if name == GENERIC_HMAC {
+/// The options a scheme takes beyond the common ones, as flag names.
+pub(crate) fn options_of(scheme: &Scheme, generic: bool) -> &'static [&'static str] {
+    if generic {
         &[
             "--signature-header",
             "--prefix",
             "--algorithm",
             "--encoding",
         ]
-    } else if SENDER_CHOOSES_HASH.contains(&name) {
+    } else if scheme.sender_choices().is_some() {
         &["--algorithm", "--encoding"]
     } else {
         &[]
     }
+}
+
+/// The common flags a scheme cannot do without (URL-bound schemes).
+pub(crate) fn required_of(scheme: &Scheme) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if scheme.needs_url() {
+        out.push("--url");
+    }
+    if scheme.needs_method() {
+        out.push("--method");
+    }
+    out
 }
 
 /// The generic scheme with its defaults and a placeholder header, for listing.
@@ -50,9 +66,17 @@ pub(crate) fn generic_hmac_defaults() -> Result<Scheme, ConfigError> {
 ///
 /// # Errors
 /// [`CliError::Config`] for an unknown preset or a bad header name; [`CliError::Usage`] for
-/// an option the preset does not take or a missing `--signature-header` on `hmac`.
+/// an option the preset does not take, a missing `--signature-header` on `hmac`, or a scheme
+/// file that cannot be read or understood.
 pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
-    if args.preset.trim().eq_ignore_ascii_case(GENERIC_HMAC) {
+    if let Some(path) = &args.scheme_file {
+        return from_file(args, path);
+    }
+    let name = args
+        .preset
+        .as_deref()
+        .ok_or_else(|| CliError::Usage("give --preset NAME or --scheme-file PATH".into()))?;
+    if name.trim().eq_ignore_ascii_case(GENERIC_HMAC) {
         let header = args.signature_header.as_deref().ok_or_else(|| {
             CliError::Usage(
                 "`--preset hmac` needs --signature-header NAME (the header carrying the signature)"
@@ -67,7 +91,7 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
         )?);
     }
 
-    let preset = Preset::from_name(&args.preset)?;
+    let preset = Preset::from_name(name)?;
     let unsupported = |flag: &str, applies_to: &str| {
         CliError::Usage(format!(
             "{flag} does not apply to preset `{}`: {applies_to}",
@@ -86,62 +110,100 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
             "only the generic `hmac` preset takes it",
         ));
     }
-    let scheme = preset.scheme();
-    if args.algorithm.is_none() && args.encoding.is_none() {
-        return Ok(scheme);
-    }
-    if !SENDER_CHOOSES_HASH.contains(&preset.name()) {
-        let flag = if args.algorithm.is_some() {
-            "--algorithm"
-        } else {
-            "--encoding"
+    let mut scheme = preset.scheme();
+    let Some(choices) = scheme.sender_choices().cloned() else {
+        return match (args.algorithm, args.encoding) {
+            (None, None) => Ok(scheme),
+            (algorithm, _) => Err(unsupported(
+                if algorithm.is_some() {
+                    "--algorithm"
+                } else {
+                    "--encoding"
+                },
+                "the provider fixes its algorithm and encoding (see `countersign presets`)",
+            )),
         };
-        return Err(unsupported(
-            flag,
-            "the provider fixes its algorithm and encoding (see `countersign presets`)",
-        ));
+    };
+    let names = |items: Vec<&'static str>| items.join(", ");
+    if let Some(a) = args.algorithm {
+        scheme = scheme.with_algorithm(a).map_err(|_| {
+            unsupported(
+                &format!("--algorithm {}", a.as_str()),
+                &format!(
+                    "the sender offers {}",
+                    names(choices.algorithms.iter().map(|a| a.as_str()).collect())
+                ),
+            )
+        })?;
     }
-    Ok(rebuild(&scheme, args.algorithm, args.encoding)?)
+    if let Some(e) = args.encoding {
+        scheme = scheme.with_encoding(e).map_err(|_| {
+            unsupported(
+                &format!("--encoding {}", e.as_str()),
+                &format!(
+                    "the sender offers {}",
+                    names(choices.encodings.iter().map(|e| e.as_str()).collect())
+                ),
+            )
+        })?;
+    }
+    Ok(scheme)
 }
 
-/// `scheme` with another algorithm and/or encoding, everything else unchanged.
-pub(crate) fn rebuild(
-    scheme: &Scheme,
-    algorithm: Option<Algorithm>,
-    encoding: Option<Encoding>,
-) -> Result<Scheme, ConfigError> {
-    let (first, fallbacks) = scheme
-        .signature_header()
-        .split_first()
-        .ok_or(ConfigError::InvalidScheme("no signature header"))?;
-    let mut builder: SchemeBuilder = Scheme::builder(scheme.name().to_owned())
-        .algorithm(algorithm.unwrap_or(scheme.algorithm()))
-        .encoding(encoding.unwrap_or(scheme.encoding()))
-        .signature_header(first.clone(), SignatureSyntax::clone(scheme.syntax()))
-        .content(scheme.content().iter().cloned())
-        .key_format(scheme.key_format().clone())
-        .tolerance(scheme.tolerance())
-        .event_id(scheme.event_id().clone())
-        .body_limit(scheme.body_limit());
-    for name in fallbacks {
-        builder = builder.signature_header_fallback(name.clone());
+/// Reads `--scheme-file`: TOML, or JSON for `*.json`.
+fn from_file(args: &SchemeArgs, path: &Path) -> Result<Scheme, CliError> {
+    for (set, flag) in [
+        (args.preset.is_some(), "--preset"),
+        (args.algorithm.is_some(), "--algorithm"),
+        (args.encoding.is_some(), "--encoding"),
+        (args.signature_header.is_some(), "--signature-header"),
+        (args.prefix.is_some(), "--prefix"),
+    ] {
+        if set {
+            return Err(CliError::Usage(format!(
+                "{flag} does not apply with --scheme-file: the file describes the whole scheme"
+            )));
+        }
     }
-    if let Some(timestamp) = scheme.timestamp() {
-        builder = builder.timestamp(timestamp.clone());
+    let source = Source::from_arg(Some(path));
+    if source == Source::Stdin {
+        return Err(CliError::Usage(
+            "--scheme-file needs a file; stdin carries the body".into(),
+        ));
     }
-    for handshake in scheme.handshakes() {
-        builder = builder.handshake(handshake.clone());
+    let bytes = source.read_up_to("scheme", MAX_SCHEME_FILE.saturating_add(1))?;
+    if bytes.len() > MAX_SCHEME_FILE {
+        return Err(CliError::TooLarge {
+            what: format!("the scheme file `{}`", path.display()),
+            limit: MAX_SCHEME_FILE,
+        });
     }
-    builder.build()
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CliError::Usage(format!("the scheme file `{}` is not UTF-8", path.display()))
+    })?;
+    let json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let parsed = if json {
+        Scheme::from_json(&text)
+    } else {
+        Scheme::from_toml(&text)
+    };
+    parsed.map_err(|source| CliError::SchemeFile {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use countersign_core::SignatureSyntax;
 
     fn args(preset: &str) -> SchemeArgs {
         SchemeArgs {
-            preset: preset.into(),
+            preset: Some(preset.into()),
+            scheme_file: None,
             algorithm: None,
             encoding: None,
             signature_header: None,
@@ -184,7 +246,7 @@ mod tests {
     #[test]
     fn fixed_presets_refuse_sender_chosen_flags() {
         for p in Preset::ALL {
-            if SENDER_CHOOSES_HASH.contains(&p.name()) {
+            if p.scheme().sender_choices().is_some() {
                 continue;
             }
             let mut a = args(p.name());
@@ -203,26 +265,39 @@ mod tests {
         }
     }
 
-    /// The rebuild must carry every field over; `Debug` shows them all, including fields
-    /// added to `Scheme` later, so a field the rebuild forgets makes this test fail.
     #[test]
-    fn rebuild_preserves_every_field() {
-        let mut schemes: Vec<Scheme> = Preset::ALL.iter().map(|p| p.scheme()).collect();
-        schemes.push(generic_hmac_defaults().unwrap());
-        for s in schemes {
-            let same = rebuild(&s, None, None).unwrap();
-            assert_eq!(format!("{same:?}"), format!("{s:?}"));
-            let changed = rebuild(&s, Some(Algorithm::HmacSha512), Some(Encoding::Base64)).unwrap();
-            assert_eq!(changed.algorithm(), Algorithm::HmacSha512);
-            assert_eq!(changed.encoding(), Encoding::Base64);
-            assert_eq!(changed.header_names(), s.header_names());
+    fn convoy_takes_what_the_sender_offers() {
+        for name in ["convoy", "convoy-simple"] {
+            let mut a = args(name);
+            a.algorithm = Some(Algorithm::HmacSha512);
+            a.encoding = Some(Encoding::Base64);
+            let s = resolve(&a).unwrap();
+            assert_eq!(
+                (s.algorithm(), s.encoding()),
+                (Algorithm::HmacSha512, Encoding::Base64)
+            );
+            assert_eq!(
+                s.header_names(),
+                Preset::from_name(name).unwrap().scheme().header_names()
+            );
+            a.algorithm = Some(Algorithm::HmacSha1);
+            let msg = resolve(&a).unwrap_err().report();
+            assert!(msg.contains("the sender offers sha256, sha512"), "{msg}");
         }
     }
 
     #[test]
     fn options_listed() {
-        assert_eq!(options_of("hmac").len(), 4);
-        assert_eq!(options_of("convoy"), ["--algorithm", "--encoding"]);
-        assert!(options_of("stripe").is_empty());
+        assert_eq!(options_of(&generic_hmac_defaults().unwrap(), true).len(), 4);
+        assert_eq!(
+            options_of(&Preset::Convoy.scheme(), false),
+            ["--algorithm", "--encoding"]
+        );
+        assert!(options_of(&Preset::Stripe.scheme(), false).is_empty());
+        assert_eq!(
+            required_of(&Preset::Hubspot.scheme()),
+            ["--url", "--method"]
+        );
+        assert_eq!(required_of(&Preset::Twilio.scheme()), ["--url"]);
     }
 }

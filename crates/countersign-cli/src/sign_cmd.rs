@@ -2,9 +2,11 @@
 //! per line and nothing else, so the output can be fed to `verify --header-file -` or to
 //! `curl -H @file`.
 //!
-//! Schemes that carry the event id in a header (Standard Webhooks, Svix, GitHub, Shopify)
+//! Schemes that carry the event id in a header (Standard Webhooks, Svix, GitHub, Shopify, …)
 //! always get one: `--id`, or a generated `msg_<hex>` unique per invocation.
-//! `--url`/`--method` are accepted for URL-bound presets; no current preset signs them.
+//! `--url`/`--method` feed URL-bound presets (Twilio, Square, HubSpot). Key-pair presets
+//! (Discord, SendGrid, Standard Webhooks `whpk_`) and Mailgun (signature inside the body)
+//! cannot print headers: a usage error says so.
 
 use std::process::{self, ExitCode};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,8 +25,6 @@ pub(crate) fn run(args: &SignArgs) -> Result<ExitCode, CliError> {
     let scheme = scheme_args::resolve(&args.scheme)?;
     let generated = (args.id.is_none() && carries_id_header(&scheme)).then(generate_id);
     let signer = Signer::new(scheme, args.secret.clone())?;
-    // Not used yet: no preset signs the request line (see the module docs).
-    let _ = (&args.url, &args.method);
 
     let body = Source::from_arg(args.body_file.as_deref()).read_bounded("body", MAX_INPUT)?;
     let mut request = SignRequest::new(&body);
@@ -33,6 +33,12 @@ pub(crate) fn run(args: &SignArgs) -> Result<ExitCode, CliError> {
     }
     if let Some(secs) = args.timestamp {
         request = request.timestamp(Duration::from_secs(secs));
+    }
+    if let Some(url) = &args.url {
+        request = request.url(url);
+    }
+    if let Some(method) = &args.method {
+        request = request.method(method);
     }
     let headers = signer.sign(&request)?;
 

@@ -43,6 +43,12 @@ struct Invalid<'a> {
 /// Runs the command.
 pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
     let scheme = scheme_args::resolve(&args.scheme)?;
+    if scheme.needs_url() && args.url.is_none() {
+        return Err(CliError::Usage(format!(
+            "`{}` signs the request URL: pass --url with the public URL the provider sent to",
+            scheme.name()
+        )));
+    }
     let body_source = Source::from_arg(args.body_file.as_deref());
     let header_source = args
         .header_file

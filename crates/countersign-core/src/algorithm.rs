@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
-use sha2::{Sha256, Sha512};
+use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 use crate::error::ConfigError;
@@ -16,12 +16,27 @@ use crate::error::ConfigError;
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algorithm {
-    /// HMAC-SHA1 (legacy GitHub, Twilio, …).
+    /// HMAC-SHA1 (legacy GitHub, Twilio, Intercom, Vercel, …).
     HmacSha1,
     /// HMAC-SHA256, the common case.
     HmacSha256,
     /// HMAC-SHA512.
     HmacSha512,
+    /// Plain SHA-256 over the secret followed by the signed content (HubSpot's v1 and v2
+    /// signatures). Not a MAC — it is open to length extension — and supported only because
+    /// some senders still use it.
+    Sha256SecretPrefix,
+    /// Ed25519 (RFC 8032) with the sender's public key, checked with `verify_strict`
+    /// (Discord, Standard Webhooks `v1a`). Verify-only: the configured "secret" is the public
+    /// key.
+    Ed25519,
+    /// ECDSA over NIST P-256 with SHA-256, DER-encoded signatures (SendGrid). Verify-only:
+    /// the configured "secret" is the public key (SPKI DER).
+    EcdsaP256Sha256,
+    /// No signature: the header carries the shared secret itself (GitLab `X-Gitlab-Token`).
+    /// Compared in constant time through SHA-256 digests, so not even the secret's length
+    /// leaks. Proves only that the sender knows the secret; nothing is signed.
+    Token,
 }
 
 impl Algorithm {
@@ -30,48 +45,102 @@ impl Algorithm {
         Algorithm::HmacSha1,
         Algorithm::HmacSha256,
         Algorithm::HmacSha512,
+        Algorithm::Sha256SecretPrefix,
+        Algorithm::Ed25519,
+        Algorithm::EcdsaP256Sha256,
+        Algorithm::Token,
     ];
 
-    /// Length in bytes of a signature of this algorithm.
+    /// The HMAC algorithms, the ones a sender usually lets you choose.
+    pub const HMAC: &'static [Algorithm] = &[
+        Algorithm::HmacSha1,
+        Algorithm::HmacSha256,
+        Algorithm::HmacSha512,
+    ];
+
+    /// Length in bytes of a decoded signature of this algorithm: the digest length for the
+    /// hashes, 64 for Ed25519, the maximum (72) for DER-encoded ECDSA, 32 for a token (its
+    /// SHA-256 digest).
     #[must_use]
     pub const fn output_len(self) -> usize {
         match self {
             Algorithm::HmacSha1 => 20,
-            Algorithm::HmacSha256 => 32,
-            Algorithm::HmacSha512 => 64,
+            Algorithm::HmacSha256 | Algorithm::Sha256SecretPrefix | Algorithm::Token => 32,
+            Algorithm::HmacSha512 | Algorithm::Ed25519 => 64,
+            Algorithm::EcdsaP256Sha256 => 72,
         }
     }
 
-    /// The name used on the command line and in scheme files: `sha1`, `sha256`, `sha512`.
+    /// The smallest decoded signature accepted (only DER-encoded ECDSA varies).
+    pub(crate) const fn min_output_len(self) -> usize {
+        match self {
+            Algorithm::EcdsaP256Sha256 => 8,
+            other => other.output_len(),
+        }
+    }
+
+    /// Whether the configured secret is a public key and the scheme can only verify.
+    #[must_use]
+    pub const fn is_key_pair(self) -> bool {
+        matches!(self, Algorithm::Ed25519 | Algorithm::EcdsaP256Sha256)
+    }
+
+    /// Whether this is one of the HMAC algorithms.
+    #[must_use]
+    pub const fn is_hmac(self) -> bool {
+        matches!(
+            self,
+            Algorithm::HmacSha1 | Algorithm::HmacSha256 | Algorithm::HmacSha512
+        )
+    }
+
+    /// The name used on the command line and in scheme files: `sha1`, `sha256`, `sha512`,
+    /// `sha256-secret-prefix`, `ed25519`, `ecdsa-p256-sha256`, `token`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             Algorithm::HmacSha1 => "sha1",
             Algorithm::HmacSha256 => "sha256",
             Algorithm::HmacSha512 => "sha512",
+            Algorithm::Sha256SecretPrefix => "sha256-secret-prefix",
+            Algorithm::Ed25519 => "ed25519",
+            Algorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
+            Algorithm::Token => "token",
         }
     }
 }
 
 impl fmt::Display for Algorithm {
+    /// `HMAC-SHA256`, `SHA-256(secret+content)`, `Ed25519`, `ECDSA-P256-SHA256`, `token`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HMAC-{}", self.as_str().to_ascii_uppercase())
+        match self {
+            Algorithm::HmacSha1 | Algorithm::HmacSha256 | Algorithm::HmacSha512 => {
+                write!(f, "HMAC-{}", self.as_str().to_ascii_uppercase())
+            }
+            Algorithm::Sha256SecretPrefix => f.write_str("SHA-256(secret+content)"),
+            Algorithm::Ed25519 => f.write_str("Ed25519"),
+            Algorithm::EcdsaP256Sha256 => f.write_str("ECDSA-P256-SHA256"),
+            Algorithm::Token => f.write_str("token"),
+        }
     }
 }
 
 impl FromStr for Algorithm {
     type Err = ConfigError;
 
-    /// Accepts `sha1`, `sha256`, `sha512`, case-insensitively, with an optional `hmac-` prefix.
+    /// Accepts the names of [`Algorithm::as_str`], case-insensitively; the HMAC ones also
+    /// with an `hmac-` prefix.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.to_ascii_lowercase();
-        let name = lower.strip_prefix("hmac-").unwrap_or(&lower);
+        let lower = s.trim().to_ascii_lowercase();
+        let hmac_name = lower.strip_prefix("hmac-");
         Algorithm::ALL
             .iter()
             .copied()
-            .find(|a| a.as_str() == name)
+            .find(|a| {
+                a.as_str() == lower || (a.is_hmac() && hmac_name.is_some_and(|n| n == a.as_str()))
+            })
             .ok_or_else(|| ConfigError::InvalidValue {
-                what: "algorithm (expected sha1, sha256 or sha512)",
+                what: "algorithm (expected sha1, sha256, sha512, sha256-secret-prefix, ed25519, ecdsa-p256-sha256 or token)",
                 value: s.to_owned(),
             })
     }
@@ -168,16 +237,19 @@ pub(crate) trait Sink {
     fn update(&mut self, bytes: &[u8]);
 }
 
-/// The largest tag any algorithm produces.
+/// The largest tag a MAC produces.
 pub(crate) const MAX_TAG_LEN: usize = 64;
 
-/// A keyed MAC, prepared once per secret: the key's inner and outer pads are hashed when
-/// the verifier is built, so each delivery only clones the state.
+/// A keyed digest, prepared once per secret: an HMAC's inner and outer pads (or the
+/// secret-prefixed hash state) are computed when the verifier is built, so each delivery
+/// only clones the state.
 #[derive(Clone)]
 pub(crate) enum MacKey {
     Sha1(Hmac<Sha1>),
     Sha256(Hmac<Sha256>),
     Sha512(Hmac<Sha512>),
+    /// SHA-256 already fed with the secret (HubSpot v1/v2).
+    PrefixedSha256(Sha256),
 }
 
 impl fmt::Debug for MacKey {
@@ -187,13 +259,20 @@ impl fmt::Debug for MacKey {
 }
 
 impl MacKey {
-    pub(crate) fn new(algorithm: Algorithm, key: &[u8]) -> Result<Self, ConfigError> {
+    /// `None` for algorithms that are not keyed digests.
+    pub(crate) fn new(algorithm: Algorithm, key: &[u8]) -> Result<Option<Self>, ConfigError> {
         let invalid = |_| ConfigError::InvalidScheme("HMAC key rejected");
-        Ok(match algorithm {
+        Ok(Some(match algorithm {
             Algorithm::HmacSha1 => MacKey::Sha1(Hmac::new_from_slice(key).map_err(invalid)?),
             Algorithm::HmacSha256 => MacKey::Sha256(Hmac::new_from_slice(key).map_err(invalid)?),
             Algorithm::HmacSha512 => MacKey::Sha512(Hmac::new_from_slice(key).map_err(invalid)?),
-        })
+            Algorithm::Sha256SecretPrefix => {
+                let mut h = Sha256::new();
+                Digest::update(&mut h, key);
+                MacKey::PrefixedSha256(h)
+            }
+            Algorithm::Ed25519 | Algorithm::EcdsaP256Sha256 | Algorithm::Token => return Ok(None),
+        }))
     }
 
     /// A fresh MAC state for one message.
@@ -212,6 +291,7 @@ impl Sink for MacState {
             MacKey::Sha1(m) => m.update(bytes),
             MacKey::Sha256(m) => m.update(bytes),
             MacKey::Sha512(m) => m.update(bytes),
+            MacKey::PrefixedSha256(h) => Digest::update(h, bytes),
         }
     }
 }
@@ -232,6 +312,7 @@ impl MacState {
             MacKey::Sha1(m) => put(&m.finalize().into_bytes()),
             MacKey::Sha256(m) => put(&m.finalize().into_bytes()),
             MacKey::Sha512(m) => put(&m.finalize().into_bytes()),
+            MacKey::PrefixedSha256(h) => put(&h.finalize()),
         }
         tag
     }
@@ -262,6 +343,11 @@ mod tests {
     fn names_parse() {
         assert_eq!("SHA256".parse::<Algorithm>(), Ok(Algorithm::HmacSha256));
         assert_eq!("hmac-sha1".parse::<Algorithm>(), Ok(Algorithm::HmacSha1));
+        assert_eq!("Ed25519".parse::<Algorithm>(), Ok(Algorithm::Ed25519));
+        assert!("hmac-ed25519".parse::<Algorithm>().is_err());
+        for a in Algorithm::ALL {
+            assert_eq!(a.as_str().parse::<Algorithm>(), Ok(*a));
+        }
         assert!("md5".parse::<Algorithm>().is_err());
         assert_eq!("Base64".parse::<Encoding>(), Ok(Encoding::Base64));
         assert!("base32".parse::<Encoding>().is_err());
@@ -286,7 +372,9 @@ mod tests {
     #[test]
     fn rfc4231_case_2() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
-        let key = MacKey::new(Algorithm::HmacSha256, b"Jefe").unwrap();
+        let key = MacKey::new(Algorithm::HmacSha256, b"Jefe")
+            .unwrap()
+            .unwrap();
         let mut st = key.start();
         st.update(b"what do ya want ");
         st.update(b"for nothing?");

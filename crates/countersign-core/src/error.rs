@@ -35,6 +35,9 @@ pub enum ErrorKind {
     BodyTooLarge,
     /// The body cannot be parsed where the scheme needs to read it.
     MalformedBody,
+    /// The scheme signs the request URL but the delivery does not carry one: a receiver
+    /// misconfiguration, not the sender's fault.
+    MissingUrl,
 }
 
 impl ErrorKind {
@@ -49,6 +52,7 @@ impl ErrorKind {
         ErrorKind::TimestampTooNew,
         ErrorKind::BodyTooLarge,
         ErrorKind::MalformedBody,
+        ErrorKind::MissingUrl,
     ];
 
     /// The stable snake_case name, e.g. `"signature_mismatch"`.
@@ -64,13 +68,15 @@ impl ErrorKind {
             ErrorKind::TimestampTooNew => "timestamp_too_new",
             ErrorKind::BodyTooLarge => "body_too_large",
             ErrorKind::MalformedBody => "malformed_body",
+            ErrorKind::MissingUrl => "missing_url",
         }
     }
 
     /// The HTTP status a receiving endpoint should answer with.
     ///
     /// 400 for missing or malformed input, 401 for authentication failures (mismatch, no
-    /// supported signature, timestamp outside the tolerance), 413 for an oversized body.
+    /// supported signature, timestamp outside the tolerance), 413 for an oversized body, 500
+    /// when the receiver did not supply the URL a URL-bound scheme signs.
     #[must_use]
     pub const fn status(self) -> StatusCode {
         match self {
@@ -83,6 +89,7 @@ impl ErrorKind {
             | ErrorKind::TimestampTooOld
             | ErrorKind::TimestampTooNew => StatusCode::UNAUTHORIZED,
             ErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::MissingUrl => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -102,6 +109,7 @@ impl ErrorKind {
             }
             ErrorKind::BodyTooLarge => "webhook body too large",
             ErrorKind::MalformedBody => "webhook body malformed",
+            ErrorKind::MissingUrl => "webhook endpoint misconfigured",
         }
     }
 }
@@ -197,6 +205,10 @@ pub enum VerifyError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The scheme signs the request URL and the delivery carries none
+    /// ([`Delivery::with_url`](crate::Delivery::with_url)).
+    #[error("the scheme signs the request URL but none was given (configure the public URL)")]
+    MissingUrl,
 }
 
 impl VerifyError {
@@ -213,6 +225,7 @@ impl VerifyError {
             VerifyError::TimestampTooNew { .. } => ErrorKind::TimestampTooNew,
             VerifyError::BodyTooLarge { .. } => ErrorKind::BodyTooLarge,
             VerifyError::MalformedBody { .. } => ErrorKind::MalformedBody,
+            VerifyError::MissingUrl => ErrorKind::MissingUrl,
         }
     }
 
@@ -268,6 +281,14 @@ pub enum ConfigError {
         /// The value given (never a secret).
         value: String,
     },
+    /// A configured public key (key-pair schemes) cannot be decoded or is not a valid key.
+    #[error("secret #{index} is not a valid {expected}")]
+    InvalidPublicKey {
+        /// Position of the key in configuration order, starting at 0.
+        index: usize,
+        /// The expected key, e.g. `Ed25519 public key (32 raw bytes or SPKI DER)`.
+        expected: &'static str,
+    },
     /// More secrets than a verifier accepts.
     #[error("too many secrets: at most {max}")]
     TooManySecrets {
@@ -312,7 +333,8 @@ mod tests {
                 "timestamp_too_old",
                 "timestamp_too_new",
                 "body_too_large",
-                "malformed_body"
+                "malformed_body",
+                "missing_url"
             ]
         );
         for k in ErrorKind::ALL {
@@ -326,5 +348,6 @@ mod tests {
         assert_eq!(ErrorKind::SignatureMismatch.status(), 401);
         assert_eq!(ErrorKind::TimestampTooOld.status(), 401);
         assert_eq!(ErrorKind::BodyTooLarge.status(), 413);
+        assert_eq!(ErrorKind::MissingUrl.status(), 500);
     }
 }

@@ -53,6 +53,18 @@ pub(crate) fn from_json(
     }
 }
 
+/// The string or integer at `path` in a JSON body, for the other body-borne values
+/// (signatures, timestamps, signed fields). `None` when the body is not JSON, has nothing
+/// there, or the value is longer than [`MAX_EVENT_ID_LEN`].
+pub(crate) fn json_value(body: &[u8], path: &[Cow<'static, str>]) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    PathSeed { path }
+        .deserialize(&mut de)
+        .ok()
+        .flatten()
+        .filter(|v| v.len() <= MAX_EVENT_ID_LEN)
+}
+
 struct PathSeed<'p> {
     path: &'p [Cow<'static, str>],
 }

@@ -42,14 +42,30 @@
 //!   checked arithmetic.
 //! - Secrets are zeroized on drop and never appear in `Debug` output or errors.
 //! - Verifying a Standard Webhooks or GitHub delivery allocates nothing but the event id.
+//! - Key-pair schemes (Ed25519, ECDSA P-256) verify with `ed25519-dalek` and RustCrypto's
+//!   `p256`; malformed keys are [`ConfigError`]s when the verifier is built, malformed
+//!   signatures ordinary rejections.
+//!
+//! ## Providers
+//!
+//! [`Preset::ALL`] lists every provider; a scheme countersign lacks can be described as data
+//! ([`Scheme::builder`]) or in a configuration file ([`SchemeConfig`], [`Scheme::from_json`]).
+//!
+//! ## Features
+//!
+//! | feature | enables |
+//! |---|---|
+//! | `toml` | `Scheme::from_toml` for TOML scheme files |
 //!
 //! ## The public interface is:
 //!
 //! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Verified`]
 //! - [`Signer`], [`SignRequest`]
+//! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSource`],
+//!   [`SignatureSyntax`], [`Part`], [`UrlPart`], [`FormParams`], [`TimestampSpec`],
+//!   [`EventIdSource`], [`KeyFormat`], [`SenderChoices`], [`Tolerance`])
+//! - scheme files: [`SchemeConfig`], [`OneOrMany`], [`SchemeFileError`]
 //! - handshakes: [`Handshake`], [`HandshakeTrigger`], [`HandshakeAnswer`], [`HandshakeReply`]
-//! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSyntax`], [`Part`],
-//!   [`TimestampSpec`], [`EventIdSource`], [`KeyFormat`], [`Tolerance`])
 //! - [`Algorithm`], [`Encoding`], [`Secret`], [`Clock`], [`SystemClock`], [`FixedClock`]
 //! - errors: [`VerifyError`] with its [`ErrorKind`], [`ConfigError`], [`SignError`]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -64,20 +80,25 @@
 
 mod algorithm;
 mod clock;
+mod config;
 mod content;
 mod error;
 mod event_id;
+mod form;
 mod handshake;
+mod keys;
 mod presets;
 mod scheme;
 mod secret;
 mod signature;
 mod signer;
 mod timestamp;
+mod url;
 mod verifier;
 
 pub use algorithm::{Algorithm, Encoding};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{OneOrMany, SchemeConfig, SchemeFileError};
 pub use error::{ConfigError, ErrorKind, SignError, VerifyError};
 pub use event_id::MAX_EVENT_ID_LEN;
 pub use handshake::{
@@ -85,8 +106,9 @@ pub use handshake::{
 };
 pub use presets::Preset;
 pub use scheme::{
-    DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, EventIdSource, IntoHeaderName, KeyFormat, Part, Scheme,
-    SchemeBuilder, SignatureSyntax, TimestampSource, TimestampSpec, TimestampUnit, Tolerance,
+    DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, EventIdSource, FormParams, IntoHeaderName, KeyFormat,
+    Part, Scheme, SchemeBuilder, SenderChoices, SignatureSource, SignatureSyntax, TimestampSource,
+    TimestampSpec, TimestampUnit, Tolerance, UrlPart,
 };
 pub use secret::Secret;
 pub use signer::{SignRequest, Signer};

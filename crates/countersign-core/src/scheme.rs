@@ -138,7 +138,7 @@ impl SignatureSyntax {
     }
 }
 
-/// One piece of the signed content, fed to the MAC in order.
+/// One piece of the signed content, fed to the MAC (or the key-pair verifier) in order.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Part {
@@ -150,6 +150,21 @@ pub enum Part {
     Header(Vec<HeaderName>),
     /// Fixed bytes such as a `.` separator.
     Literal(Cow<'static, [u8]>),
+    /// The request method, e.g. `POST` ([`Delivery::with_method`](crate::Delivery::with_method);
+    /// `POST` when not given — webhooks are POSTs).
+    Method,
+    /// The public URL the provider sent the request to, including the query string
+    /// ([`Delivery::with_url`](crate::Delivery::with_url)). The URL cannot be derived from the
+    /// request alone behind proxies, so a delivery without one is rejected with
+    /// [`ErrorKind::MissingUrl`](crate::ErrorKind::MissingUrl).
+    Url(UrlPart),
+    /// The body's `application/x-www-form-urlencoded` parameters, decoded, sorted by name
+    /// then value with exact duplicates removed, and written as `name` followed by `value`
+    /// for each pair, without separators (Twilio).
+    FormParams(FormParams),
+    /// A string (or integer) member of the JSON body, found by following object keys from
+    /// the top level (Mailgun's `signature.token`). Absent: `malformed_body`.
+    JsonField(Vec<Cow<'static, str>>),
 }
 
 impl Part {
@@ -164,6 +179,75 @@ impl Part {
     pub fn header(name: impl IntoHeaderName) -> Self {
         Part::Header(vec![name.into_header_name()])
     }
+
+    /// The JSON member at `path` (object keys from the top level).
+    #[must_use]
+    pub fn json_field(path: &[&'static str]) -> Self {
+        Part::JsonField(path.iter().map(|k| Cow::Borrowed(*k)).collect())
+    }
+}
+
+/// How a [`Part::Url`] is written into the signed content.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct UrlPart {
+    /// Also accept the URL with its scheme's default port (`:443`/`:80`) added when absent,
+    /// and with any port removed — Twilio signs either form, and its SDKs try both.
+    pub either_default_port: bool,
+    /// ASCII characters whose percent-encodings (`%3A`, either case) are decoded before
+    /// signing — HubSpot v3 decodes `:/?@!$'()*,;` in the request URI.
+    pub decode: Cow<'static, [u8]>,
+}
+
+impl UrlPart {
+    /// The URL exactly as given.
+    #[must_use]
+    pub fn exact() -> Self {
+        UrlPart::default()
+    }
+
+    /// The URL as given, with the default port, and without a port (Twilio).
+    #[must_use]
+    pub fn either_default_port() -> Self {
+        UrlPart {
+            either_default_port: true,
+            ..UrlPart::default()
+        }
+    }
+
+    /// Decodes the percent-encodings of these ASCII characters first.
+    #[must_use]
+    pub fn decoding(mut self, chars: &'static [u8]) -> Self {
+        self.decode = Cow::Borrowed(chars);
+        self
+    }
+}
+
+/// How a [`Part::FormParams`] handles bodies that are not form data.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FormParams {
+    /// A query parameter of the URL that, when present, says the body is not form data but
+    /// is covered by its SHA-256 (lowercase hex) carried in that parameter: the part then
+    /// contributes nothing and the body's digest must match (Twilio's `bodySHA256` for JSON
+    /// bodies).
+    pub body_hash_param: Option<Cow<'static, str>>,
+}
+
+impl FormParams {
+    /// Sorted form parameters, no body-hash variant.
+    #[must_use]
+    pub fn sorted() -> Self {
+        FormParams::default()
+    }
+
+    /// Sorted form parameters, or the body's SHA-256 in query parameter `name`.
+    #[must_use]
+    pub fn or_body_hash_in(name: &'static str) -> Self {
+        FormParams {
+            body_hash_param: Some(Cow::Borrowed(name)),
+        }
+    }
 }
 
 /// Where the signed timestamp comes from.
@@ -174,9 +258,12 @@ pub enum TimestampSource {
     Header(Vec<HeaderName>),
     /// The timestamp key of a [`SignatureSyntax::KeyValue`] signature header.
     SignatureHeader,
+    /// A string or integer member of the JSON body (Linear's `webhookTimestamp`, Mailgun's
+    /// `signature.timestamp`). Checked after the signature, since it needs the body.
+    JsonField(Vec<Cow<'static, str>>),
 }
 
-/// The unit of a signed timestamp. Values are ASCII digits only, at most 19 of them.
+/// The unit of a signed timestamp. Numbers are ASCII digits only, at most 19 of them.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimestampUnit {
@@ -184,6 +271,22 @@ pub enum TimestampUnit {
     Seconds,
     /// Unix milliseconds.
     Milliseconds,
+    /// An RFC 3339 date-time such as `2019-11-16T10:11:12.634234626Z` (Twitch): a `T` (or
+    /// `t`/space) separator, an optional fraction of up to 18 digits (nanoseconds are kept),
+    /// `Z` or a `±hh:mm` offset; not before 1970. Compared with nanosecond precision.
+    Rfc3339,
+}
+
+impl TimestampUnit {
+    /// The name used in scheme files: `seconds`, `milliseconds`, `rfc3339`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimestampUnit::Seconds => "seconds",
+            TimestampUnit::Milliseconds => "milliseconds",
+            TimestampUnit::Rfc3339 => "rfc3339",
+        }
+    }
 }
 
 /// A scheme's signed timestamp: where it is and what unit it has.
@@ -213,6 +316,26 @@ impl TimestampSpec {
             unit,
         }
     }
+
+    /// A timestamp inside the JSON body, at `path`.
+    #[must_use]
+    pub fn json_field(path: &[&'static str], unit: TimestampUnit) -> Self {
+        TimestampSpec {
+            source: TimestampSource::JsonField(path.iter().map(|k| Cow::Borrowed(*k)).collect()),
+            unit,
+        }
+    }
+}
+
+/// Where the signature itself travels.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SignatureSource {
+    /// A header (first of the names present), parsed with the scheme's [`SignatureSyntax`].
+    Header(Vec<HeaderName>),
+    /// A string member of the JSON body (Mailgun's `signature.signature`); the syntax must be
+    /// [`SignatureSyntax::Single`].
+    JsonField(Vec<Cow<'static, str>>),
 }
 
 /// Where a delivery's event id (the deduplication key) lives.
@@ -235,6 +358,18 @@ impl EventIdSource {
     pub fn json_field(key: &'static str) -> Self {
         EventIdSource::JsonField(vec![Cow::Borrowed(key)])
     }
+
+    /// A nested JSON member, e.g. PagerDuty's `event.id`.
+    #[must_use]
+    pub fn json_path(path: &[&'static str]) -> Self {
+        EventIdSource::JsonField(path.iter().map(|k| Cow::Borrowed(*k)).collect())
+    }
+
+    /// Header `name`, falling back to the others in order.
+    #[must_use]
+    pub fn headers(names: &[&'static str]) -> Self {
+        EventIdSource::Header(names.iter().map(|n| HeaderName::from_static(n)).collect())
+    }
 }
 
 /// How a configured secret becomes key bytes.
@@ -245,20 +380,43 @@ pub enum KeyFormat {
     /// `whsec_…` string this way).
     #[default]
     Raw,
-    /// Base64 after an optional prefix (Standard Webhooks and Svix: `whsec_<base64>`).
+    /// Base64 after an optional prefix (Standard Webhooks and Svix: `whsec_<base64>`;
+    /// Standard Webhooks public keys: `whpk_<base64>`).
     Base64 {
         /// The prefix to strip when present.
         prefix: Option<Cow<'static, str>>,
     },
+    /// Hexadecimal, either case (Discord public keys).
+    Hex,
 }
 
-/// A complete description of how one provider signs. Cheap to clone.
+impl KeyFormat {
+    /// The prefix that marks secrets of this format, if any.
+    pub(crate) fn prefix(&self) -> Option<&str> {
+        match self {
+            KeyFormat::Base64 { prefix } => prefix.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Algorithms and encodings a sender lets its users choose (Convoy), so the preset can be
+/// adjusted with [`Scheme::with_algorithm`] and [`Scheme::with_encoding`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SenderChoices {
+    /// Algorithms the sender offers.
+    pub algorithms: Cow<'static, [Algorithm]>,
+    /// Encodings the sender offers.
+    pub encodings: Cow<'static, [Encoding]>,
+}
+
+/// A complete description of how one provider signs.
 #[derive(Debug, Clone)]
 pub struct Scheme {
     pub(crate) name: Arc<str>,
     pub(crate) algorithm: Algorithm,
     pub(crate) encoding: Encoding,
-    pub(crate) signature_header: Vec<HeaderName>,
+    pub(crate) signature: SignatureSource,
     pub(crate) syntax: SignatureSyntax,
     pub(crate) timestamp: Option<TimestampSpec>,
     pub(crate) content: Vec<Part>,
@@ -267,10 +425,14 @@ pub struct Scheme {
     pub(crate) event_id: EventIdSource,
     pub(crate) body_limit: usize,
     pub(crate) handshakes: Vec<Handshake>,
+    pub(crate) alternatives: Vec<Scheme>,
+    pub(crate) choices: Option<SenderChoices>,
 }
 
 /// How many [`Part::Header`] parts a scheme may have.
 pub(crate) const MAX_HEADER_PARTS: usize = 4;
+/// How many [`Part::JsonField`] parts a scheme may have.
+pub(crate) const MAX_JSON_PARTS: usize = 4;
 
 impl Scheme {
     /// Starts a scheme: HMAC-SHA256, hex, raw key, body-only content, no timestamp, no event
@@ -281,7 +443,7 @@ impl Scheme {
                 name: name.into(),
                 algorithm: Algorithm::HmacSha256,
                 encoding: Encoding::Hex,
-                signature_header: Vec::new(),
+                signature: SignatureSource::Header(Vec::new()),
                 syntax: SignatureSyntax::single(""),
                 timestamp: None,
                 content: vec![Part::Body],
@@ -290,6 +452,8 @@ impl Scheme {
                 event_id: EventIdSource::None,
                 body_limit: DEFAULT_BODY_LIMIT,
                 handshakes: Vec::new(),
+                alternatives: Vec::new(),
+                choices: None,
             },
         }
     }
@@ -330,10 +494,19 @@ impl Scheme {
         self.encoding
     }
 
-    /// The signature header names, preferred first.
+    /// Where the signature travels.
+    #[must_use]
+    pub fn signature_source(&self) -> &SignatureSource {
+        &self.signature
+    }
+
+    /// The signature header names, preferred first (empty when the signature is in the body).
     #[must_use]
     pub fn signature_header(&self) -> &[HeaderName] {
-        &self.signature_header
+        match &self.signature {
+            SignatureSource::Header(names) => names,
+            SignatureSource::JsonField(_) => &[],
+        }
     }
 
     /// The signature header syntax.
@@ -384,11 +557,90 @@ impl Scheme {
         &self.handshakes
     }
 
+    /// Other ways the same provider signs, each chosen by the prefix of the configured secret
+    /// (see [`SchemeBuilder::alternative`]): Standard Webhooks `v1a` for `whpk_` keys, GitLab's
+    /// signing token for `whsec_` secrets.
+    #[must_use]
+    pub fn alternatives(&self) -> &[Scheme] {
+        &self.alternatives
+    }
+
+    /// The algorithms and encodings the sender lets its users choose, if any.
+    #[must_use]
+    pub fn sender_choices(&self) -> Option<&SenderChoices> {
+        self.choices.as_ref()
+    }
+
+    /// Whether verifying needs the request URL ([`Delivery::with_url`](crate::Delivery::with_url)),
+    /// in this scheme or one of its alternatives.
+    #[must_use]
+    pub fn needs_url(&self) -> bool {
+        self.content.iter().any(|p| matches!(p, Part::Url(_)))
+            || self.alternatives.iter().any(Scheme::needs_url)
+    }
+
+    /// Whether the signed content includes the request method.
+    #[must_use]
+    pub fn needs_method(&self) -> bool {
+        self.content.contains(&Part::Method) || self.alternatives.iter().any(Scheme::needs_method)
+    }
+
+    /// This scheme with another algorithm, for senders that let their users choose (Convoy).
+    ///
+    /// # Errors
+    /// [`ConfigError::UnsupportedOption`] when the sender offers no choice;
+    /// [`ConfigError::InvalidValue`] when it does not offer `algorithm`.
+    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Result<Scheme, ConfigError> {
+        let choices = self
+            .choices
+            .as_ref()
+            .ok_or(ConfigError::UnsupportedOption {
+                option: "algorithm",
+                preset: self.name.to_string(),
+            })?;
+        if !choices.algorithms.contains(&algorithm) {
+            return Err(ConfigError::InvalidValue {
+                what: "algorithm for this preset",
+                value: algorithm.as_str().to_owned(),
+            });
+        }
+        self.algorithm = algorithm;
+        Ok(self)
+    }
+
+    /// This scheme with another encoding, for senders that let their users choose (Convoy).
+    ///
+    /// # Errors
+    /// As [`Scheme::with_algorithm`].
+    pub fn with_encoding(mut self, encoding: Encoding) -> Result<Scheme, ConfigError> {
+        let choices = self
+            .choices
+            .as_ref()
+            .ok_or(ConfigError::UnsupportedOption {
+                option: "encoding",
+                preset: self.name.to_string(),
+            })?;
+        if !choices.encodings.contains(&encoding) {
+            return Err(ConfigError::InvalidValue {
+                what: "encoding for this preset",
+                value: encoding.as_str().to_owned(),
+            });
+        }
+        self.encoding = encoding;
+        Ok(self)
+    }
+
     /// Every header name the scheme reads (signature, timestamp, signed headers, event id),
-    /// deduplicated, in a stable order. Useful for marking headers sensitive or for docs.
+    /// its alternatives' included, deduplicated, in a stable order. Useful for marking headers
+    /// sensitive or for docs.
     #[must_use]
     pub fn header_names(&self) -> Vec<HeaderName> {
         let mut out: Vec<HeaderName> = Vec::new();
+        self.collect_header_names(&mut out);
+        out
+    }
+
+    fn collect_header_names(&self, out: &mut Vec<HeaderName>) {
         let mut add = |names: &[HeaderName]| {
             for n in names {
                 if !out.contains(n) {
@@ -396,7 +648,7 @@ impl Scheme {
                 }
             }
         };
-        add(&self.signature_header);
+        add(self.signature_header());
         if let Some(TimestampSpec {
             source: TimestampSource::Header(names),
             ..
@@ -412,54 +664,117 @@ impl Scheme {
         if let EventIdSource::Header(names) = &self.event_id {
             add(names);
         }
-        out
+        for alt in &self.alternatives {
+            alt.collect_header_names(out);
+        }
     }
 
-    /// Whether the signed content includes the timestamp or the scheme checks one.
+    /// Checks the scheme (and its alternatives) for consistency.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_one()?;
+        for alt in &self.alternatives {
+            if !alt.alternatives.is_empty() {
+                return Err(ConfigError::InvalidScheme(
+                    "an alternative cannot have alternatives",
+                ));
+            }
+            if alt.key_format.prefix().is_none_or(str::is_empty) {
+                return Err(ConfigError::InvalidScheme(
+                    "an alternative needs a key format with a prefix that selects it",
+                ));
+            }
+            alt.validate_one()?;
+        }
+        Ok(())
+    }
+
+    fn validate_one(&self) -> Result<(), ConfigError> {
+        let invalid = |what| Err(ConfigError::InvalidScheme(what));
         if self.name.is_empty() {
-            return Err(ConfigError::InvalidScheme("the scheme needs a name"));
+            return invalid("the scheme needs a name");
         }
-        if self.signature_header.is_empty() {
-            return Err(ConfigError::InvalidScheme("no signature header"));
+        match &self.signature {
+            SignatureSource::Header(names) if names.is_empty() => {
+                return invalid("no signature header");
+            }
+            SignatureSource::JsonField(path) => {
+                if path.is_empty() {
+                    return invalid("the signature's JSON path is empty");
+                }
+                if !matches!(self.syntax, SignatureSyntax::Single { .. }) {
+                    return invalid("a signature in the body needs the single syntax");
+                }
+            }
+            SignatureSource::Header(_) => {}
         }
-        if self.content.is_empty() {
-            return Err(ConfigError::InvalidScheme("the signed content is empty"));
+        if self.algorithm == Algorithm::Token {
+            if !self.content.is_empty() || self.timestamp.is_some() {
+                return invalid("a token scheme signs nothing: no content, no timestamp");
+            }
+            if !matches!(self.syntax, SignatureSyntax::Single { .. }) {
+                return invalid("a token scheme needs the single syntax");
+            }
+        } else if self.content.is_empty() {
+            return invalid("the signed content is empty");
         }
-        if self.algorithm.output_len() > MAX_TAG_LEN {
-            return Err(ConfigError::InvalidScheme("signature too long"));
-        }
-        let header_parts = self
-            .content
-            .iter()
-            .filter(|p| matches!(p, Part::Header(_)))
-            .count();
-        if header_parts > MAX_HEADER_PARTS {
-            return Err(ConfigError::InvalidScheme(
-                "at most 4 header values in the signed content",
-            ));
-        }
-        if self
-            .content
-            .iter()
-            .any(|p| matches!(p, Part::Header(names) if names.is_empty()))
+        if self.algorithm.output_len() > crate::signature::MAX_SIGNATURE_LEN
+            || (self.algorithm.is_hmac() && self.algorithm.output_len() > MAX_TAG_LEN)
         {
-            return Err(ConfigError::InvalidScheme(
-                "a header part needs at least one name",
-            ));
+            return invalid("signature too long");
+        }
+        let count = |f: fn(&Part) -> bool| self.content.iter().filter(|p| f(p)).count();
+        if count(|p| matches!(p, Part::Header(_))) > MAX_HEADER_PARTS {
+            return invalid("at most 4 header values in the signed content");
+        }
+        if count(|p| matches!(p, Part::JsonField(_))) > MAX_JSON_PARTS {
+            return invalid("at most 4 JSON fields in the signed content");
+        }
+        if count(|p| matches!(p, Part::FormParams(_))) > 1 {
+            return invalid("the form parameters can be signed once");
+        }
+        for part in &self.content {
+            match part {
+                Part::Header(names) if names.is_empty() => {
+                    return invalid("a header part needs at least one name");
+                }
+                Part::JsonField(path) if path.is_empty() => {
+                    return invalid("a JSON part needs a path");
+                }
+                Part::FormParams(FormParams {
+                    body_hash_param: Some(p),
+                }) if p.is_empty() => return invalid("empty body-hash query parameter"),
+                _ => {}
+            }
+        }
+        let urls: Vec<&UrlPart> = self
+            .content
+            .iter()
+            .filter_map(|p| match p {
+                Part::Url(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        if urls.windows(2).any(|w| w.first() != w.get(1)) {
+            return invalid("every URL part must be written the same way");
+        }
+        if urls.iter().any(|u| !u.decode.iter().all(u8::is_ascii)) {
+            return invalid("URL decoding applies to ASCII characters only");
         }
         let signs_timestamp = self.content.contains(&Part::Timestamp);
-        match (&self.timestamp, signs_timestamp) {
+        let body_covers_timestamp = matches!(
+            &self.timestamp,
+            Some(TimestampSpec {
+                source: TimestampSource::JsonField(_),
+                ..
+            })
+        ) && self.content.contains(&Part::Body);
+        match (&self.timestamp, signs_timestamp || body_covers_timestamp) {
             (None, true) => {
-                return Err(ConfigError::InvalidScheme(
-                    "the content signs a timestamp but the scheme has none",
-                ));
+                return invalid("the content signs a timestamp but the scheme has none");
             }
             (Some(_), false) => {
                 // An unsigned timestamp protects nothing: an attacker could refresh it.
-                return Err(ConfigError::InvalidScheme(
-                    "the timestamp must be part of the signed content",
-                ));
+                return invalid("the timestamp must be part of the signed content");
             }
             _ => {}
         }
@@ -471,9 +786,18 @@ impl Scheme {
                 }),
                 None,
             ) => {
-                return Err(ConfigError::InvalidScheme(
+                return invalid(
                     "timestamp in the signature header needs a key-value syntax with a timestamp key",
-                ));
+                );
+            }
+            (
+                Some(TimestampSpec {
+                    source: TimestampSource::SignatureHeader,
+                    ..
+                }),
+                Some(_),
+            ) if matches!(self.signature, SignatureSource::JsonField(_)) => {
+                return invalid("the timestamp cannot be in a signature that is in the body");
             }
             (
                 Some(TimestampSpec {
@@ -482,15 +806,22 @@ impl Scheme {
                 }),
                 _,
             ) if names.is_empty() => {
-                return Err(ConfigError::InvalidScheme(
-                    "the timestamp header needs a name",
-                ));
+                return invalid("the timestamp header needs a name");
+            }
+            (
+                Some(TimestampSpec {
+                    source: TimestampSource::JsonField(path),
+                    ..
+                }),
+                _,
+            ) if path.is_empty() => {
+                return invalid("the timestamp's JSON path is empty");
             }
             _ => {}
         }
         match &self.syntax {
             SignatureSyntax::VersionedList { version } if version.is_empty() => {
-                return Err(ConfigError::InvalidScheme("empty signature version"));
+                return invalid("empty signature version");
             }
             SignatureSyntax::KeyValue {
                 signature_key,
@@ -498,14 +829,12 @@ impl Scheme {
                 timestamp_key,
             } => {
                 if signature_key.is_empty() || *separator == '=' {
-                    return Err(ConfigError::InvalidScheme(
+                    return invalid(
                         "key-value syntax needs a signature key and a separator other than `=`",
-                    ));
+                    );
                 }
                 if timestamp_key.as_deref() == Some(signature_key.as_ref()) {
-                    return Err(ConfigError::InvalidScheme(
-                        "timestamp and signature keys must differ",
-                    ));
+                    return invalid("timestamp and signature keys must differ");
                 }
             }
             _ => {}
@@ -513,16 +842,18 @@ impl Scheme {
         if let EventIdSource::Header(names) = &self.event_id
             && names.is_empty()
         {
-            return Err(ConfigError::InvalidScheme(
-                "the event id header needs a name",
-            ));
+            return invalid("the event id header needs a name");
         }
         if let EventIdSource::JsonField(path) = &self.event_id
             && path.is_empty()
         {
-            return Err(ConfigError::InvalidScheme(
-                "the event id JSON path is empty",
-            ));
+            return invalid("the event id JSON path is empty");
+        }
+        if let Some(choices) = &self.choices
+            && (!choices.algorithms.contains(&self.algorithm)
+                || !choices.encodings.contains(&self.encoding))
+        {
+            return invalid("the sender's choices must include the default algorithm and encoding");
         }
         for handshake in &self.handshakes {
             handshake.validate()?;
@@ -553,14 +884,35 @@ impl SchemeBuilder {
 
     /// The signature header and its syntax.
     pub fn signature_header(mut self, name: impl IntoHeaderName, syntax: SignatureSyntax) -> Self {
-        self.scheme.signature_header = vec![name.into_header_name()];
+        self.scheme.signature = SignatureSource::Header(vec![name.into_header_name()]);
         self.scheme.syntax = syntax;
         self
     }
 
     /// A fallback name for the signature header, tried when the earlier ones are absent.
     pub fn signature_header_fallback(mut self, name: impl IntoHeaderName) -> Self {
-        self.scheme.signature_header.push(name.into_header_name());
+        match &mut self.scheme.signature {
+            SignatureSource::Header(names) => names.push(name.into_header_name()),
+            other @ SignatureSource::JsonField(_) => {
+                *other = SignatureSource::Header(vec![name.into_header_name()]);
+            }
+        }
+        self
+    }
+
+    /// The signature is a string member of the JSON body at `path` (single syntax, with
+    /// `prefix`).
+    pub fn signature_json_field(mut self, path: &[&'static str], prefix: &'static str) -> Self {
+        self.scheme.signature =
+            SignatureSource::JsonField(path.iter().map(|k| Cow::Borrowed(*k)).collect());
+        self.scheme.syntax = SignatureSyntax::single(prefix);
+        self
+    }
+
+    /// Where the signature travels, with its syntax.
+    pub fn signature_source(mut self, source: SignatureSource, syntax: SignatureSyntax) -> Self {
+        self.scheme.signature = source;
+        self.scheme.syntax = syntax;
         self
     }
 
@@ -603,6 +955,29 @@ impl SchemeBuilder {
     /// Adds a handshake the provider performs (see [`Handshake`]).
     pub fn handshake(mut self, handshake: Handshake) -> Self {
         self.scheme.handshakes.push(handshake);
+        self
+    }
+
+    /// Another way the same provider signs, selected for every configured secret that starts
+    /// with the alternative's key prefix ([`KeyFormat::Base64`]'s `prefix`, which it must
+    /// have). Secrets matching no alternative's prefix belong to this scheme. It takes this
+    /// scheme's name, and a delivery is accepted when any mode that has secrets accepts it.
+    pub fn alternative(mut self, mut alternative: Scheme) -> Self {
+        alternative.name = Arc::clone(&self.scheme.name);
+        self.scheme.alternatives.push(alternative);
+        self
+    }
+
+    /// The algorithms and encodings the sender lets its users choose.
+    pub fn sender_choices(
+        mut self,
+        algorithms: &'static [Algorithm],
+        encodings: &'static [Encoding],
+    ) -> Self {
+        self.scheme.choices = Some(SenderChoices {
+            algorithms: Cow::Borrowed(algorithms),
+            encodings: Cow::Borrowed(encodings),
+        });
         self
     }
 

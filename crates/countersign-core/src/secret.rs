@@ -99,7 +99,19 @@ pub(crate) fn key_bytes(
                 Zeroizing::new(Encoding::Base64.decode_vec(raw).ok_or(
                     ConfigError::SecretEncoding {
                         index,
-                        expected: "base64 (after the optional whsec_ prefix)",
+                        expected: "base64 (after the optional prefix)",
+                    },
+                )?)
+            }
+            KeyFormat::Hex => {
+                let raw = secret.expose().trim_ascii();
+                if raw.is_empty() {
+                    return Err(ConfigError::EmptySecret { index });
+                }
+                Zeroizing::new(Encoding::Hex.decode_vec(raw).ok_or(
+                    ConfigError::SecretEncoding {
+                        index,
+                        expected: "hex",
                     },
                 )?)
             }

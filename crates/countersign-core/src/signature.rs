@@ -6,9 +6,10 @@
 
 use http::HeaderName;
 
-use crate::algorithm::Encoding;
+use crate::algorithm::{Algorithm, Encoding};
 use crate::error::VerifyError;
-use crate::scheme::SignatureSyntax;
+use crate::keys;
+use crate::scheme::{Scheme, SignatureSyntax};
 
 /// Supported entries accepted in one header; more is a malformed header.
 pub(crate) const MAX_CANDIDATES: usize = 16;
@@ -16,6 +17,28 @@ pub(crate) const MAX_CANDIDATES: usize = 16;
 pub(crate) const MAX_SIGNATURE_LEN: usize = 80;
 /// Entries of any version scanned in one header; more is a malformed header.
 const MAX_ENTRIES: usize = 64;
+
+/// How a candidate is decoded: its encoding and plausible decoded lengths, or (tokens) its
+/// SHA-256 digest.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SigFormat {
+    encoding: Encoding,
+    min_len: usize,
+    max_len: usize,
+    digest: bool,
+}
+
+impl SigFormat {
+    pub(crate) fn of(scheme: &Scheme) -> Self {
+        let a = scheme.algorithm;
+        SigFormat {
+            encoding: scheme.encoding,
+            min_len: a.min_output_len(),
+            max_len: a.output_len(),
+            digest: a == Algorithm::Token,
+        }
+    }
+}
 
 /// Decoded signatures of a supported version, inline.
 #[derive(Clone)]
@@ -38,7 +61,7 @@ impl std::fmt::Debug for Candidates {
 }
 
 impl Candidates {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Candidates {
             sigs: [[0; MAX_SIGNATURE_LEN]; MAX_CANDIDATES],
             lens: [0; MAX_CANDIDATES],
@@ -51,8 +74,7 @@ impl Candidates {
         &mut self,
         header: &HeaderName,
         encoded: &[u8],
-        encoding: Encoding,
-        expected_len: usize,
+        format: &SigFormat,
     ) -> Result<(), VerifyError> {
         if self.seen >= MAX_CANDIDATES {
             return Err(VerifyError::MalformedHeader {
@@ -60,25 +82,45 @@ impl Candidates {
                 reason: "more than 16 signatures",
             });
         }
+        self.push_unbounded(encoded, format);
+        Ok(())
+    }
+
+    /// A single candidate (a signature found in the body).
+    pub(crate) fn single(encoded: &[u8], format: &SigFormat) -> Self {
+        let mut c = Candidates::new();
+        c.push_unbounded(encoded, format);
+        c
+    }
+
+    fn push_unbounded(&mut self, encoded: &[u8], format: &SigFormat) {
         self.seen = self.seen.saturating_add(1);
         let (Some(buf), Some(len)) = (
             self.sigs.get_mut(self.stored),
             self.lens.get_mut(self.stored),
         ) else {
-            return Ok(());
+            return;
         };
-        match encoding.decode_into(encoded, buf) {
-            Some(n) if n == expected_len => {
+        let decoded = if format.digest {
+            let digest = keys::sha256(encoded);
+            buf.get_mut(..digest.len()).map(|dst| {
+                dst.copy_from_slice(&digest);
+                digest.len()
+            })
+        } else {
+            format.encoding.decode_into(encoded, buf)
+        };
+        match decoded {
+            Some(n) if (format.min_len..=format.max_len).contains(&n) => {
                 *len = n;
                 self.stored = self.stored.saturating_add(1);
             }
             _ => {}
         }
-        Ok(())
     }
 
     /// The decodable candidates.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> + Clone {
         self.sigs
             .iter()
             .zip(self.lens.iter())
@@ -122,8 +164,7 @@ pub(crate) fn parse<'h>(
     syntax: &SignatureSyntax,
     header: &HeaderName,
     value: &'h [u8],
-    encoding: Encoding,
-    expected_len: usize,
+    format: &SigFormat,
 ) -> Result<Parsed<'h>, VerifyError> {
     let mut candidates = Candidates::new();
     let mut timestamp = None;
@@ -135,7 +176,7 @@ pub(crate) fn parse<'h>(
     match syntax {
         SignatureSyntax::Single { prefix } => {
             if let Some(sig) = value.strip_prefix(prefix.as_bytes()) {
-                candidates.push(header, sig, encoding, expected_len)?;
+                candidates.push(header, sig, format)?;
             }
         }
         SignatureSyntax::VersionedList { version } => {
@@ -147,7 +188,7 @@ pub(crate) fn parse<'h>(
                 if let Some((v, sig)) = split_once(entry, b',')
                     && v == version.as_bytes()
                 {
-                    candidates.push(header, sig, encoding, expected_len)?;
+                    candidates.push(header, sig, format)?;
                 }
             }
         }
@@ -168,7 +209,7 @@ pub(crate) fn parse<'h>(
                 };
                 let (k, v) = (trim(k), trim(v));
                 if k == signature_key.as_bytes() {
-                    candidates.push(header, v, encoding, expected_len)?;
+                    candidates.push(header, v, format)?;
                 } else if timestamp_key.as_deref().map(str::as_bytes) == Some(k)
                     && timestamp.replace(v).is_some()
                 {
@@ -218,14 +259,22 @@ mod tests {
         HeaderName::from_static("x-sig")
     }
 
+    fn fmt(encoding: Encoding, len: usize) -> SigFormat {
+        SigFormat {
+            encoding,
+            min_len: len,
+            max_len: len,
+            digest: false,
+        }
+    }
+
     #[test]
     fn versioned_list_skips_unknown_and_counts_undecodable() {
         let p = parse(
             &SignatureSyntax::versioned_list("v1"),
             &h(),
             b"v2,AAAA v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1, v1a,xx  v1,!!",
-            Encoding::Base64,
-            32,
+            &fmt(Encoding::Base64, 32),
         )
         .unwrap();
         assert_eq!(p.candidates.seen(), 3);
@@ -239,8 +288,7 @@ mod tests {
             &SignatureSyntax::key_value(',', "v1").with_timestamp_key("t"),
             &h(),
             b"t=123, v1=00ff,v0=11,v1=zz",
-            Encoding::Hex,
-            2,
+            &fmt(Encoding::Hex, 2),
         )
         .unwrap();
         assert_eq!(p.timestamp, Some(&b"123"[..]));
@@ -250,8 +298,7 @@ mod tests {
             &SignatureSyntax::key_value(',', "v1").with_timestamp_key("t"),
             &h(),
             b"t=1,t=2,v1=00",
-            Encoding::Hex,
-            1,
+            &fmt(Encoding::Hex, 1),
         );
         assert_eq!(dup.unwrap_err().kind(), ErrorKind::MalformedHeader);
     }
@@ -262,8 +309,7 @@ mod tests {
             &SignatureSyntax::key_value(',', "v1").with_timestamp_key("t"),
             &h(),
             b"t=1,v0=00",
-            Encoding::Hex,
-            1,
+            &fmt(Encoding::Hex, 1),
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSupportedSignature);
@@ -271,8 +317,7 @@ mod tests {
             &SignatureSyntax::single("sha256="),
             &h(),
             b"sha1=00",
-            Encoding::Hex,
-            1,
+            &fmt(Encoding::Hex, 1),
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSupportedSignature);
@@ -285,8 +330,7 @@ mod tests {
             &SignatureSyntax::versioned_list("v1"),
             &h(),
             many.as_bytes(),
-            Encoding::Base64,
-            3,
+            &fmt(Encoding::Base64, 3),
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::MalformedHeader);
@@ -296,8 +340,7 @@ mod tests {
                 &SignatureSyntax::versioned_list("v1"),
                 &h(),
                 many.as_bytes(),
-                Encoding::Base64,
-                3
+                &fmt(Encoding::Base64, 3)
             )
             .is_err()
         );

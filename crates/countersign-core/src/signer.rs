@@ -18,15 +18,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use zeroize::Zeroizing;
 
-use crate::algorithm::MacKey;
+use crate::algorithm::{Algorithm, MacKey};
 use crate::clock::{Clock, SystemClock};
-use crate::content::{self, ContentSource};
+use crate::content::{self, Inputs};
 use crate::error::{ConfigError, SignError};
 use crate::scheme::{
-    EventIdSource, MAX_HEADER_PARTS, Part, Scheme, SignatureSyntax, TimestampSource, TimestampUnit,
+    EventIdSource, MAX_HEADER_PARTS, MAX_JSON_PARTS, Part, Scheme, SignatureSource,
+    SignatureSyntax, TimestampSource, TimestampUnit,
 };
 use crate::secret::{self, Secret};
+use crate::verifier::{mode_for, modes_of};
+use crate::{event_id, form, timestamp, url};
 
 /// What to sign: the body, and the inputs some schemes put next to it.
 #[non_exhaustive]
@@ -38,6 +42,12 @@ pub struct SignRequest<'a> {
     pub id: Option<&'a str>,
     /// The signing time since the Unix epoch (default: the signer's clock).
     pub timestamp: Option<Duration>,
+    /// The URL the delivery is sent to, for schemes that sign it (Twilio, Square, HubSpot).
+    /// Signed exactly as given; for Twilio JSON bodies, include the `bodySHA256` query
+    /// parameter yourself.
+    pub url: Option<&'a str>,
+    /// The request method, for schemes that sign it (default `POST`).
+    pub method: Option<&'a str>,
 }
 
 impl<'a> SignRequest<'a> {
@@ -63,13 +73,36 @@ impl<'a> SignRequest<'a> {
         self.timestamp = Some(since_epoch);
         self
     }
+
+    /// Sets the URL.
+    #[must_use]
+    pub fn url(mut self, url: &'a str) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// Sets the method.
+    #[must_use]
+    pub fn method(mut self, method: &'a str) -> Self {
+        self.method = Some(method);
+        self
+    }
+}
+
+#[derive(Clone)]
+enum SignKey {
+    Mac(Box<MacKey>),
+    /// The token itself (GitLab's `X-Gitlab-Token`).
+    Token(Zeroizing<Vec<u8>>),
+    /// A public key: verification only.
+    VerifyOnly,
 }
 
 /// Signs deliveries with one secret, exactly as the provider would.
 #[derive(Clone)]
 pub struct Signer {
     scheme: Scheme,
-    key: MacKey,
+    key: SignKey,
     clock: Arc<dyn Clock>,
 }
 
@@ -82,36 +115,40 @@ impl fmt::Debug for Signer {
     }
 }
 
-struct Outgoing<'a> {
-    body: &'a [u8],
-    timestamp: &'a str,
-    headers: [&'a [u8]; MAX_HEADER_PARTS],
-}
-
-impl ContentSource for Outgoing<'_> {
-    fn body(&self) -> &[u8] {
-        self.body
-    }
-    fn timestamp(&self) -> &[u8] {
-        self.timestamp.as_bytes()
-    }
-    fn header(&self, index: usize) -> &[u8] {
-        self.headers.get(index).copied().unwrap_or(&[])
-    }
-}
-
 impl Signer {
-    /// A signer for `scheme` with `secret` (in the same format a verifier takes).
+    /// A signer for `scheme` with `secret` (in the same format a verifier takes; for schemes
+    /// with [alternatives](Scheme::alternatives), the secret's prefix selects the mode).
+    ///
+    /// A key-pair scheme's "secret" is a public key: the signer is built without looking at
+    /// it, and [`sign`](Self::sign) returns [`SignError::Unsupported`].
     ///
     /// # Errors
     /// A [`ConfigError`] when the secret is empty or cannot be decoded.
     pub fn new(scheme: impl Into<Scheme>, secret: impl Into<Secret>) -> Result<Self, ConfigError> {
         let scheme = scheme.into();
         scheme.validate()?;
-        let bytes = secret::key_bytes(&secret.into(), &scheme.key_format, 0)?;
-        let key = MacKey::new(scheme.algorithm, &bytes)?;
+        let secret = secret.into();
+        let modes = modes_of(&scheme);
+        let mut mode = modes
+            .into_iter()
+            .nth(mode_for(&modes_of(&scheme), &secret))
+            .ok_or(ConfigError::InvalidScheme("no signing mode"))?;
+        mode.name = Arc::clone(&scheme.name);
+        if mode.algorithm.is_key_pair() {
+            return Ok(Signer {
+                scheme: mode,
+                key: SignKey::VerifyOnly,
+                clock: Arc::new(SystemClock),
+            });
+        }
+        let bytes = secret::key_bytes(&secret, &mode.key_format, 0)?;
+        let key = match (mode.algorithm, MacKey::new(mode.algorithm, &bytes)?) {
+            (_, Some(mac)) => SignKey::Mac(Box::new(mac)),
+            (Algorithm::Token, None) => SignKey::Token(bytes),
+            _ => SignKey::VerifyOnly,
+        };
         Ok(Signer {
-            scheme,
+            scheme: mode,
             key,
             clock: Arc::new(SystemClock),
         })
@@ -124,7 +161,7 @@ impl Signer {
         self
     }
 
-    /// The scheme.
+    /// The scheme (the mode the secret selected).
     #[must_use]
     pub fn scheme(&self) -> &Scheme {
         &self.scheme
@@ -134,52 +171,18 @@ impl Signer {
     /// signed headers, event id.
     ///
     /// # Errors
-    /// [`SignError::MissingInput`] when the scheme signs an id that was not given;
-    /// [`SignError::InvalidHeaderValue`] when an input cannot be a header value.
+    /// [`SignError::MissingInput`] when the scheme signs an id or URL that was not given;
+    /// [`SignError::InvalidHeaderValue`] when an input cannot be a header value;
+    /// [`SignError::Unsupported`] for key-pair schemes and for schemes whose signature
+    /// travels in the body (use [`signature`](Self::signature) there).
     pub fn sign(&self, request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         let scheme = &self.scheme;
-        let when = request.timestamp.unwrap_or_else(|| self.clock.now());
-        let timestamp = match scheme.timestamp.as_ref().map(|t| t.unit) {
-            Some(TimestampUnit::Seconds) => when.as_secs().to_string(),
-            Some(TimestampUnit::Milliseconds) => when.as_millis().to_string(),
-            None => String::new(),
+        let SignatureSource::Header(sig_names) = &scheme.signature else {
+            return Err(SignError::Unsupported(
+                "the signature travels in the JSON body; build the body with Signer::signature",
+            ));
         };
-
-        // Header parts: the only header value a signer can supply is the event id.
-        let id_names = match &scheme.event_id {
-            EventIdSource::Header(names) => Some(names),
-            _ => None,
-        };
-        let mut header_parts: [&[u8]; MAX_HEADER_PARTS] = [&[]; MAX_HEADER_PARTS];
-        let mut slots = header_parts.iter_mut();
-        for part in &scheme.content {
-            if let Part::Header(names) = part {
-                if id_names != Some(names) {
-                    return Err(SignError::Unsupported(
-                        "the scheme signs a header other than the event id",
-                    ));
-                }
-                let id = request
-                    .id
-                    .ok_or(SignError::MissingInput("event id (--id)"))?;
-                if let Some(slot) = slots.next() {
-                    *slot = id.as_bytes();
-                }
-            }
-        }
-
-        let mut mac = self.key.start();
-        content::feed(
-            &scheme.content,
-            &Outgoing {
-                body: request.body,
-                timestamp: &timestamp,
-                headers: header_parts,
-            },
-            &mut mac,
-        );
-        let sig = scheme.encoding.encode(mac.finalize().as_bytes());
-
+        let (sig, timestamp) = self.compute(request)?;
         let value = match &scheme.syntax {
             SignatureSyntax::Single { prefix } => format!("{prefix}{sig}"),
             SignatureSyntax::VersionedList { version } => format!("{version},{sig}"),
@@ -196,26 +199,154 @@ impl Signer {
         };
 
         let mut out = HeaderMap::new();
-        if let Some(name) = scheme.signature_header.first() {
-            insert(&mut out, name, &value)?;
+        if let Some(name) = sig_names.first() {
+            insert(&mut out, name, &value, true)?;
         }
         if let Some(TimestampSource::Header(names)) = scheme.timestamp.as_ref().map(|t| &t.source)
             && let Some(name) = names.first()
         {
-            insert(&mut out, name, &timestamp)?;
+            insert(&mut out, name, &timestamp, false)?;
         }
-        if let (Some(names), Some(id)) = (id_names, request.id)
+        if let (EventIdSource::Header(names), Some(id)) = (&scheme.event_id, request.id)
             && let Some(name) = names.first()
         {
-            insert(&mut out, name, id)?;
+            insert(&mut out, name, id, false)?;
         }
         Ok(out)
     }
+
+    /// The encoded signature alone (no prefix or version tag), for schemes whose signature
+    /// travels in the body: Mailgun signs `signature.timestamp` and `signature.token` read
+    /// from `request.body`, and the result goes into `signature.signature`.
+    ///
+    /// # Errors
+    /// As [`sign`](Self::sign).
+    pub fn signature(&self, request: &SignRequest<'_>) -> Result<String, SignError> {
+        self.compute(request).map(|(sig, _)| sig)
+    }
+
+    /// `(encoded signature, timestamp text)`.
+    fn compute(&self, request: &SignRequest<'_>) -> Result<(String, String), SignError> {
+        let scheme = &self.scheme;
+        let mac = match &self.key {
+            SignKey::Mac(mac) => mac,
+            SignKey::Token(token) => {
+                let token = std::str::from_utf8(token)
+                    .map_err(|_| SignError::Unsupported("the token is not UTF-8"))?;
+                return Ok((token.to_owned(), String::new()));
+            }
+            SignKey::VerifyOnly => {
+                return Err(SignError::Unsupported(
+                    "key-pair schemes verify only; a public key cannot sign",
+                ));
+            }
+        };
+        let when = request.timestamp.unwrap_or_else(|| self.clock.now());
+        let body = request.body;
+        let timestamp = match &scheme.timestamp {
+            None => String::new(),
+            Some(spec) => match (&spec.source, spec.unit) {
+                // Signed through the body unless the content names it (Mailgun).
+                (TimestampSource::JsonField(_), _)
+                    if !scheme.content.contains(&Part::Timestamp) =>
+                {
+                    String::new()
+                }
+                (TimestampSource::JsonField(path), _) => event_id::json_value(body, path)
+                    .ok_or(SignError::MissingInput("timestamp in the JSON body"))?,
+                (_, TimestampUnit::Seconds) => when.as_secs().to_string(),
+                (_, TimestampUnit::Milliseconds) => when.as_millis().to_string(),
+                (_, TimestampUnit::Rfc3339) => timestamp::format_rfc3339(when),
+            },
+        };
+
+        // Header parts: the only header value a signer can supply is the event id.
+        let id_names = match &scheme.event_id {
+            EventIdSource::Header(names) => Some(names),
+            _ => None,
+        };
+        let mut header_parts: [&[u8]; MAX_HEADER_PARTS] = [&[]; MAX_HEADER_PARTS];
+        let mut slots = header_parts.iter_mut();
+        let mut json_owned: [String; MAX_JSON_PARTS] = Default::default();
+        let mut json_slots = json_owned.iter_mut();
+        let mut url_part = None;
+        let mut form = Vec::new();
+        for part in &scheme.content {
+            match part {
+                Part::Header(names) => {
+                    if id_names != Some(names) {
+                        return Err(SignError::Unsupported(
+                            "the scheme signs a header other than the event id",
+                        ));
+                    }
+                    let id = request
+                        .id
+                        .ok_or(SignError::MissingInput("event id (--id)"))?;
+                    if let Some(slot) = slots.next() {
+                        *slot = id.as_bytes();
+                    }
+                }
+                Part::JsonField(path) => {
+                    if let Some(slot) = json_slots.next() {
+                        *slot = event_id::json_value(body, path)
+                            .ok_or(SignError::MissingInput("a signed field of the JSON body"))?;
+                    }
+                }
+                Part::Url(u) => url_part = Some(u),
+                Part::FormParams(params) => {
+                    let url = request.url.unwrap_or("");
+                    let hashed = params.body_hash_param.as_deref().is_some_and(|name| {
+                        form::query_param(url.as_bytes(), name.as_bytes()).is_some()
+                    });
+                    if !hashed {
+                        form = form::canonical(body);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let url = match url_part {
+            Some(part) => url::decode_selected(
+                request
+                    .url
+                    .ok_or(SignError::MissingInput("URL (--url)"))?
+                    .as_bytes(),
+                &part.decode,
+            ),
+            None => std::borrow::Cow::Borrowed(&[][..]),
+        };
+        let json: [&[u8]; MAX_JSON_PARTS] = json_owned.each_ref().map(|s| s.as_bytes());
+
+        let mut state = mac.start();
+        content::feed(
+            &scheme.content,
+            &Inputs {
+                body,
+                timestamp: timestamp.as_bytes(),
+                headers: &header_parts,
+                json: &json,
+                method: request.method.unwrap_or("POST").as_bytes(),
+                url: &url,
+                form: &form,
+            },
+            &mut state,
+        );
+        Ok((
+            scheme.encoding.encode(state.finalize().as_bytes()),
+            timestamp,
+        ))
+    }
 }
 
-fn insert(out: &mut HeaderMap, name: &HeaderName, value: &str) -> Result<(), SignError> {
-    let v =
+fn insert(
+    out: &mut HeaderMap,
+    name: &HeaderName,
+    value: &str,
+    sensitive: bool,
+) -> Result<(), SignError> {
+    let mut v =
         HeaderValue::from_str(value).map_err(|_| SignError::InvalidHeaderValue(name.clone()))?;
+    v.set_sensitive(sensitive);
     out.insert(name.clone(), v);
     Ok(())
 }

@@ -17,20 +17,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use subtle::ConstantTimeEq;
 
-use crate::algorithm::MacKey;
+use crate::algorithm::{Encoding, Sink};
 use crate::clock::{Clock, SystemClock};
-use crate::content::{self, ContentSource};
-use crate::error::{ConfigError, VerifyError};
-use crate::event_id;
-use crate::scheme::{EventIdSource, MAX_HEADER_PARTS, Part, Scheme, TimestampSource, Tolerance};
+use crate::content::{self, Inputs};
+use crate::error::{ConfigError, ErrorKind, VerifyError};
+use crate::keys::{self, Key};
+use crate::scheme::{
+    EventIdSource, MAX_HEADER_PARTS, MAX_JSON_PARTS, Part, Scheme, SignatureSource,
+    SignatureSyntax, TimestampSource, TimestampSpec, Tolerance,
+};
 use crate::secret::{self, Secret};
-use crate::signature::{self, Candidates};
-use crate::timestamp;
+use crate::signature::{self, Candidates, SigFormat};
+use crate::{event_id, form, timestamp, url};
 
 /// Most secrets a verifier takes (rotation needs two or three).
 pub const MAX_SECRETS: usize = 16;
@@ -139,47 +144,40 @@ impl<'a> Delivery<'a> {
 /// decoded — everything that does not need the body. Borrows the headers.
 #[derive(Debug)]
 pub struct Prepared<'h> {
+    mode: usize,
     candidates: Candidates,
     timestamp_text: &'h [u8],
     timestamp: Option<i64>,
     header_parts: [&'h [u8]; MAX_HEADER_PARTS],
     event_id: Option<&'h str>,
+    /// Further modes whose headers were present too (only when secrets of several modes
+    /// are configured, e.g. during a rotation from HMAC to Ed25519).
+    next: Option<Box<Prepared<'h>>>,
 }
 
 impl Prepared<'_> {
-    /// The signed timestamp in Unix seconds, when the scheme has one.
+    /// The signed timestamp in Unix seconds, when the scheme has one in a header (a
+    /// timestamp in the body is known after [`Verifier::finish`]).
     #[must_use]
     pub fn timestamp(&self) -> Option<i64> {
         self.timestamp
     }
 }
 
-struct Received<'p, 'h> {
-    prepared: &'p Prepared<'h>,
-    body: &'p [u8],
-}
-
-impl ContentSource for Received<'_, '_> {
-    fn body(&self) -> &[u8] {
-        self.body
-    }
-    fn timestamp(&self) -> &[u8] {
-        self.prepared.timestamp_text
-    }
-    fn header(&self, index: usize) -> &[u8] {
-        self.prepared
-            .header_parts
-            .get(index)
-            .copied()
-            .unwrap_or(&[])
-    }
+/// One way of signing (the scheme or one of its alternatives) with the secrets that belong
+/// to it.
+#[derive(Debug)]
+struct Mode {
+    scheme: Scheme,
+    format: SigFormat,
+    keys: Vec<Key>,
 }
 
 /// Verifies deliveries of one scheme against one or more secrets. Cheap to clone; share it.
 #[derive(Clone)]
 pub struct Verifier {
     scheme: Scheme,
-    keys: Vec<MacKey>,
+    modes: Arc<[Mode]>,
     tolerance: Tolerance,
     body_limit: usize,
     clock: Arc<dyn Clock>,
@@ -189,7 +187,10 @@ impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
             .field("scheme", &self.scheme.name())
-            .field("secrets", &self.keys.len())
+            .field(
+                "secrets",
+                &self.modes.iter().map(|m| m.keys.len()).sum::<usize>(),
+            )
             .field("tolerance", &self.tolerance)
             .field("body_limit", &self.body_limit)
             .field("clock", &self.clock)
@@ -236,6 +237,24 @@ impl Verifier {
         self.body_limit
     }
 
+    /// The keyed digest of `message` under the first configured secret, for handshakes that
+    /// answer a challenge with it (Zoom's `endpoint.url_validation` wants the hex HMAC-SHA256
+    /// of `plainToken`). `None` for key-pair and token schemes.
+    #[must_use]
+    pub fn mac(&self, message: &[u8]) -> Option<Vec<u8>> {
+        self.modes
+            .iter()
+            .flat_map(|m| m.keys.iter())
+            .find_map(|k| match k {
+                Key::Mac(mac) => {
+                    let mut state = mac.start();
+                    state.update(message);
+                    Some(state.finalize().as_bytes().to_vec())
+                }
+                _ => None,
+            })
+    }
+
     /// Verifies a delivery: [`prepare`](Self::prepare) then [`finish`](Self::finish).
     ///
     /// # Errors
@@ -248,36 +267,73 @@ impl Verifier {
     /// Everything that can be checked before the body is read: required headers present and
     /// well-formed, timestamp within the tolerance, at least one decodable signature.
     ///
+    /// Schemes that carry their signature or timestamp in the body (Mailgun, Linear) check
+    /// those in [`finish`](Self::finish).
+    ///
     /// # Errors
     /// `missing_header`, `malformed_header`, `malformed_timestamp`, `no_supported_signature`,
     /// `timestamp_too_old`/`_new`, or `signature_mismatch` when no signature can match.
     pub fn prepare<'h>(&self, headers: &'h HeaderMap) -> Result<Prepared<'h>, VerifyError> {
-        let scheme = &self.scheme;
-        let (sig_name, sig_value) = require(headers, &scheme.signature_header)?;
-        let parsed = signature::parse(
-            &scheme.syntax,
-            sig_name,
-            sig_value.as_bytes(),
-            scheme.encoding,
-            scheme.algorithm.output_len(),
-        )?;
+        let mut chain: Option<Prepared<'h>> = None;
+        let mut error: Option<VerifyError> = None;
+        for (index, mode) in self.modes.iter().enumerate() {
+            match self.prepare_mode(index, mode, headers) {
+                Ok(prepared) => match &mut chain {
+                    None => chain = Some(prepared),
+                    Some(first) => {
+                        let mut tail = first;
+                        while let Some(ref mut next) = tail.next {
+                            tail = next;
+                        }
+                        tail.next = Some(Box::new(prepared));
+                    }
+                },
+                Err(e) => error = Some(more_telling(error, e)),
+            }
+        }
+        chain.ok_or_else(|| {
+            error.unwrap_or(VerifyError::NoSupportedSignature {
+                name: HeaderName::from_static("signature"),
+            })
+        })
+    }
+
+    fn prepare_mode<'h>(
+        &self,
+        index: usize,
+        mode: &Mode,
+        headers: &'h HeaderMap,
+    ) -> Result<Prepared<'h>, VerifyError> {
+        let scheme = &mode.scheme;
+        let (candidates, sig_name, sig_timestamp) = match &scheme.signature {
+            SignatureSource::Header(names) => {
+                let (name, value) = require(headers, names)?;
+                let parsed =
+                    signature::parse(&scheme.syntax, name, value.as_bytes(), &mode.format)?;
+                (parsed.candidates, Some(name), parsed.timestamp)
+            }
+            SignatureSource::JsonField(_) => (Candidates::new(), None, None),
+        };
 
         let mut timestamp_text: &[u8] = &[];
         let mut timestamp_value = None;
         if let Some(spec) = &scheme.timestamp {
             let text = match &spec.source {
-                TimestampSource::Header(names) => require(headers, names)?.1.as_bytes(),
-                TimestampSource::SignatureHeader => {
-                    parsed
-                        .timestamp
-                        .ok_or_else(|| VerifyError::MalformedHeader {
-                            name: sig_name.clone(),
-                            reason: "no timestamp entry",
-                        })?
-                }
+                TimestampSource::Header(names) => Some(require(headers, names)?.1.as_bytes()),
+                TimestampSource::SignatureHeader => Some(sig_timestamp.ok_or_else(|| {
+                    VerifyError::MalformedHeader {
+                        name: sig_name
+                            .cloned()
+                            .unwrap_or(HeaderName::from_static("signature")),
+                        reason: "no timestamp entry",
+                    }
+                })?),
+                TimestampSource::JsonField(_) => None,
             };
-            timestamp_value = Some((timestamp::parse_digits(text)?, spec.unit));
-            timestamp_text = text;
+            if let Some(text) = text {
+                timestamp_value = Some((timestamp::parse(text, spec.unit)?, spec.unit));
+                timestamp_text = text;
+            }
         }
 
         let mut header_parts: [&[u8]; MAX_HEADER_PARTS] = [&[]; MAX_HEADER_PARTS];
@@ -299,8 +355,8 @@ impl Verifier {
         };
 
         let timestamp = match timestamp_value {
-            Some((value, unit)) => Some(timestamp::check(
-                value,
+            Some((at, unit)) => Some(timestamp::check(
+                at,
                 unit,
                 self.clock.now(),
                 self.tolerance,
@@ -308,16 +364,17 @@ impl Verifier {
             None => None,
         };
 
-        let candidates = parsed.candidates;
-        if candidates.decodable() == 0 {
-            return Err(self.mismatch(&candidates));
+        if sig_name.is_some() && candidates.decodable() == 0 {
+            return Err(mismatch(scheme, &candidates));
         }
         Ok(Prepared {
+            mode: index,
             candidates,
             timestamp_text,
             timestamp,
             header_parts,
             event_id,
+            next: None,
         })
     }
 
@@ -325,33 +382,172 @@ impl Verifier {
     /// event id. `delivery` must be the one whose headers were prepared.
     ///
     /// # Errors
-    /// `body_too_large`, `signature_mismatch`, or `malformed_body` when a body-borne event id
-    /// is unusable.
+    /// `body_too_large`, `signature_mismatch`, `missing_url` when the scheme signs the URL
+    /// and the delivery has none, `malformed_body` when a body-borne value is unusable, and
+    /// for body-borne timestamps `malformed_timestamp` or `timestamp_too_old`/`_new`.
     pub fn finish(
         &self,
         prepared: Prepared<'_>,
         delivery: &Delivery<'_>,
     ) -> Result<Verified, VerifyError> {
-        let body = delivery.body;
-        if body.len() > self.body_limit {
+        if delivery.body.len() > self.body_limit {
             return Err(VerifyError::BodyTooLarge {
                 limit: self.body_limit,
             });
         }
-        let src = Received {
-            prepared: &prepared,
-            body,
-        };
-        let matched = self.keys.iter().any(|key| {
-            let mut mac = key.start();
-            content::feed(&self.scheme.content, &src, &mut mac);
-            let tag = mac.finalize();
-            prepared.candidates.iter().any(|c| tag.ct_matches(c))
-        });
-        if !matched {
-            return Err(self.mismatch(&prepared.candidates));
+        let mut current = Some(prepared);
+        let mut error: Option<VerifyError> = None;
+        while let Some(mut prepared) = current {
+            current = prepared.next.take().map(|next| *next);
+            match self.finish_mode(&prepared, delivery) {
+                Ok(verified) => return Ok(verified),
+                Err(e) => error = Some(more_telling(error, e)),
+            }
         }
-        let event_id = match &self.scheme.event_id {
+        Err(error.unwrap_or(VerifyError::SignatureMismatch {
+            candidates: 0,
+            undecodable: 0,
+            expected: self.scheme.encoding.as_str(),
+        }))
+    }
+
+    fn finish_mode(
+        &self,
+        prepared: &Prepared<'_>,
+        delivery: &Delivery<'_>,
+    ) -> Result<Verified, VerifyError> {
+        let Some(mode) = self.modes.get(prepared.mode) else {
+            return Err(mismatch(&self.scheme, &prepared.candidates));
+        };
+        let scheme = &mode.scheme;
+        let body = delivery.body;
+        let no = |reason| VerifyError::MalformedBody { reason };
+
+        // Values that travel in the body.
+        let body_candidates;
+        let candidates = match &scheme.signature {
+            SignatureSource::Header(_) => &prepared.candidates,
+            SignatureSource::JsonField(path) => {
+                let value =
+                    event_id::json_value(body, path).ok_or(no("no signature in the JSON body"))?;
+                let value = value.trim();
+                let SignatureSyntax::Single { prefix } = &scheme.syntax else {
+                    return Err(mismatch(scheme, &prepared.candidates));
+                };
+                body_candidates = match value.strip_prefix(prefix.as_ref()) {
+                    Some(sig) => Candidates::single(sig.as_bytes(), &mode.format),
+                    None => Candidates::new(),
+                };
+                if body_candidates.decodable() == 0 {
+                    return Err(mismatch(scheme, &body_candidates));
+                }
+                &body_candidates
+            }
+        };
+        // A body-borne timestamp or signed field that is missing is reported only once the
+        // signature matched: on a tampered body the mismatch is the honest answer.
+        let body_timestamp = match &scheme.timestamp {
+            Some(TimestampSpec {
+                source: TimestampSource::JsonField(path),
+                unit,
+            }) => Some((event_id::json_value(body, path), *unit)),
+            _ => None,
+        };
+        let timestamp_text = match &body_timestamp {
+            Some((text, _)) => text.as_deref().unwrap_or_default().as_bytes(),
+            None => prepared.timestamp_text,
+        };
+        let mut json_owned: [String; MAX_JSON_PARTS] = Default::default();
+        let mut json_missing = false;
+        let mut json_slots = json_owned.iter_mut();
+        for part in &scheme.content {
+            if let Part::JsonField(path) = part
+                && let Some(slot) = json_slots.next()
+            {
+                match event_id::json_value(body, path) {
+                    Some(value) => *slot = value,
+                    None => json_missing = true,
+                }
+            }
+        }
+        let json: [&[u8]; MAX_JSON_PARTS] = json_owned.each_ref().map(|s| s.as_bytes());
+
+        // The request line.
+        let url_part = scheme.content.iter().find_map(|p| match p {
+            Part::Url(u) => Some(u),
+            _ => None,
+        });
+        let url_variants: url::Variants<'_> = match url_part {
+            Some(part) => url::variants(
+                delivery.url.ok_or(VerifyError::MissingUrl)?.as_bytes(),
+                part,
+            ),
+            None => [Some(Cow::Borrowed(&[][..])), None, None],
+        };
+        let method = delivery.method.unwrap_or("POST").as_bytes();
+        let form = match scheme.content.iter().find_map(|p| match p {
+            Part::FormParams(f) => Some(f),
+            _ => None,
+        }) {
+            None => Vec::new(),
+            Some(params) => {
+                let hash_param = params.body_hash_param.as_deref().and_then(|name| {
+                    form::query_param(delivery.url.unwrap_or("").as_bytes(), name.as_bytes())
+                });
+                match hash_param {
+                    Some(expected) => {
+                        check_body_hash(body, &expected)
+                            .map_err(|()| mismatch(scheme, candidates))?;
+                        Vec::new()
+                    }
+                    None => form::canonical(body),
+                }
+            }
+        };
+
+        let mut matched = false;
+        for url in url_variants.iter().flatten() {
+            let inputs = Inputs {
+                body,
+                timestamp: timestamp_text,
+                headers: &prepared.header_parts,
+                json: &json,
+                method,
+                url,
+                form: &form,
+            };
+            let feed = |sink: &mut dyn Sink| content::feed(&scheme.content, &inputs, sink);
+            let mut message = None;
+            if mode
+                .keys
+                .iter()
+                .any(|key| key.matches(candidates.iter(), &feed, &mut message))
+            {
+                matched = true;
+                break;
+            }
+        }
+        if !matched {
+            return Err(mismatch(scheme, candidates));
+        }
+        if json_missing {
+            return Err(no("a signed JSON field is missing"));
+        }
+
+        let timestamp = match body_timestamp {
+            Some((text, unit)) => {
+                let text = text.ok_or(no("no timestamp in the JSON body"))?;
+                let at = timestamp::parse(text.as_bytes(), unit)?;
+                Some(timestamp::check(
+                    at,
+                    unit,
+                    self.clock.now(),
+                    self.tolerance,
+                )?)
+            }
+            None => prepared.timestamp,
+        };
+        let event_id = match &scheme.event_id {
             EventIdSource::Header(_) => prepared.event_id.map(str::to_owned),
             EventIdSource::JsonField(path) => event_id::from_json(body, path)?,
             EventIdSource::None => None,
@@ -359,16 +555,40 @@ impl Verifier {
         Ok(Verified {
             preset: Arc::clone(&self.scheme.name),
             event_id,
-            timestamp: prepared.timestamp,
+            timestamp,
         })
     }
+}
 
-    fn mismatch(&self, candidates: &Candidates) -> VerifyError {
-        VerifyError::SignatureMismatch {
-            candidates: candidates.seen(),
-            undecodable: candidates.seen().saturating_sub(candidates.decodable()),
-            expected: self.scheme.encoding.as_str(),
-        }
+fn mismatch(scheme: &Scheme, candidates: &Candidates) -> VerifyError {
+    VerifyError::SignatureMismatch {
+        candidates: candidates.seen(),
+        undecodable: candidates.seen().saturating_sub(candidates.decodable()),
+        expected: scheme.encoding.as_str(),
+    }
+}
+
+/// Twilio's `bodySHA256`: the body's SHA-256 in hex, compared as bytes in constant time.
+fn check_body_hash(body: &[u8], expected_hex: &[u8]) -> Result<(), ()> {
+    let mut expected = [0u8; 32];
+    match Encoding::Hex.decode_into(expected_hex, &mut expected) {
+        Some(32) if bool::from(keys::sha256(body).ct_eq(&expected)) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// Of two failures of different modes, the one that got further: a missing header says the
+/// least, an unsupported signature version a little more, anything else (a mismatch, a stale
+/// timestamp) the most. Ties keep the first (the primary scheme's).
+fn more_telling(kept: Option<VerifyError>, new: VerifyError) -> VerifyError {
+    let rank = |e: &VerifyError| match e.kind() {
+        ErrorKind::MissingHeader => 0,
+        ErrorKind::NoSupportedSignature => 1,
+        _ => 2,
+    };
+    match kept {
+        Some(kept) if rank(&kept) >= rank(&new) => kept,
+        _ => new,
     }
 }
 
@@ -384,8 +604,11 @@ pub struct VerifierBuilder {
 }
 
 impl VerifierBuilder {
-    /// Adds a secret. Add several to rotate: a delivery is accepted when any signature entry
-    /// matches any secret.
+    /// Adds a secret (for key-pair schemes: the sender's public key). Add several to rotate:
+    /// a delivery is accepted when any signature entry matches any secret.
+    ///
+    /// With schemes that have [alternatives](Scheme::alternatives), each secret goes to the
+    /// mode its prefix selects (e.g. `whpk_…` keys to Standard Webhooks `v1a`).
     pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
         self.secrets.push(secret.into());
         self
@@ -422,12 +645,12 @@ impl VerifierBuilder {
         self
     }
 
-    /// Decodes the secrets and prepares their MAC keys.
+    /// Decodes the secrets and prepares their keys.
     ///
     /// # Errors
     /// [`ConfigError::NoSecret`], [`ConfigError::EmptySecret`],
-    /// [`ConfigError::SecretEncoding`], [`ConfigError::TooManySecrets`], or
-    /// [`ConfigError::InvalidScheme`].
+    /// [`ConfigError::SecretEncoding`], [`ConfigError::InvalidPublicKey`],
+    /// [`ConfigError::TooManySecrets`], or [`ConfigError::InvalidScheme`].
     pub fn build(self) -> Result<Verifier, ConfigError> {
         self.scheme.validate()?;
         if self.secrets.is_empty() {
@@ -436,23 +659,55 @@ impl VerifierBuilder {
         if self.secrets.len() > MAX_SECRETS {
             return Err(ConfigError::TooManySecrets { max: MAX_SECRETS });
         }
-        let keys = self
-            .secrets
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let bytes = secret::key_bytes(s, &self.scheme.key_format, i)?;
-                MacKey::new(self.scheme.algorithm, &bytes)
+        let all_modes = modes_of(&self.scheme);
+        let mut keys: Vec<Vec<Key>> = all_modes.iter().map(|_| Vec::new()).collect();
+        for (i, secret) in self.secrets.iter().enumerate() {
+            let m = mode_for(&all_modes, secret);
+            let Some(mode) = all_modes.get(m) else {
+                continue;
+            };
+            let bytes = secret::key_bytes(secret, &mode.key_format, i)?;
+            if let Some(slot) = keys.get_mut(m) {
+                slot.push(Key::new(mode.algorithm, &bytes, i)?);
+            }
+        }
+        let modes: Vec<Mode> = all_modes
+            .into_iter()
+            .zip(keys)
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(scheme, keys)| Mode {
+                format: SigFormat::of(&scheme),
+                scheme,
+                keys,
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         Ok(Verifier {
             tolerance: self.tolerance.unwrap_or(self.scheme.tolerance),
             body_limit: self.body_limit.unwrap_or(self.scheme.body_limit),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             scheme: self.scheme,
-            keys,
+            modes: modes.into(),
         })
     }
+}
+
+/// The scheme itself (without its alternatives) followed by its alternatives.
+pub(crate) fn modes_of(scheme: &Scheme) -> Vec<Scheme> {
+    let mut primary = scheme.clone();
+    let alternatives = std::mem::take(&mut primary.alternatives);
+    std::iter::once(primary).chain(alternatives).collect()
+}
+
+/// The mode a secret belongs to: the first whose key prefix it starts with, else the first.
+pub(crate) fn mode_for(modes: &[Scheme], secret: &Secret) -> usize {
+    modes
+        .iter()
+        .position(|m| {
+            m.key_format
+                .prefix()
+                .is_some_and(|p| !p.is_empty() && secret.expose().starts_with(p.as_bytes()))
+        })
+        .unwrap_or(0)
 }
 
 /// The first present header of `names`; present more than once is malformed.

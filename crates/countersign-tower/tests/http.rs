@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use common::*;
 use countersign_tower::{
-    FixedClock, Preset, Verified, VerifiedBody, VerifiedWebhook, VerifyLayer, Webhook,
+    FixedClock, Preset, SignRequest, Signer, Verified, VerifiedBody, VerifiedWebhook, VerifyLayer,
+    Webhook,
 };
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::Full;
@@ -531,5 +532,141 @@ async fn plain_hyper_server_with_service_builder() {
     let r = send(&client, addr, "/", &h, full(body.clone())).await;
     assert_eq!((r.status, r.text().as_str()), (StatusCode::OK, "msg_7:7"));
     let r = send(&client, addr, "/", &h, full("{\"a\":2}")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// URL-bound schemes get the method and the public URL: from `public_url`, from the `Host`
+/// header, or (when trusted) from `X-Forwarded-*` / `Forwarded`.
+#[tokio::test]
+async fn url_bound_schemes_verify_against_the_public_url() {
+    const TWILIO: &str = "twilio-auth-token";
+    const HUBSPOT: &str = "hubspot-client-secret";
+    let twilio = |layer: VerifyLayer| post(|body: Bytes| async move { body }).route_layer(layer);
+    let app = Router::new()
+        .route(
+            "/public/twilio",
+            twilio(
+                VerifyLayer::builder(Preset::Twilio)
+                    .secret(TWILIO)
+                    .public_url("https://hooks.example.com/")
+                    .build()
+                    .unwrap(),
+            ),
+        )
+        .route(
+            "/host/twilio",
+            twilio(
+                VerifyLayer::builder(Preset::Twilio)
+                    .secret(TWILIO)
+                    .url_scheme("http")
+                    .build()
+                    .unwrap(),
+            ),
+        )
+        .route(
+            "/forwarded/twilio",
+            twilio(
+                VerifyLayer::builder(Preset::Twilio)
+                    .secret(TWILIO)
+                    .trust_forwarded_headers(true)
+                    .build()
+                    .unwrap(),
+            ),
+        )
+        .route(
+            "/hubspot",
+            post(|body: Bytes| async move { body }).route_layer(
+                VerifyLayer::builder(Preset::Hubspot)
+                    .secret(HUBSPOT)
+                    .public_url("https://hooks.example.com")
+                    .clock(FixedClock::from_unix_secs(NOW))
+                    .build()
+                    .unwrap(),
+            ),
+        );
+    let addr = serve(app).await;
+    let client = client();
+    let form = Bytes::from_static(b"CallSid=CA1&From=%2B15551234567&Body=hi");
+    let signed_for = |url: &str| {
+        Signer::new(Preset::Twilio, TWILIO)
+            .unwrap()
+            .sign(&SignRequest::new(&form).url(url).method("POST"))
+            .unwrap()
+    };
+
+    // The configured public URL plus the request's path and query.
+    let h = signed_for("https://hooks.example.com/public/twilio?a=1&b=2");
+    let r = send(
+        &client,
+        addr,
+        "/public/twilio?a=1&b=2",
+        &h,
+        full(form.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = send(
+        &client,
+        addr,
+        "/public/twilio?a=1&b=3",
+        &h,
+        full(form.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // No public URL: the Host header with the configured scheme.
+    let h = signed_for(&format!("http://{addr}/host/twilio"));
+    let r = send(&client, addr, "/host/twilio", &h, full(form.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut spoofed = h.clone();
+    spoofed.insert("x-forwarded-host", "elsewhere.example".parse().unwrap());
+    let r = send(&client, addr, "/host/twilio", &spoofed, full(form.clone())).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "untrusted X-Forwarded-Host must be ignored"
+    );
+
+    // Trusted forwarded headers: the URL the proxy received.
+    let mut h = signed_for("https://public.example.com/forwarded/twilio");
+    h.insert("x-forwarded-proto", "https".parse().unwrap());
+    h.insert("x-forwarded-host", "public.example.com".parse().unwrap());
+    let r = send(&client, addr, "/forwarded/twilio", &h, full(form.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    h.insert("x-forwarded-host", "attacker.example".parse().unwrap());
+    let r = send(&client, addr, "/forwarded/twilio", &h, full(form.clone())).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // HubSpot v3 signs the method too.
+    let body = Bytes::from_static(br#"[{"eventId":1}]"#);
+    let sign_hubspot = |method: &str| {
+        Signer::new(Preset::Hubspot, HUBSPOT)
+            .unwrap()
+            .sign(
+                &SignRequest::new(&body)
+                    .url("https://hooks.example.com/hubspot")
+                    .method(method)
+                    .timestamp(std::time::Duration::from_secs(NOW)),
+            )
+            .unwrap()
+    };
+    let r = send(
+        &client,
+        addr,
+        "/hubspot",
+        &sign_hubspot("POST"),
+        full(body.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = send(
+        &client,
+        addr,
+        "/hubspot",
+        &sign_hubspot("PUT"),
+        full(body.clone()),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }

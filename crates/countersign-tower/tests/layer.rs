@@ -319,6 +319,37 @@ fn header_value() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// Secrets (or public keys) in every format the presets take; the first one a preset accepts
+/// is used.
+const KEYS: &[&str] = &[
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    // Ed25519 public key, RFC 8032 test 1 (hex).
+    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    // ECDSA P-256 public key, DER, base64 (SendGrid's SDK test key).
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
+];
+
+fn fuzz_layer(preset: Preset) -> VerifyLayer {
+    KEYS.iter()
+        .find_map(|key| {
+            VerifyLayer::builder(preset)
+                .secret(*key)
+                .body_limit(1024)
+                .clock(countersign_tower::FixedClock::from_unix_secs(NOW))
+                .handshakes(true)
+                .build()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no test key fits {preset}"))
+}
+
+#[test]
+fn every_preset_has_a_fuzz_key() {
+    for &preset in Preset::ALL {
+        fuzz_layer(preset);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]
 
@@ -331,13 +362,7 @@ proptest! {
         body in proptest::collection::vec(any::<u8>(), 0..1100),
         method in proptest::sample::select(vec!["POST", "GET", "PUT", "PATCH"]),
     ) {
-        let layer = VerifyLayer::builder(preset)
-            .secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-            .body_limit(1024)
-            .clock(countersign_tower::FixedClock::from_unix_secs(NOW))
-            .handshakes(true)
-            .build()
-            .unwrap();
+        let layer = fuzz_layer(preset);
         let calls = Arc::new(AtomicUsize::new(0));
         let svc = guarded(&layer, &calls);
         let mut req = Request::builder().method(method).uri("/hook").body(Full::new(Bytes::from(body))).unwrap();
@@ -405,4 +430,27 @@ async fn verified_is_in_the_extensions_and_the_body_is_the_exact_bytes() {
     let (verified, bytes) = seen.lock().unwrap().take().unwrap();
     assert_eq!(verified.event_id(), Some("evt_42"));
     assert_eq!(bytes, body);
+}
+
+#[tokio::test]
+async fn url_bound_scheme_without_a_host_is_a_bad_request() {
+    let form = Bytes::from_static(b"CallSid=CA1");
+    let headers = Signer::new(Preset::Twilio, "token")
+        .unwrap()
+        .sign(&SignRequest::new(&form).url("https://x.example/hook"))
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let svc = guarded(&VerifyLayer::new(Preset::Twilio, "token").unwrap(), &calls);
+    let mut req = Request::post("/hook").body(Full::new(form)).unwrap();
+    *req.headers_mut() = headers;
+    let response = svc.oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let rejection = response.extensions().get::<VerifyRejection>().unwrap();
+    assert_eq!(
+        rejection.verify_error(),
+        Some(&VerifyError::MissingHeader {
+            name: http::header::HOST
+        })
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
 }

@@ -3,6 +3,7 @@
 //! one JSON object on stdout for `verify`, nothing on stdout for usage errors).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod catalogue;
 mod round_trip;
 mod usage;
 mod vectors;

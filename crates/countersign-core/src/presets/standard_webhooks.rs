@@ -7,15 +7,22 @@ use crate::scheme::{
 };
 
 pub(super) const NAME: &str = "standard-webhooks";
-pub(super) const DESCRIPTION: &str = "Standard Webhooks: webhook-id/-timestamp/-signature (v1, HMAC-SHA256, base64), whsec_ base64 secret";
+pub(super) const DESCRIPTION: &str = "Standard Webhooks: webhook-id/-timestamp/-signature (v1, HMAC-SHA256, base64), whsec_ base64 secret; whpk_ key: v1a Ed25519";
 
 pub(super) fn scheme() -> Scheme {
-    with_headers(
-        NAME,
-        &[HeaderName::from_static("webhook-id")],
-        &[HeaderName::from_static("webhook-timestamp")],
-        &[HeaderName::from_static("webhook-signature")],
-    )
+    let id = [HeaderName::from_static("webhook-id")];
+    let timestamp = [HeaderName::from_static("webhook-timestamp")];
+    let signature = [HeaderName::from_static("webhook-signature")];
+    let mut scheme = with_headers(NAME, &id, &timestamp, &signature);
+    // `v1a`: the same content signed with Ed25519; a `whpk_` public key selects it.
+    let mut v1a = with_headers(NAME, &id, &timestamp, &signature);
+    v1a.algorithm = Algorithm::Ed25519;
+    v1a.syntax = SignatureSyntax::versioned_list("v1a");
+    v1a.key_format = KeyFormat::Base64 {
+        prefix: Some("whpk_".into()),
+    };
+    scheme.alternatives.push(v1a);
+    scheme
 }
 
 /// The Standard Webhooks scheme under other header names (Svix).

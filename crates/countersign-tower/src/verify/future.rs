@@ -129,7 +129,15 @@ where
 
     // 4. The signature over the exact bytes.
     let url = if config.needs_url {
-        config.url.build(&parts)
+        match config.url.build(&parts) {
+            Some(url) => Some(url),
+            // No usable Host: the sender's request is incomplete (set `public_url` to not
+            // depend on it).
+            None => {
+                let missing = VerifyError::MissingHeader { name: header::HOST };
+                return local(reject(&config, missing.into(), &parts.method, &parts.uri));
+            }
+        }
     } else {
         None
     };

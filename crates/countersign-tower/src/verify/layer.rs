@@ -4,9 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use countersign_core::{
-    Clock, ConfigError, Part, Scheme, Secret, Tolerance, Verifier, VerifierBuilder,
-};
+use countersign_core::{Clock, ConfigError, Scheme, Secret, Tolerance, Verifier, VerifierBuilder};
 use http::{HeaderMap, HeaderName, Response};
 use tower_layer::Layer;
 
@@ -24,8 +22,8 @@ pub(crate) struct Config {
     pub(crate) sensitive: Vec<HeaderName>,
     pub(crate) handshakes: bool,
     pub(crate) url: UrlConfig,
-    /// Whether the scheme signs something beyond the body, headers and timestamp (the URL,
-    /// the method): only then is the URL rebuilt per request.
+    /// Whether the scheme (or one of its alternatives) signs the URL: only then is the URL
+    /// rebuilt per request.
     pub(crate) needs_url: bool,
     pub(crate) on_rejection: Option<RejectionHook>,
 }
@@ -253,7 +251,8 @@ impl VerifyLayerBuilder {
     ///
     /// Only schemes that sign the URL use it (Twilio, Square, HubSpot v3, …). Recommended
     /// whenever the app is behind a proxy or load balancer: without it the URL is rebuilt
-    /// from the `Host` header, which a proxy may rewrite. Wins over
+    /// from the `Host` header, which a proxy may rewrite (and a request without a usable
+    /// `Host` is then refused with `400 missing_header`). Wins over
     /// [`trust_forwarded_headers`](Self::trust_forwarded_headers).
     pub fn public_url(mut self, base: impl Into<String>) -> Self {
         self.public_url = Some(base.into());
@@ -340,14 +339,7 @@ impl VerifyLayerBuilder {
             self.trust_forwarded,
         )?;
         let sensitive = verifier.scheme().signature_header().to_vec();
-        // Parts this version of the layer knows never need the URL; any other (URL-bound
-        // schemes: Twilio, Square, HubSpot v3) gets it.
-        let needs_url = verifier.scheme().content().iter().any(|part| {
-            !matches!(
-                part,
-                Part::Body | Part::Timestamp | Part::Header(_) | Part::Literal(_)
-            )
-        });
+        let needs_url = verifier.scheme().needs_url();
         Ok(VerifyLayer {
             config: Arc::new(Config {
                 verifier,

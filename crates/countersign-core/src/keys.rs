@@ -1,0 +1,183 @@
+//! Verification keys: a keyed digest (HMAC and friends), a public key (Ed25519, ECDSA
+//! P-256), or the digest of a shared token — and how each one checks a candidate signature.
+
+use std::fmt;
+
+use ed25519_dalek::pkcs8::DecodePublicKey as _;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::algorithm::{Algorithm, MacKey, Sink};
+use crate::error::ConfigError;
+
+/// One configured secret (or public key), ready to check signatures.
+#[derive(Clone)]
+pub(crate) enum Key {
+    Mac(MacKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+    P256(p256::ecdsa::VerifyingKey),
+    /// SHA-256 of the shared token.
+    Token(TokenDigest),
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Key::Mac(_) => "Key::Mac(<redacted>)",
+            Key::Ed25519(_) => "Key::Ed25519",
+            Key::P256(_) => "Key::P256",
+            Key::Token(_) => "Key::Token(<redacted>)",
+        })
+    }
+}
+
+/// The SHA-256 digest of a token, zeroized on drop.
+#[derive(Clone)]
+pub(crate) struct TokenDigest([u8; 32]);
+
+impl Drop for TokenDigest {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// SHA-256 of `bytes` (token digests; Twilio's `bodySHA256`).
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+impl Key {
+    /// Builds the key for `algorithm` from decoded key bytes.
+    pub(crate) fn new(
+        algorithm: Algorithm,
+        bytes: &[u8],
+        index: usize,
+    ) -> Result<Self, ConfigError> {
+        if let Some(mac) = MacKey::new(algorithm, bytes)? {
+            return Ok(Key::Mac(mac));
+        }
+        match algorithm {
+            Algorithm::Ed25519 => {
+                ed25519_key(bytes)
+                    .map(Key::Ed25519)
+                    .ok_or(ConfigError::InvalidPublicKey {
+                        index,
+                        expected: "Ed25519 public key (32 raw bytes or SPKI DER)",
+                    })
+            }
+            Algorithm::EcdsaP256Sha256 => {
+                p256_key(bytes)
+                    .map(Key::P256)
+                    .ok_or(ConfigError::InvalidPublicKey {
+                        index,
+                        expected: "P-256 public key (SPKI DER or a SEC1 point)",
+                    })
+            }
+            _ => Ok(Key::Token(TokenDigest(sha256(bytes)))),
+        }
+    }
+
+    /// Whether one of `candidates` is a valid signature of the message, given how to stream
+    /// the message (`feed`) and a scratch buffer for schemes that need it whole.
+    pub(crate) fn matches<'c>(
+        &self,
+        candidates: impl Iterator<Item = &'c [u8]> + Clone,
+        feed: &dyn Fn(&mut dyn Sink),
+        message: &mut Option<Vec<u8>>,
+    ) -> bool {
+        match self {
+            Key::Mac(key) => {
+                let mut mac = key.start();
+                feed(&mut mac);
+                let tag = mac.finalize();
+                candidates.clone().any(|c| tag.ct_matches(c))
+            }
+            Key::Token(TokenDigest(digest)) => candidates
+                .clone()
+                .any(|c| bool::from(digest.as_slice().ct_eq(c))),
+            Key::Ed25519(vk) => {
+                let msg = whole(feed, message);
+                candidates.clone().any(|c| {
+                    ed25519_dalek::Signature::from_slice(c)
+                        .is_ok_and(|sig| vk.verify_strict(msg, &sig).is_ok())
+                })
+            }
+            Key::P256(vk) => {
+                let msg = whole(feed, message);
+                candidates.clone().any(|c| {
+                    p256::ecdsa::DerSignature::from_bytes(c).is_ok_and(|sig| {
+                        p256::ecdsa::signature::Verifier::verify(vk, msg, &sig).is_ok()
+                    })
+                })
+            }
+        }
+    }
+}
+
+/// The message as one buffer, built on first use and reused for every key.
+fn whole<'m>(feed: &dyn Fn(&mut dyn Sink), message: &'m mut Option<Vec<u8>>) -> &'m [u8] {
+    message.get_or_insert_with(|| {
+        let mut buf = Buffer(Vec::new());
+        feed(&mut buf);
+        buf.0
+    })
+}
+
+/// Collects the streamed content (key-pair schemes sign the whole message at once). Its size
+/// is bounded by the body limit plus the header values.
+struct Buffer(Vec<u8>);
+
+impl Sink for Buffer {
+    fn update(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+}
+
+fn ed25519_key(bytes: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
+    if let Ok(raw) = <&[u8; 32]>::try_from(bytes) {
+        return ed25519_dalek::VerifyingKey::from_bytes(raw).ok();
+    }
+    ed25519_dalek::VerifyingKey::from_public_key_der(bytes).ok()
+}
+
+fn p256_key(bytes: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
+    p256::ecdsa::VerifyingKey::from_public_key_der(bytes)
+        .ok()
+        .or_else(|| p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_keys_are_config_errors() {
+        for (alg, bytes) in [
+            (Algorithm::Ed25519, &[0u8; 31][..]),
+            (Algorithm::Ed25519, &[0x30, 0x2a, 0x30][..]),
+            (Algorithm::EcdsaP256Sha256, &[0u8; 65][..]),
+            (Algorithm::EcdsaP256Sha256, &b"not der"[..]),
+        ] {
+            let err = Key::new(alg, bytes, 3).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::InvalidPublicKey { index: 3, .. }),
+                "{alg}: {err}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn der_keys_do_not_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..128)) {
+            let _ = Key::new(Algorithm::Ed25519, &bytes, 0);
+            let _ = Key::new(Algorithm::EcdsaP256Sha256, &bytes, 0);
+        }
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let k = Key::new(Algorithm::Token, b"hunter2", 0).unwrap();
+        assert!(!format!("{k:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,15 @@
+use crate::algorithm::{Algorithm, Encoding};
+use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
+
+pub(super) const NAME: &str = "vercel";
+pub(super) const DESCRIPTION: &str =
+    "Vercel: x-vercel-signature <hex> HMAC-SHA1 over the body; id JSON id";
+
+pub(super) fn scheme() -> Scheme {
+    Scheme::builder(NAME)
+        .algorithm(Algorithm::HmacSha1)
+        .encoding(Encoding::Hex)
+        .signature_header("x-vercel-signature", SignatureSyntax::single(""))
+        .event_id(EventIdSource::json_field("id"))
+        .unchecked()
+}
