@@ -96,15 +96,16 @@ fn app(secrets: &Secrets) -> Result<Router, countersign::ConfigError> {
         )))
 }
 
-/// Puts the guards in front of a handler: verification first (outermost), then — once
-/// `countersign-dedup` lands — deduplication, so the handler runs once per event:
+/// Puts the guards in front of a handler: verification first (outermost), then
+/// deduplication, so the handler runs once per event. The dedup step is the one place to
+/// add — this combination compiles with `countersign-dedup` as merged:
 ///
 /// ```text
-/// route.route_layer(DedupLayer::new(store))   // MemoryStore, or RedisStore when REDIS_URL is set
-///      .route_layer(verify)
+/// route.route_layer(DedupLayer::builder(store).scheme(preset).build()?) // MemoryStore, or
+///      .route_layer(verify)                                             // RedisStore if REDIS_URL
 /// ```
 fn guarded(route: MethodRouter, verify: VerifyLayer) -> MethodRouter {
-    // DEDUP: insert `.route_layer(dedup_layer(..))` here, before the VerifyLayer line.
+    // DEDUP: insert `.route_layer(dedup_layer)` here, before the VerifyLayer line.
     route.route_layer(verify)
 }
 
