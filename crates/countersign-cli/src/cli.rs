@@ -1,25 +1,33 @@
 //! The command-line grammar (clap derive). Field docs are the `--help` texts.
 
-use std::path::PathBuf;
-
 use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use countersign_core::{Algorithm, Encoding, Secret};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use countersign_core::{Algorithm, Encoding};
 
+use crate::duration::parse_duration;
 use crate::error::EXIT_USAGE;
+use crate::secrets::SecretArg;
 
-/// Sign, verify and inspect webhook deliveries.
+/// Sign, verify, send and inspect webhook deliveries; run a verifying, deduplicating proxy.
 ///
 /// `verify` prints one JSON object and exits 0 (valid), 1 (rejected: see "error") or 2 (usage
 /// or configuration error, explained on stderr, nothing on stdout).
+///
+/// Secrets can be given as `--secret S`, `--secret env:NAME` (read from the environment) or
+/// `--secret-file PATH` (one per line), so that they need not show in process listings.
 #[derive(Debug, Parser)]
 #[command(name = "countersign", version, propagate_version = true)]
 #[command(after_help = "Examples:
   countersign presets
   printf '{\"id\":\"evt_1\"}' > /tmp/event.json
   countersign sign --preset stripe --secret whsec_demo --body-file /tmp/event.json \\
-    | countersign verify --preset stripe --secret whsec_demo --body-file /tmp/event.json --header-file -")]
+    | countersign verify --preset stripe --secret whsec_demo --body-file /tmp/event.json --header-file -
+  countersign proxy --listen 127.0.0.1:8080 --upstream http://127.0.0.1:8000 --preset stripe --secret env:STRIPE_WEBHOOK_SECRET
+  countersign send --preset stripe --secret env:STRIPE_WEBHOOK_SECRET --to http://127.0.0.1:8080/webhooks --body-file /tmp/event.json")]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -34,6 +42,10 @@ pub(crate) enum Command {
     Sign(SignArgs),
     /// Verify a delivery; print one JSON object and exit 0 (valid), 1 (rejected) or 2 (usage error).
     Verify(VerifyArgs),
+    /// Sign a delivery and POST it to a URL (plain http); print the status line and the body.
+    Send(SendArgs),
+    /// Run a reverse proxy that verifies, deduplicates and forwards deliveries to an upstream.
+    Proxy(Box<ProxyArgs>),
 }
 
 /// `countersign presets`.
@@ -63,6 +75,13 @@ pub(crate) struct SchemeArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) scheme_file: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub(crate) params: SchemeParams,
+}
+
+/// The parameters of schemes whose sender chooses them (`hmac`, `convoy`, `convoy-simple`).
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct SchemeParams {
     /// HMAC hash, for presets where the sender chooses it (`hmac`, `convoy`, `convoy-simple`;
     /// default sha256).
     #[arg(
@@ -105,9 +124,21 @@ pub(crate) struct SignArgs {
     #[command(flatten)]
     pub(crate) scheme: SchemeArgs,
 
-    /// The signing secret, in the form the provider shows it (e.g. `whsec_…`).
-    #[arg(long, value_name = "S", value_parser = parse_secret, allow_hyphen_values = true)]
-    pub(crate) secret: Secret,
+    /// The signing secret, in the form the provider shows it (e.g. `whsec_…`); `env:NAME`
+    /// reads it from the environment variable NAME.
+    #[arg(
+        long,
+        value_name = "S",
+        value_parser = parse_secret,
+        allow_hyphen_values = true,
+        required_unless_present = "secret_file",
+        conflicts_with = "secret_file"
+    )]
+    pub(crate) secret: Option<SecretArg>,
+
+    /// Read the signing secret from a file (one line) instead of --secret.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) secret_file: Option<PathBuf>,
 
     /// Event/message id for presets that send one in a header (generated `msg_…` when absent;
     /// unused by presets whose id is in the body, such as Stripe and Slack).
@@ -140,15 +171,19 @@ pub(crate) struct VerifyArgs {
 
     /// A secret to accept; repeat for rotation (any signature × any secret). For key-pair
     /// presets, the sender's public key (`discord`: hex; `sendgrid`: base64 DER;
-    /// `standard-webhooks`: `whpk_…`).
+    /// `standard-webhooks`: `whpk_…`). `env:NAME` reads it from the environment.
     #[arg(
         long = "secret",
         value_name = "S",
-        required = true,
+        required_unless_present = "secret_files",
         value_parser = parse_secret,
         allow_hyphen_values = true
     )]
-    pub(crate) secrets: Vec<Secret>,
+    pub(crate) secrets: Vec<SecretArg>,
+
+    /// Read secrets from a file, one per line (repeatable; adds to --secret).
+    #[arg(long = "secret-file", value_name = "PATH")]
+    pub(crate) secret_files: Vec<PathBuf>,
 
     /// A received header as `Name: value`; repeatable.
     #[arg(short = 'H', long = "header", value_name = "'Name: value'")]
@@ -181,6 +216,220 @@ pub(crate) struct VerifyArgs {
     pub(crate) tolerance: Option<u64>,
 }
 
+/// `countersign send`.
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    #[command(flatten)]
+    pub(crate) scheme: SchemeArgs,
+
+    /// The signing secret; `env:NAME` reads it from the environment variable NAME.
+    #[arg(
+        long,
+        value_name = "S",
+        value_parser = parse_secret,
+        allow_hyphen_values = true,
+        required_unless_present = "secret_file",
+        conflicts_with = "secret_file"
+    )]
+    pub(crate) secret: Option<SecretArg>,
+
+    /// Read the signing secret from a file (one line) instead of --secret.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) secret_file: Option<PathBuf>,
+
+    /// Where to POST the delivery: an `http://` URL (https is not supported). URL-bound
+    /// presets sign exactly this URL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) to: String,
+
+    /// Read the body from PATH instead of stdin (`-` = stdin). The bytes are sent exactly.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) body_file: Option<PathBuf>,
+
+    /// Event/message id for presets that send one in a header (generated `msg_…` when absent).
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: Option<String>,
+
+    /// Signing time in Unix seconds (default: now).
+    #[arg(long, value_name = "UNIX_S")]
+    pub(crate) timestamp: Option<u64>,
+
+    /// The Content-Type header sent with the body.
+    #[arg(long, value_name = "TYPE", default_value = "application/json")]
+    pub(crate) content_type: String,
+
+    /// Give up when no complete answer arrived within this long (e.g. `10s`, `500ms`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub(crate) timeout: Duration,
+}
+
+/// Log line format of `proxy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `countersign proxy`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "One route from flags (every path is verified and forwarded):
+  countersign proxy --listen 127.0.0.1:8080 --upstream http://127.0.0.1:8000 \\
+    --preset stripe --secret env:STRIPE_WEBHOOK_SECRET
+
+Several routes from a file (flags given here override its server settings):
+  countersign proxy --config countersign.toml
+
+GET /healthz answers 200 (503 while the dedup store is unreachable or the proxy is
+shutting down); GET /metrics answers Prometheus text. SIGTERM/SIGINT stop accepting, let
+in-flight requests finish within --grace-period, then answer the rest 503 and release
+their claims."
+)]
+pub(crate) struct ProxyArgs {
+    /// A TOML file with server settings and `[[route]]` tables (path → preset, secrets,
+    /// upstream, tolerance, dedup). Route flags cannot be combined with it.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Check the configuration (and secrets), print the routes and exit without serving.
+    #[arg(long)]
+    pub(crate) check: bool,
+
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR", help_heading = "Server")]
+    pub(crate) listen: Option<SocketAddr>,
+
+    /// Dedup store: one Redis node, e.g. `redis://127.0.0.1:6379/` (or `env:NAME`) [default:
+    /// in memory, per process].
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "redis_cluster",
+        help_heading = "Server"
+    )]
+    pub(crate) redis: Option<String>,
+
+    /// Dedup store: Redis Cluster, comma-separated node URLs (or `env:NAME`).
+    #[arg(long, value_name = "URL,URL,...", help_heading = "Server")]
+    pub(crate) redis_cluster: Option<String>,
+
+    /// Prefix of the Redis keys [default: countersign:dedup:].
+    #[arg(long, value_name = "PREFIX", help_heading = "Server")]
+    pub(crate) redis_prefix: Option<String>,
+
+    /// How long a claim protects a delivery in flight; must exceed the upstream timeout
+    /// [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
+    pub(crate) lease: Option<Duration>,
+
+    /// How long a processed event answers duplicates [default: 72h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
+    pub(crate) retention: Option<Duration>,
+
+    /// Close a connection whose request head is not complete within this long [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
+    pub(crate) header_timeout: Option<Duration>,
+
+    /// Answer 408 when the request body is not complete within this long after the head
+    /// [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
+    pub(crate) body_timeout: Option<Duration>,
+
+    /// Answer 504 (and release the claim) when the upstream has not answered completely
+    /// within this long [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
+    pub(crate) upstream_timeout: Option<Duration>,
+
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
+    pub(crate) grace_period: Option<Duration>,
+
+    /// Most connections served at once; more wait in the listen backlog [default: 1024].
+    #[arg(long, value_name = "N", help_heading = "Server")]
+    pub(crate) max_connections: Option<usize>,
+
+    /// Log format on stderr [default: text]; the level comes from RUST_LOG (default info).
+    #[arg(long, value_name = "FORMAT", help_heading = "Server")]
+    pub(crate) log_format: Option<LogFormat>,
+
+    /// The upstream base URL (http): a request to /a/b?c is forwarded to <URL>/a/b?c.
+    #[arg(long, value_name = "URL", help_heading = "Route (without --config)")]
+    pub(crate) upstream: Option<String>,
+
+    /// The preset (see `countersign presets`).
+    #[arg(long, value_name = "NAME", help_heading = "Route (without --config)")]
+    pub(crate) preset: Option<String>,
+
+    /// A scheme file instead of a preset.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "preset",
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) scheme_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) params: SchemeParams,
+
+    /// A secret to accept; repeat for rotation. `env:NAME` reads the environment.
+    #[arg(
+        long = "secret",
+        value_name = "S",
+        value_parser = parse_secret,
+        allow_hyphen_values = true,
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) secrets: Vec<SecretArg>,
+
+    /// Read secrets from a file, one per line (repeatable).
+    #[arg(
+        long = "secret-file",
+        value_name = "PATH",
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) secret_files: Vec<PathBuf>,
+
+    /// Route name: metrics label and dedup key scope [default: the preset name].
+    #[arg(long, value_name = "NAME", help_heading = "Route (without --config)")]
+    pub(crate) name: Option<String>,
+
+    /// Accept timestamps up to SECONDS old or ahead [default: the preset's].
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) tolerance: Option<u64>,
+
+    /// Largest body accepted, in bytes [default: the preset's, usually 1 MiB].
+    #[arg(long, value_name = "BYTES", help_heading = "Route (without --config)")]
+    pub(crate) body_limit: Option<usize>,
+
+    /// Forward without deduplication (required for presets that carry no event id).
+    #[arg(long, help_heading = "Route (without --config)")]
+    pub(crate) no_dedup: bool,
+
+    /// Forward handshakes (e.g. Slack's url_verification) to the upstream instead of
+    /// answering them in the proxy.
+    #[arg(long, help_heading = "Route (without --config)")]
+    pub(crate) forward_handshakes: bool,
+
+    /// The public base URL the provider sends to, for presets that sign the URL (twilio,
+    /// square, hubspot): e.g. `https://hooks.example.com`.
+    #[arg(long, value_name = "URL", help_heading = "Route (without --config)")]
+    pub(crate) public_url: Option<String>,
+
+    /// Rebuild the signed URL from Forwarded / X-Forwarded-* headers (only behind a proxy
+    /// you control).
+    #[arg(long, help_heading = "Route (without --config)")]
+    pub(crate) trust_forwarded_headers: bool,
+}
+
 /// Parses the process arguments. Help and version exit 0; usage errors exit 2 on stderr.
 ///
 /// clap echoes an unexpected positional argument; when a flag name is forgotten that token
@@ -207,8 +456,8 @@ pub(crate) fn parse() -> Cli {
 }
 
 /// Keeps secrets out of `Debug` from the moment they are parsed.
-fn parse_secret(s: &str) -> Result<Secret, std::convert::Infallible> {
-    Ok(Secret::from(s))
+fn parse_secret(s: &str) -> Result<SecretArg, std::convert::Infallible> {
+    Ok(SecretArg::parse(s))
 }
 
 #[cfg(test)]
@@ -240,7 +489,7 @@ mod tests {
             panic!("not verify")
         };
         assert_eq!(args.secrets.len(), 2);
-        assert_eq!(args.secrets[1].expose(), b"-also-secret");
+        assert_eq!(args.secrets[1].resolve().unwrap().expose(), b"-also-secret");
     }
 
     #[test]
@@ -257,6 +506,6 @@ mod tests {
         let Command::Sign(args) = cli.command else {
             panic!("not sign")
         };
-        assert_eq!(args.secret.expose(), b"-abc");
+        assert_eq!(args.secret.unwrap().resolve().unwrap().expose(), b"-abc");
     }
 }

@@ -62,7 +62,29 @@ pub(crate) enum CliError {
     /// Stdout could not be written.
     #[error("cannot write to stdout")]
     Write(#[source] io::Error),
+    /// `send` got no (complete) answer.
+    #[error("cannot send to {to}: {reason}")]
+    Send {
+        /// The `--to` URL.
+        to: String,
+        /// What went wrong.
+        reason: String,
+        /// The transport's error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// `proxy` could not start: the listener, the dedup store, the runtime.
+    #[error("proxy: {what}")]
+    Proxy {
+        /// What failed.
+        what: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl From<SignError> for CliError {
     fn from(e: SignError) -> Self {

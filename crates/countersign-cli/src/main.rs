@@ -104,12 +104,16 @@
 //! Secrets are never echoed: configuration errors name a secret by its position.
 
 mod cli;
+mod duration;
 mod error;
 mod headers;
 mod input;
 mod output;
 mod presets_cmd;
+mod proxy;
 mod scheme_args;
+mod secrets;
+mod send_cmd;
 mod sign_cmd;
 mod verify_cmd;
 
@@ -126,6 +130,8 @@ fn main() -> ExitCode {
         Command::Presets(args) => presets_cmd::run(args),
         Command::Sign(args) => sign_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Send(args) => send_cmd::run(args),
+        Command::Proxy(args) => proxy::run(args),
     };
     match result {
         Ok(code) => code,

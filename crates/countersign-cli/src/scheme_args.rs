@@ -77,7 +77,7 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
         .as_deref()
         .ok_or_else(|| CliError::Usage("give --preset NAME or --scheme-file PATH".into()))?;
     if name.trim().eq_ignore_ascii_case(GENERIC_HMAC) {
-        let header = args.signature_header.as_deref().ok_or_else(|| {
+        let header = args.params.signature_header.as_deref().ok_or_else(|| {
             CliError::Usage(
                 "`--preset hmac` needs --signature-header NAME (the header carrying the signature)"
                     .into(),
@@ -85,9 +85,9 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
         })?;
         return Ok(Scheme::generic_hmac(
             header,
-            args.prefix.as_deref().unwrap_or(""),
-            args.algorithm.unwrap_or(Algorithm::HmacSha256),
-            args.encoding.unwrap_or(Encoding::Hex),
+            args.params.prefix.as_deref().unwrap_or(""),
+            args.params.algorithm.unwrap_or(Algorithm::HmacSha256),
+            args.params.encoding.unwrap_or(Encoding::Hex),
         )?);
     }
 
@@ -98,13 +98,13 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
             preset.name()
         ))
     };
-    if args.signature_header.is_some() {
+    if args.params.signature_header.is_some() {
         return Err(unsupported(
             "--signature-header",
             "only the generic `hmac` preset takes it",
         ));
     }
-    if args.prefix.is_some() {
+    if args.params.prefix.is_some() {
         return Err(unsupported(
             "--prefix",
             "only the generic `hmac` preset takes it",
@@ -112,7 +112,7 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
     }
     let mut scheme = preset.scheme();
     let Some(choices) = scheme.sender_choices().cloned() else {
-        return match (args.algorithm, args.encoding) {
+        return match (args.params.algorithm, args.params.encoding) {
             (None, None) => Ok(scheme),
             (algorithm, _) => Err(unsupported(
                 if algorithm.is_some() {
@@ -125,7 +125,7 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
         };
     };
     let names = |items: Vec<&'static str>| items.join(", ");
-    if let Some(a) = args.algorithm {
+    if let Some(a) = args.params.algorithm {
         scheme = scheme.with_algorithm(a).map_err(|_| {
             unsupported(
                 &format!("--algorithm {}", a.as_str()),
@@ -136,7 +136,7 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
             )
         })?;
     }
-    if let Some(e) = args.encoding {
+    if let Some(e) = args.params.encoding {
         scheme = scheme.with_encoding(e).map_err(|_| {
             unsupported(
                 &format!("--encoding {}", e.as_str()),
@@ -154,10 +154,10 @@ pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
 fn from_file(args: &SchemeArgs, path: &Path) -> Result<Scheme, CliError> {
     for (set, flag) in [
         (args.preset.is_some(), "--preset"),
-        (args.algorithm.is_some(), "--algorithm"),
-        (args.encoding.is_some(), "--encoding"),
-        (args.signature_header.is_some(), "--signature-header"),
-        (args.prefix.is_some(), "--prefix"),
+        (args.params.algorithm.is_some(), "--algorithm"),
+        (args.params.encoding.is_some(), "--encoding"),
+        (args.params.signature_header.is_some(), "--signature-header"),
+        (args.params.prefix.is_some(), "--prefix"),
     ] {
         if set {
             return Err(CliError::Usage(format!(
@@ -198,16 +198,14 @@ fn from_file(args: &SchemeArgs, path: &Path) -> Result<Scheme, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::SchemeParams;
     use countersign_core::SignatureSyntax;
 
     fn args(preset: &str) -> SchemeArgs {
         SchemeArgs {
             preset: Some(preset.into()),
             scheme_file: None,
-            algorithm: None,
-            encoding: None,
-            signature_header: None,
-            prefix: None,
+            params: SchemeParams::default(),
         }
     }
 
@@ -229,17 +227,17 @@ mod tests {
     fn generic_hmac_needs_a_header_and_takes_parameters() {
         assert!(matches!(resolve(&args("hmac")), Err(CliError::Usage(_))));
         let mut a = args("HMAC");
-        a.signature_header = Some("X-Acme-Signature".into());
-        a.prefix = Some("sha512=".into());
-        a.algorithm = Some(Algorithm::HmacSha512);
-        a.encoding = Some(Encoding::Base64);
+        a.params.signature_header = Some("X-Acme-Signature".into());
+        a.params.prefix = Some("sha512=".into());
+        a.params.algorithm = Some(Algorithm::HmacSha512);
+        a.params.encoding = Some(Encoding::Base64);
         let s = resolve(&a).unwrap();
         assert_eq!(s.name(), "hmac");
         assert_eq!(s.signature_header()[0], "x-acme-signature");
         assert_eq!(s.algorithm(), Algorithm::HmacSha512);
         assert_eq!(s.encoding(), Encoding::Base64);
         assert_eq!(s.syntax(), &SignatureSyntax::single("sha512="));
-        a.signature_header = Some("bad header".into());
+        a.params.signature_header = Some("bad header".into());
         assert!(matches!(resolve(&a), Err(CliError::Config(_))));
     }
 
@@ -250,17 +248,17 @@ mod tests {
                 continue;
             }
             let mut a = args(p.name());
-            a.algorithm = Some(p.scheme().algorithm());
+            a.params.algorithm = Some(p.scheme().algorithm());
             let msg = resolve(&a).unwrap_err().report();
             assert!(msg.starts_with("--algorithm does not apply"), "{msg}");
             let mut a = args(p.name());
-            a.encoding = Some(Encoding::Hex);
+            a.params.encoding = Some(Encoding::Hex);
             assert!(matches!(resolve(&a), Err(CliError::Usage(_))));
             let mut a = args(p.name());
-            a.signature_header = Some("x-sig".into());
+            a.params.signature_header = Some("x-sig".into());
             assert!(matches!(resolve(&a), Err(CliError::Usage(_))));
             let mut a = args(p.name());
-            a.prefix = Some(String::new());
+            a.params.prefix = Some(String::new());
             assert!(matches!(resolve(&a), Err(CliError::Usage(_))));
         }
     }
@@ -269,8 +267,8 @@ mod tests {
     fn convoy_takes_what_the_sender_offers() {
         for name in ["convoy", "convoy-simple"] {
             let mut a = args(name);
-            a.algorithm = Some(Algorithm::HmacSha512);
-            a.encoding = Some(Encoding::Base64);
+            a.params.algorithm = Some(Algorithm::HmacSha512);
+            a.params.encoding = Some(Encoding::Base64);
             let s = resolve(&a).unwrap();
             assert_eq!(
                 (s.algorithm(), s.encoding()),
@@ -280,7 +278,7 @@ mod tests {
                 s.header_names(),
                 Preset::from_name(name).unwrap().scheme().header_names()
             );
-            a.algorithm = Some(Algorithm::HmacSha1);
+            a.params.algorithm = Some(Algorithm::HmacSha1);
             let msg = resolve(&a).unwrap_err().report();
             assert!(msg.contains("the sender offers sha256, sha512"), "{msg}");
         }

@@ -19,12 +19,14 @@ use crate::error::CliError;
 use crate::input::{MAX_INPUT, Source};
 use crate::output;
 use crate::scheme_args;
+use crate::secrets;
 
 /// Runs the command.
 pub(crate) fn run(args: &SignArgs) -> Result<ExitCode, CliError> {
     let scheme = scheme_args::resolve(&args.scheme)?;
     let generated = (args.id.is_none() && carries_id_header(&scheme)).then(generate_id);
-    let signer = Signer::new(scheme, args.secret.clone())?;
+    let secret = secrets::one(args.secret.as_ref(), args.secret_file.as_deref())?;
+    let signer = Signer::new(scheme, secret)?;
 
     let body = Source::from_arg(args.body_file.as_deref()).read_bounded("body", MAX_INPUT)?;
     let mut request = SignRequest::new(&body);
@@ -54,7 +56,7 @@ pub(crate) fn run(args: &SignArgs) -> Result<ExitCode, CliError> {
 }
 
 /// Whether the provider sends an id header (signed or not) with every delivery.
-fn carries_id_header(scheme: &Scheme) -> bool {
+pub(crate) fn carries_id_header(scheme: &Scheme) -> bool {
     matches!(scheme.event_id(), EventIdSource::Header(_))
         || scheme
             .content()
@@ -64,7 +66,7 @@ fn carries_id_header(scheme: &Scheme) -> bool {
 
 /// `msg_` + hex of the time in nanoseconds, the process id and a counter: unique enough for
 /// test deliveries without a random number generator.
-fn generate_id() -> String {
+pub(crate) fn generate_id() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -23,6 +23,7 @@ use crate::headers;
 use crate::input::{MAX_HEADER_INPUT, MAX_INPUT, Source};
 use crate::output;
 use crate::scheme_args;
+use crate::secrets;
 
 #[derive(Debug, Serialize)]
 struct Valid<'a> {
@@ -67,7 +68,8 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
         headers::parse_block(&block, &mut headers)?;
     }
 
-    let mut builder = Verifier::builder(scheme).secrets(args.secrets.iter().cloned());
+    let secrets = secrets::collect(&args.secrets, &args.secret_files)?;
+    let mut builder = Verifier::builder(scheme).secrets(secrets);
     if let Some(secs) = args.tolerance {
         builder = builder.tolerance(Tolerance::symmetric(Duration::from_secs(secs)));
     }

@@ -1,0 +1,787 @@
+//! The proxy's settings: from flags (one route) or a TOML file (several routes), with flags
+//! overriding the file's server settings. Everything is checked here or when the layers are
+//! built, before the proxy listens: a bad file never half-starts a server.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! redis = "env:REDIS_URL"          # or redis_cluster = ["redis://a:6379", …]; default: memory
+//! upstream_timeout = "10s"
+//!
+//! [[route]]
+//! path = "/webhooks/stripe"        # this path and everything below it
+//! preset = "stripe"
+//! secret = "env:STRIPE_WEBHOOK_SECRET"   # or a list; secret_file = "/run/secrets/stripe"
+//! upstream = "http://127.0.0.1:3000"
+//! tolerance = 300                  # seconds
+//! dedup = true
+//! ```
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use countersign_core::{Scheme, Secret};
+use http::uri::{Authority, PathAndQuery, Uri};
+use serde::Deserialize;
+
+use crate::cli::{LogFormat, ProxyArgs, SchemeArgs, SchemeParams};
+use crate::duration::parse_duration;
+use crate::error::CliError;
+use crate::input::Source;
+use crate::scheme_args;
+use crate::secrets::{self, SecretArg};
+
+/// The most bytes read from a configuration file.
+const MAX_CONFIG_FILE: usize = 1024 * 1024;
+
+/// Defaults (documented in `--help` and the README).
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub(crate) const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Everything the proxy runs with.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) listen: SocketAddr,
+    pub(crate) store: StoreSpec,
+    pub(crate) redis_prefix: Option<String>,
+    pub(crate) lease: Duration,
+    pub(crate) retention: Duration,
+    pub(crate) header_timeout: Duration,
+    pub(crate) body_timeout: Duration,
+    pub(crate) grace_period: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) log_format: LogFormat,
+    pub(crate) routes: Vec<RouteSpec>,
+}
+
+/// Where claims and records live.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum StoreSpec {
+    /// `MemoryStore`: per process.
+    Memory,
+    /// `RedisStore`.
+    Redis(String),
+    /// `RedisClusterStore`.
+    Cluster(Vec<String>),
+}
+
+impl StoreSpec {
+    /// `memory`, `redis` or `redis-cluster`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            StoreSpec::Memory => "memory",
+            StoreSpec::Redis(_) => "redis",
+            StoreSpec::Cluster(_) => "redis-cluster",
+        }
+    }
+}
+
+impl fmt::Debug for StoreSpec {
+    /// URLs may carry a password: not shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreSpec::Memory => f.write_str("Memory"),
+            StoreSpec::Redis(_) => f.write_str("Redis(<url>)"),
+            StoreSpec::Cluster(nodes) => write!(f, "Cluster(<{} nodes>)", nodes.len()),
+        }
+    }
+}
+
+/// One route: requests whose path is `path` or below it.
+#[derive(Debug)]
+pub(crate) struct RouteSpec {
+    /// Metrics label and dedup key scope.
+    pub(crate) name: String,
+    /// `/` or `/a/b` (no trailing slash).
+    pub(crate) path: String,
+    pub(crate) scheme: Scheme,
+    pub(crate) secrets: Vec<Secret>,
+    pub(crate) upstream: Upstream,
+    pub(crate) tolerance: Option<Duration>,
+    pub(crate) body_limit: Option<usize>,
+    pub(crate) dedup: bool,
+    pub(crate) handshakes: bool,
+    pub(crate) public_url: Option<String>,
+    pub(crate) trust_forwarded: bool,
+    pub(crate) upstream_timeout: Duration,
+}
+
+impl RouteSpec {
+    /// Whether `path` (a request path) belongs to this route: equal, or below it on a
+    /// segment boundary (`/hooks` matches `/hooks/x`, not `/hooksx`).
+    #[cfg(test)]
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        path_matches(&self.path, path)
+    }
+}
+
+/// Whether request path `path` belongs to route path `route` (normalized: `/` or no trailing
+/// slash): equal, or below it on a segment boundary.
+pub(crate) fn path_matches(route: &str, path: &str) -> bool {
+    route == "/"
+        || path
+            .strip_prefix(route)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// An upstream base URL: `http://authority[/prefix]`.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstream {
+    authority: Authority,
+    /// Empty, or `/prefix` without a trailing slash.
+    prefix: String,
+}
+
+impl Upstream {
+    /// Parses an absolute `http://` URL without query or fragment.
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        let uri: Uri = url
+            .trim()
+            .parse()
+            .map_err(|_| format!("upstream `{url}` is not a URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(format!(
+                    "upstream `{url}`: the proxy forwards over plain http (it runs next to the app); use http://"
+                ));
+            }
+            _ => return Err(format!("upstream `{url}` is not an absolute http:// URL")),
+        }
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| format!("upstream `{url}` has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(format!(
+                "upstream `{url}`: credentials in the URL are not supported"
+            ));
+        }
+        if uri.query().is_some() {
+            return Err(format!("upstream `{url}` must not have a query"));
+        }
+        let prefix = uri.path().trim_end_matches('/').to_owned();
+        Ok(Upstream { authority, prefix })
+    }
+
+    /// The upstream URI of a request: the prefix followed by the request's path and query.
+    pub(crate) fn uri_for(
+        &self,
+        path_and_query: Option<&PathAndQuery>,
+    ) -> Result<Uri, http::Error> {
+        let pq = path_and_query.map_or("/", PathAndQuery::as_str);
+        let mut joined = String::with_capacity(self.prefix.len() + pq.len());
+        joined.push_str(&self.prefix);
+        joined.push_str(pq);
+        Uri::builder()
+            .scheme("http")
+            .authority(self.authority.clone())
+            .path_and_query(joined)
+            .build()
+    }
+
+    /// The `Host` to send upstream.
+    pub(crate) fn authority(&self) -> &Authority {
+        &self.authority
+    }
+}
+
+impl fmt::Display for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}{}", self.authority, self.prefix)
+    }
+}
+
+/// A duration in the file: a string (`"500ms"`, `"10s"`) or a number of seconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DurationValue {
+    Seconds(u64),
+    Text(String),
+}
+
+impl DurationValue {
+    fn get(&self, field: &str) -> Result<Duration, CliError> {
+        match self {
+            DurationValue::Seconds(s) => Ok(Duration::from_secs(*s)),
+            DurationValue::Text(t) => {
+                parse_duration(t).map_err(|e| CliError::Usage(format!("`{field}`: {e}")))
+            }
+        }
+    }
+}
+
+/// One value or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum List<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> List<T> {
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            List::One(v) => vec![v],
+            List::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    redis: Option<String>,
+    redis_cluster: Option<List<String>>,
+    redis_prefix: Option<String>,
+    lease: Option<DurationValue>,
+    retention: Option<DurationValue>,
+    header_timeout: Option<DurationValue>,
+    body_timeout: Option<DurationValue>,
+    upstream_timeout: Option<DurationValue>,
+    grace_period: Option<DurationValue>,
+    max_connections: Option<usize>,
+    log_format: Option<LogFormat>,
+    #[serde(default, rename = "route")]
+    routes: Vec<FileRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoute {
+    path: String,
+    upstream: String,
+    name: Option<String>,
+    preset: Option<String>,
+    scheme_file: Option<PathBuf>,
+    algorithm: Option<String>,
+    encoding: Option<String>,
+    signature_header: Option<String>,
+    prefix: Option<String>,
+    secret: Option<List<String>>,
+    secret_file: Option<List<PathBuf>>,
+    tolerance: Option<u64>,
+    body_limit: Option<usize>,
+    dedup: Option<bool>,
+    handshakes: Option<bool>,
+    public_url: Option<String>,
+    trust_forwarded_headers: Option<bool>,
+    upstream_timeout: Option<DurationValue>,
+}
+
+impl fmt::Debug for FileRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileRoute")
+            .field("path", &self.path)
+            .field("upstream", &self.upstream)
+            .field("preset", &self.preset)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the flags (and the file they name) into settings, resolving every secret.
+///
+/// # Errors
+/// [`CliError::Usage`] naming the flag, field or route that is wrong; read errors of the
+/// file, secret files and scheme files.
+pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
+    let (file, base_dir) = match &args.config {
+        Some(path) => {
+            check_no_route_flags(args)?;
+            (Some(read_file(path)?), path.parent().map(Path::to_path_buf))
+        }
+        None => (None, None),
+    };
+    let file_ref = file.as_ref();
+    let pick = |flag: Option<Duration>,
+                field: Option<&DurationValue>,
+                name: &str,
+                default: Duration|
+     -> Result<Duration, CliError> {
+        match (flag, field) {
+            (Some(d), _) => Ok(d),
+            (None, Some(v)) => v.get(name),
+            (None, None) => Ok(default),
+        }
+    };
+
+    let listen = match (&args.listen, file_ref.and_then(|f| f.listen.as_deref())) {
+        (Some(addr), _) => *addr,
+        (None, Some(text)) => text.trim().parse().map_err(|_| {
+            CliError::Usage(format!(
+                "`listen`: `{text}` is not an address such as 127.0.0.1:8080 or [::]:8080"
+            ))
+        })?,
+        (None, None) => DEFAULT_LISTEN
+            .parse()
+            .map_err(|_| CliError::Usage("bad default listen address".into()))?,
+    };
+
+    let store = store_spec(args, file_ref)?;
+    let redis_prefix = args
+        .redis_prefix
+        .clone()
+        .or_else(|| file_ref.and_then(|f| f.redis_prefix.clone()));
+    let lease = pick(
+        args.lease,
+        file_ref.and_then(|f| f.lease.as_ref()),
+        "lease",
+        countersign_dedup::DEFAULT_LEASE,
+    )?;
+    let retention = pick(
+        args.retention,
+        file_ref.and_then(|f| f.retention.as_ref()),
+        "retention",
+        countersign_dedup::DEFAULT_RETENTION,
+    )?;
+    let header_timeout = pick(
+        args.header_timeout,
+        file_ref.and_then(|f| f.header_timeout.as_ref()),
+        "header_timeout",
+        DEFAULT_HEADER_TIMEOUT,
+    )?;
+    let body_timeout = pick(
+        args.body_timeout,
+        file_ref.and_then(|f| f.body_timeout.as_ref()),
+        "body_timeout",
+        DEFAULT_BODY_TIMEOUT,
+    )?;
+    let upstream_timeout = pick(
+        args.upstream_timeout,
+        file_ref.and_then(|f| f.upstream_timeout.as_ref()),
+        "upstream_timeout",
+        DEFAULT_UPSTREAM_TIMEOUT,
+    )?;
+    let grace_period = pick(
+        args.grace_period,
+        file_ref.and_then(|f| f.grace_period.as_ref()),
+        "grace_period",
+        DEFAULT_GRACE_PERIOD,
+    )?;
+    for (name, d) in [
+        ("header timeout", header_timeout),
+        ("body timeout", body_timeout),
+        ("upstream timeout", upstream_timeout),
+    ] {
+        if d < Duration::from_millis(1) {
+            return Err(CliError::Usage(format!("the {name} must be at least 1ms")));
+        }
+    }
+    let max_connections = args
+        .max_connections
+        .or_else(|| file_ref.and_then(|f| f.max_connections))
+        .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections == 0 {
+        return Err(CliError::Usage("max connections must be at least 1".into()));
+    }
+    let log_format = args
+        .log_format
+        .or_else(|| file_ref.and_then(|f| f.log_format))
+        .unwrap_or_default();
+
+    let routes = match file {
+        Some(file) => {
+            if file.routes.is_empty() {
+                return Err(CliError::Usage(
+                    "the configuration file has no [[route]]".into(),
+                ));
+            }
+            let mut routes = Vec::with_capacity(file.routes.len());
+            for (i, route) in file.routes.into_iter().enumerate() {
+                let spec = file_route(route, base_dir.as_deref(), upstream_timeout).map_err(
+                    |e| match e {
+                        CliError::Usage(m) => CliError::Usage(format!("[[route]] #{}: {m}", i + 1)),
+                        other => other,
+                    },
+                )?;
+                routes.push(spec);
+            }
+            routes
+        }
+        None => vec![flag_route(args, upstream_timeout)?],
+    };
+    check_routes(&routes, lease)?;
+
+    Ok(Settings {
+        listen,
+        store,
+        redis_prefix,
+        lease,
+        retention,
+        header_timeout,
+        body_timeout,
+        grace_period,
+        max_connections,
+        log_format,
+        routes,
+    })
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, CliError> {
+    let source = Source::from_arg(Some(path));
+    if source == Source::Stdin {
+        return Err(CliError::Usage("--config needs a file".into()));
+    }
+    let bytes = source.read_bounded("configuration", MAX_CONFIG_FILE)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CliError::Usage(format!(
+            "the configuration file `{}` is not UTF-8",
+            path.display()
+        ))
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        // toml's message quotes the offending line, which may hold a literal secret: keep the
+        // position and the reason only.
+        let span = e
+            .span()
+            .map(|s| {
+                let line = text.get(..s.start).map_or(0, |t| t.matches('\n').count()) + 1;
+                format!(" (line {line})")
+            })
+            .unwrap_or_default();
+        CliError::Usage(format!(
+            "the configuration file `{}`{span}: {}",
+            path.display(),
+            e.message()
+        ))
+    })
+}
+
+fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
+    let p = &args.params;
+    for (set, flag) in [
+        (args.upstream.is_some(), "--upstream"),
+        (args.preset.is_some(), "--preset"),
+        (args.scheme_file.is_some(), "--scheme-file"),
+        (p.algorithm.is_some(), "--algorithm"),
+        (p.encoding.is_some(), "--encoding"),
+        (p.signature_header.is_some(), "--signature-header"),
+        (p.prefix.is_some(), "--prefix"),
+        (!args.secrets.is_empty(), "--secret"),
+        (!args.secret_files.is_empty(), "--secret-file"),
+        (args.name.is_some(), "--name"),
+        (args.tolerance.is_some(), "--tolerance"),
+        (args.body_limit.is_some(), "--body-limit"),
+        (args.no_dedup, "--no-dedup"),
+        (args.forward_handshakes, "--forward-handshakes"),
+        (args.public_url.is_some(), "--public-url"),
+        (args.trust_forwarded_headers, "--trust-forwarded-headers"),
+    ] {
+        if set {
+            return Err(CliError::Usage(format!(
+                "{flag} is a route setting: with --config, set it in the file's [[route]]"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn store_spec(args: &ProxyArgs, file: Option<&FileConfig>) -> Result<StoreSpec, CliError> {
+    let split = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let spec = if let Some(url) = &args.redis {
+        StoreSpec::Redis(secrets::expand_env(url)?)
+    } else if let Some(nodes) = &args.redis_cluster {
+        StoreSpec::Cluster(split(&secrets::expand_env(nodes)?))
+    } else {
+        match file.map(|f| (f.redis.as_deref(), f.redis_cluster.as_ref())) {
+            Some((Some(_), Some(_))) => {
+                return Err(CliError::Usage(
+                    "`redis` and `redis_cluster` cannot both be set".into(),
+                ));
+            }
+            Some((Some(url), None)) => StoreSpec::Redis(secrets::expand_env(url)?),
+            Some((None, Some(nodes))) => {
+                let mut all = Vec::new();
+                for node in match nodes {
+                    List::One(s) => vec![s.clone()],
+                    List::Many(v) => v.clone(),
+                } {
+                    all.extend(split(&secrets::expand_env(&node)?));
+                }
+                StoreSpec::Cluster(all)
+            }
+            _ => StoreSpec::Memory,
+        }
+    };
+    match &spec {
+        StoreSpec::Redis(url) if url.trim().is_empty() => {
+            Err(CliError::Usage("the Redis URL is empty".into()))
+        }
+        StoreSpec::Cluster(nodes) if nodes.is_empty() => Err(CliError::Usage(
+            "the Redis Cluster node list is empty".into(),
+        )),
+        _ => Ok(spec),
+    }
+}
+
+fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec, CliError> {
+    let upstream = args.upstream.as_deref().ok_or_else(|| {
+        CliError::Usage("give --upstream URL (or --config FILE with [[route]]s)".into())
+    })?;
+    if args.preset.is_none() && args.scheme_file.is_none() {
+        return Err(CliError::Usage(
+            "give --preset NAME (or --scheme-file PATH, or --config FILE)".into(),
+        ));
+    }
+    let scheme = scheme_args::resolve(&SchemeArgs {
+        preset: args.preset.clone(),
+        scheme_file: args.scheme_file.clone(),
+        params: args.params.clone(),
+    })?;
+    if args.secrets.is_empty() && args.secret_files.is_empty() {
+        return Err(CliError::Usage(
+            "give --secret S (or --secret env:NAME, --secret-file PATH)".into(),
+        ));
+    }
+    let secrets = secrets::collect(&args.secrets, &args.secret_files)?;
+    Ok(RouteSpec {
+        name: args
+            .name
+            .clone()
+            .unwrap_or_else(|| scheme.name().to_owned()),
+        path: "/".to_owned(),
+        upstream: Upstream::parse(upstream).map_err(CliError::Usage)?,
+        secrets,
+        tolerance: args.tolerance.map(Duration::from_secs),
+        body_limit: args.body_limit,
+        dedup: !args.no_dedup,
+        handshakes: !args.forward_handshakes,
+        public_url: args.public_url.clone(),
+        trust_forwarded: args.trust_forwarded_headers,
+        upstream_timeout,
+        scheme,
+    })
+}
+
+fn file_route(
+    route: FileRoute,
+    base_dir: Option<&Path>,
+    default_upstream_timeout: Duration,
+) -> Result<RouteSpec, CliError> {
+    let relative = |p: PathBuf| match base_dir {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p,
+    };
+    let parse_param = |field: &str, value: Option<String>| -> Result<Option<String>, CliError> {
+        match value {
+            Some(v) if v.trim().is_empty() => Err(CliError::Usage(format!("`{field}` is empty"))),
+            other => Ok(other),
+        }
+    };
+    let algorithm = parse_param("algorithm", route.algorithm)?
+        .map(|a| a.parse())
+        .transpose()?;
+    let encoding = parse_param("encoding", route.encoding)?
+        .map(|e| e.parse())
+        .transpose()?;
+    if route.preset.is_some() == route.scheme_file.is_some() {
+        return Err(CliError::Usage(
+            "set exactly one of `preset` and `scheme_file`".into(),
+        ));
+    }
+    let scheme = scheme_args::resolve(&SchemeArgs {
+        preset: route.preset,
+        scheme_file: route.scheme_file.map(relative),
+        params: SchemeParams {
+            algorithm,
+            encoding,
+            signature_header: route.signature_header,
+            prefix: route.prefix,
+        },
+    })
+    .map_err(|e| match e {
+        // The messages speak of flags; close enough, and they name the setting.
+        CliError::Usage(m) => CliError::Usage(m.replace("--", "")),
+        other => other,
+    })?;
+    let secret_args: Vec<SecretArg> = route
+        .secret
+        .map(List::into_vec)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| SecretArg::parse(s))
+        .collect();
+    let secret_files: Vec<PathBuf> = route
+        .secret_file
+        .map(List::into_vec)
+        .unwrap_or_default()
+        .into_iter()
+        .map(relative)
+        .collect();
+    if secret_args.is_empty() && secret_files.is_empty() {
+        return Err(CliError::Usage(
+            "set `secret` (a value or \"env:NAME\") or `secret_file`".into(),
+        ));
+    }
+    let secrets = secrets::collect(&secret_args, &secret_files)?;
+    let upstream_timeout = match &route.upstream_timeout {
+        Some(v) => v.get("upstream_timeout")?,
+        None => default_upstream_timeout,
+    };
+    if upstream_timeout < Duration::from_millis(1) {
+        return Err(CliError::Usage(
+            "the upstream timeout must be at least 1ms".into(),
+        ));
+    }
+    let path = normalize_path(&route.path)?;
+    Ok(RouteSpec {
+        name: route.name.unwrap_or_else(|| scheme.name().to_owned()),
+        path,
+        upstream: Upstream::parse(&route.upstream).map_err(CliError::Usage)?,
+        secrets,
+        tolerance: route.tolerance.map(Duration::from_secs),
+        body_limit: route.body_limit,
+        dedup: route.dedup.unwrap_or(true),
+        handshakes: route.handshakes.unwrap_or(true),
+        public_url: route.public_url,
+        trust_forwarded: route.trust_forwarded_headers.unwrap_or(false),
+        upstream_timeout,
+        scheme,
+    })
+}
+
+fn normalize_path(path: &str) -> Result<String, CliError> {
+    let p = path.trim();
+    if !p.starts_with('/') || p.contains(['?', '#', ' ']) {
+        return Err(CliError::Usage(format!(
+            "`path` `{path}` must be an absolute path such as /webhooks/stripe"
+        )));
+    }
+    let trimmed = p.trim_end_matches('/');
+    Ok(if trimmed.is_empty() {
+        "/".to_owned()
+    } else {
+        trimmed.to_owned()
+    })
+}
+
+fn check_routes(routes: &[RouteSpec], lease: Duration) -> Result<(), CliError> {
+    for (i, r) in routes.iter().enumerate() {
+        let valid_name = !r.name.is_empty()
+            && r.name.len() <= 64
+            && r.name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !valid_name {
+            return Err(CliError::Usage(format!(
+                "route name `{}`: use 1 to 64 of A-Z a-z 0-9 . _ -",
+                r.name
+            )));
+        }
+        for other in &routes[..i] {
+            if other.name == r.name {
+                return Err(CliError::Usage(format!(
+                    "two routes are named `{}` (the name is the dedup scope and the metrics label): give each a distinct `name`",
+                    r.name
+                )));
+            }
+            if other.path == r.path {
+                return Err(CliError::Usage(format!(
+                    "two routes have the path `{}`",
+                    r.path
+                )));
+            }
+        }
+        if r.dedup && r.upstream_timeout >= lease {
+            return Err(CliError::Usage(format!(
+                "route `{}`: the upstream timeout ({:?}) must be shorter than the dedup lease ({lease:?}), or a duplicate could overtake a delivery still in flight",
+                r.name, r.upstream_timeout
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls() {
+        let u = Upstream::parse("http://127.0.0.1:8000").unwrap();
+        let pq: PathAndQuery = "/hooks/a?x=1".parse().unwrap();
+        assert_eq!(
+            u.uri_for(Some(&pq)).unwrap().to_string(),
+            "http://127.0.0.1:8000/hooks/a?x=1"
+        );
+        let u = Upstream::parse("http://app:3000/api/").unwrap();
+        assert_eq!(u.to_string(), "http://app:3000/api");
+        assert_eq!(
+            u.uri_for(Some(&pq)).unwrap().to_string(),
+            "http://app:3000/api/hooks/a?x=1"
+        );
+        assert_eq!(u.uri_for(None).unwrap().to_string(), "http://app:3000/api/");
+        for bad in [
+            "https://app/",
+            "app:3000",
+            "/x",
+            "http://app/?q=1",
+            "http://user:pw@app/",
+        ] {
+            assert!(Upstream::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_match_on_segment_boundaries() {
+        let route = |path: &str| RouteSpec {
+            name: "r".into(),
+            path: normalize_path(path).unwrap(),
+            scheme: countersign_core::Preset::Stripe.scheme(),
+            secrets: vec![],
+            upstream: Upstream::parse("http://a").unwrap(),
+            tolerance: None,
+            body_limit: None,
+            dedup: true,
+            handshakes: true,
+            public_url: None,
+            trust_forwarded: false,
+            upstream_timeout: Duration::from_secs(1),
+        };
+        let r = route("/hooks/stripe/");
+        assert_eq!(r.path, "/hooks/stripe");
+        assert!(r.matches("/hooks/stripe"));
+        assert!(r.matches("/hooks/stripe/x"));
+        assert!(!r.matches("/hooks/stripex"));
+        assert!(!r.matches("/hooks"));
+        assert!(route("/").matches("/anything"));
+        assert!(normalize_path("hooks").is_err());
+        assert!(normalize_path("/a?b").is_err());
+    }
+
+    #[test]
+    fn durations_in_files() {
+        let v: FileConfig =
+            toml::from_str("header_timeout = \"250ms\"\nbody_timeout = 7\n").unwrap();
+        assert_eq!(
+            v.header_timeout.unwrap().get("header_timeout").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            v.body_timeout.unwrap().get("body_timeout").unwrap(),
+            Duration::from_secs(7)
+        );
+        let err = toml::from_str::<FileConfig>("nonsense = 1").unwrap_err();
+        assert!(err.message().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn store_urls_are_not_debug_printed() {
+        let s = StoreSpec::Redis("redis://:hunter2@db:6379/".into());
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let c = StoreSpec::Cluster(vec!["redis://:hunter2@a/".into()]);
+        assert_eq!(format!("{c:?}"), "Cluster(<1 nodes>)");
+    }
+}

@@ -1,0 +1,239 @@
+//! `countersign proxy`: a verifying, deduplicating reverse proxy in front of an app written
+//! in any language.
+//!
+//! ```text
+//! provider ─▶ proxy ─────────────────────────────────────────────────────▶ upstream app
+//!             VerifyLayer → DedupLayer (claim) → Forward (same path + query,
+//!             exact body, original headers + Countersign-Verified: true,
+//!             Countersign-Event-Id, Countersign-Preset)
+//!             ◀── upstream 2xx recorded done, then relayed; non-2xx/502/504 → claim released
+//! ```
+//!
+//! Built on hyper/hyper-util and the two tower layers of this workspace: no web framework.
+//! Modules: [`config`] (flags and TOML file), [`route`] (the per-route stack and the router),
+//! [`forward`] (the upstream call), [`deadline`] (body timeout), [`server`] (accept loop,
+//! limits, graceful shutdown), [`health`], [`metrics`], [`logging`].
+//!
+//! Exit codes: `0` after a clean shutdown (SIGTERM/SIGINT), `2` when the configuration is
+//! unusable or the proxy cannot start (address in use, Redis unreachable at start).
+
+pub(crate) mod config;
+mod deadline;
+mod forward;
+mod health;
+mod logging;
+mod metrics;
+mod route;
+mod server;
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use countersign_dedup::{DedupStore, MemoryStore, RedisClusterStore, RedisStore};
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use self::config::{Settings, StoreSpec};
+use self::forward::UpstreamClient;
+use crate::cli::ProxyArgs;
+use crate::error::CliError;
+use crate::output;
+
+/// Connect timeout towards the upstream.
+const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs the command.
+pub(crate) fn run(args: &ProxyArgs) -> Result<ExitCode, CliError> {
+    let settings = config::load(args)?;
+    if args.check {
+        return check(&settings);
+    }
+    logging::init(settings.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| proxy_error("cannot start the async runtime", e))?;
+    runtime.block_on(serve(settings))
+}
+
+fn proxy_error(
+    what: &str,
+    e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+) -> CliError {
+    CliError::Proxy {
+        what: what.to_owned(),
+        source: Some(e.into()),
+    }
+}
+
+/// `--check`: build every route (secrets decoded, presets and dedup checked), print them.
+fn check(settings: &Settings) -> Result<ExitCode, CliError> {
+    let router = route::build(
+        settings,
+        Arc::new(MemoryStore::new()),
+        settings.store.kind(),
+        &client(),
+        &CancellationToken::new(),
+    )?;
+    drop(router);
+    let mut out = String::new();
+    let _ = writeln!(out, "listen {}", settings.listen);
+    let _ = writeln!(out, "store {}", settings.store.kind());
+    for r in &settings.routes {
+        let _ = writeln!(
+            out,
+            "route {} {} -> {} preset={} secrets={} dedup={} handshakes={} tolerance={} upstream_timeout={:?}",
+            r.name,
+            r.path,
+            r.upstream,
+            r.scheme.name(),
+            r.secrets.len(),
+            if r.dedup { "on" } else { "off" },
+            if r.handshakes {
+                "answered"
+            } else {
+                "forwarded"
+            },
+            r.tolerance
+                .map_or_else(|| "preset".to_owned(), |t| format!("{}s", t.as_secs())),
+            r.upstream_timeout,
+        );
+    }
+    out.push_str("ok\n");
+    output::stdout(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client() -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(UPSTREAM_CONNECT_TIMEOUT));
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build::<_, Full<Bytes>>(connector)
+}
+
+async fn connect_store(settings: &Settings) -> Result<Arc<dyn DedupStore>, CliError> {
+    let any_dedup = settings.routes.iter().any(|r| r.dedup);
+    let prefix = settings
+        .redis_prefix
+        .clone()
+        .unwrap_or_else(|| countersign_dedup::DEFAULT_REDIS_PREFIX.to_owned());
+    Ok(match &settings.store {
+        StoreSpec::Redis(url) if any_dedup => Arc::new(
+            RedisStore::builder(url.clone())
+                .prefix(prefix)
+                .connect()
+                .await
+                .map_err(|e| proxy_error("cannot connect to Redis", e))?,
+        ),
+        StoreSpec::Cluster(nodes) if any_dedup => Arc::new(
+            RedisClusterStore::builder(nodes.clone())
+                .prefix(prefix)
+                .connect()
+                .await
+                .map_err(|e| proxy_error("cannot connect to the Redis Cluster", e))?,
+        ),
+        _ => Arc::new(MemoryStore::new()),
+    })
+}
+
+/// Counts SIGTERM/SIGINT deliveries.
+fn signals() -> Result<watch::Receiver<u32>, CliError> {
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| proxy_error("cannot install the SIGTERM handler", e))?;
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| proxy_error("cannot install the SIGINT handler", e))?;
+    let (tx, rx) = watch::channel(0u32);
+    tokio::spawn(async move {
+        loop {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::info!(target: "countersign::proxy", signal = name, "signal received");
+            tx.send_modify(|n| *n = n.saturating_add(1));
+        }
+    });
+    Ok(rx)
+}
+
+async fn nth_signal(mut rx: watch::Receiver<u32>, n: u32) {
+    if rx.wait_for(|count| *count >= n).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
+    let signals = signals()?;
+    let store = connect_store(&settings).await?;
+    let cancel = CancellationToken::new();
+    let router = Arc::new(route::build(
+        &settings,
+        store,
+        settings.store.kind(),
+        &client(),
+        &cancel,
+    )?);
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| proxy_error(&format!("cannot listen on {}", settings.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| proxy_error("cannot read the listening address", e))?;
+    for (name, path) in router.routes() {
+        tracing::info!(target: "countersign::proxy", route = name, path, "route");
+    }
+    tracing::info!(
+        target: "countersign::proxy",
+        listen = %addr,
+        store = settings.store.kind(),
+        header_timeout = ?settings.header_timeout,
+        body_timeout = ?settings.body_timeout,
+        grace_period = ?settings.grace_period,
+        max_connections = settings.max_connections,
+        "listening"
+    );
+    // Scripts and tests read the address (useful with port 0) from the first stdout line.
+    output::stdout(format!("countersign proxy listening on http://{addr}\n").as_bytes())?;
+
+    let options = server::Options {
+        header_timeout: settings.header_timeout,
+        grace_period: settings.grace_period,
+        max_connections: settings.max_connections,
+    };
+    let report = server::serve(
+        listener,
+        Arc::clone(&router),
+        options,
+        cancel,
+        nth_signal(signals.clone(), 1),
+        nth_signal(signals, 2),
+    )
+    .await;
+    if report.claims_pending > 0 {
+        tracing::warn!(
+            target: "countersign::proxy",
+            claims_pending = report.claims_pending,
+            "stopped with claims that could not be released (store unreachable?); they expire with their lease"
+        );
+    }
+    tracing::info!(
+        target: "countersign::proxy",
+        open_after_grace = report.open_after_grace,
+        aborted = report.aborted,
+        claims_pending = report.claims_pending,
+        "stopped"
+    );
+    Ok(ExitCode::SUCCESS)
+}

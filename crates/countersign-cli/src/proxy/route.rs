@@ -1,0 +1,370 @@
+//! Routes and the [`Router`]: which stack a request goes through, and what the proxy answers
+//! itself (`GET /healthz`, `GET /metrics`, `404`).
+//!
+//! A route's stack, outermost first:
+//!
+//! ```text
+//! VerifyLayer ─▶ Tag ─▶ DedupLayer (optional) ─▶ Forward
+//! 400/401/413,    keeps the event id   409 / 200 duplicate /   upstream; 502/504/503
+//! 408 body        for the access log   503 store down
+//! timeout
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use countersign_core::{Tolerance, Verified};
+use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
+use countersign_tower::{VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+use tokio_util::sync::CancellationToken;
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, ServiceExt};
+use tower_service::Service;
+
+use super::config::{RouteSpec, Settings, path_matches};
+use super::deadline::{DeadlineBody, is_body_timeout};
+use super::forward::{Forward, Peer, UpstreamClient, Upstreamed};
+use super::health::Health;
+use super::metrics::{Metrics, RouteMetrics};
+use crate::error::CliError;
+
+/// What a route's stack answers with.
+type RouteBody = VerifyResponseBody<Full<Bytes>>;
+/// What the proxy answers with: a route's answer or its own.
+pub(crate) type ProxyBody = Either<RouteBody, Full<Bytes>>;
+
+type RouteService =
+    BoxCloneSyncService<Request<DeadlineBody<Incoming>>, Response<RouteBody>, Infallible>;
+
+/// One route, built.
+struct Route {
+    name: String,
+    path: String,
+    index: usize,
+    service: RouteService,
+}
+
+/// Dispatches requests to routes; serves `/healthz` and `/metrics`.
+pub(crate) struct Router {
+    /// Longest path first, so the most specific route wins.
+    routes: Vec<Route>,
+    metrics: Arc<Metrics>,
+    health: Health,
+    body_timeout: Duration,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field(
+                "routes",
+                &self.routes.iter().map(|r| &r.path).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds every route's stack. `store` is used by the routes with dedup on.
+///
+/// # Errors
+/// [`CliError::Usage`] naming the route whose verifier or dedup layer cannot be built (an
+/// undecodable secret, a preset without event id and dedup on, …).
+pub(crate) fn build(
+    settings: &Settings,
+    store: Arc<dyn DedupStore>,
+    store_kind: &'static str,
+    client: &UpstreamClient,
+    cancel: &CancellationToken,
+) -> Result<Router, CliError> {
+    let mut routes = Vec::with_capacity(settings.routes.len());
+    let mut route_metrics = Vec::with_capacity(settings.routes.len());
+    let mut any_dedup = false;
+    for (index, spec) in settings.routes.iter().enumerate() {
+        let context =
+            |e: CliError| CliError::Usage(format!("route `{}`: {}", spec.name, e.report()));
+        let verify = verify_layer(spec).map_err(|e| context(e.into()))?;
+        let forward = Forward::new(
+            client.clone(),
+            spec.upstream.clone(),
+            spec.upstream_timeout,
+            cancel.clone(),
+        )
+        .map_err(|m| context(CliError::Usage(m)))?;
+        let (service, stats): (RouteService, Option<DedupStats>) = if spec.dedup {
+            any_dedup = true;
+            let dedup = DedupLayer::builder(Arc::clone(&store))
+                .scheme(spec.scheme.clone())
+                .scope(&spec.name)
+                .lease(settings.lease)
+                .retention(settings.retention)
+                .build()
+                .map_err(|e| context(dedup_error(e, spec)))?;
+            let stats = dedup.stats();
+            let stack = verify.layer(Tag(dedup.layer(forward)));
+            (BoxCloneSyncService::new(stack), Some(stats))
+        } else {
+            let stack = verify.layer(Tag(forward));
+            (BoxCloneSyncService::new(stack), None)
+        };
+        if spec.scheme.needs_url() && spec.public_url.is_none() && !spec.trust_forwarded {
+            tracing::warn!(
+                target: "countersign::proxy",
+                route = %spec.name,
+                "`{}` signs the request URL, rebuilt from the Host header as https://<host><path>; set `public_url` if the provider sends to another URL",
+                spec.scheme.name()
+            );
+        }
+        route_metrics.push(RouteMetrics::new(&spec.name, stats));
+        routes.push(Route {
+            name: spec.name.clone(),
+            path: spec.path.clone(),
+            index,
+            service,
+        });
+    }
+    routes.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
+    Ok(Router {
+        routes,
+        metrics: Arc::new(Metrics::new(route_metrics)),
+        health: Health::new(any_dedup.then_some(store), store_kind),
+        body_timeout: settings.body_timeout,
+    })
+}
+
+fn verify_layer(spec: &RouteSpec) -> Result<VerifyLayer, countersign_core::ConfigError> {
+    let mut b = VerifyLayer::builder(spec.scheme.clone())
+        .secrets(spec.secrets.iter().cloned())
+        .handshakes(spec.handshakes)
+        .trust_forwarded_headers(spec.trust_forwarded)
+        .on_rejection(rejection_response);
+    if let Some(t) = spec.tolerance {
+        b = b.tolerance(Tolerance::symmetric(t));
+    }
+    if let Some(limit) = spec.body_limit {
+        b = b.body_limit(limit);
+    }
+    if let Some(url) = &spec.public_url {
+        b = b.public_url(url.clone());
+    }
+    b.build()
+}
+
+fn dedup_error(e: DedupConfigError, spec: &RouteSpec) -> CliError {
+    match e {
+        DedupConfigError::NoEventIdSource { scheme } => CliError::Usage(format!(
+            "`{scheme}` deliveries carry no event id to deduplicate on: turn dedup off for this route (`dedup = false`, or --no-dedup)"
+        )),
+        other => CliError::Usage(format!("dedup for route path `{}`: {other}", spec.path)),
+    }
+}
+
+/// The verify layer's rejections: its default answers, except `408` for a body that did not
+/// arrive in time.
+fn rejection_response(rejection: &VerifyRejection) -> Response<Bytes> {
+    let timed_out = is_body_timeout(rejection);
+    let (status, text) = if timed_out {
+        (StatusCode::REQUEST_TIMEOUT, "request body timeout")
+    } else {
+        (rejection.status(), rejection.public_message())
+    };
+    let mut response = Response::new(Bytes::from_static(text.as_bytes()));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if timed_out || matches!(rejection, VerifyRejection::BodyRead(_)) {
+        // The body was not read to its end: the connection cannot be reused.
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Copies the [`Verified`] of a request into its response's extensions (for the access log;
+/// the request is consumed by the services inside).
+#[derive(Clone, Debug)]
+struct Tag<S>(S);
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S> Service<Request<VerifiedBody>> for Tag<S>
+where
+    S: Service<Request<VerifiedBody>, Response = Response<Full<Bytes>>, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response<Full<Bytes>>, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<VerifiedBody>) -> Self::Future {
+        let verified = req.extensions().get::<Verified>().cloned();
+        let fut = self.0.call(req);
+        Box::pin(async move {
+            let mut response = fut.await?;
+            if let Some(v) = verified {
+                response.extensions_mut().insert(v);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// Decrements the in-flight gauge when a request is answered or dropped.
+struct InFlight<'m>(&'m Metrics);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.request(-1);
+    }
+}
+
+impl Router {
+    /// The metrics shared with the server.
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The health state shared with the server.
+    pub(crate) fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// (name, path) of every route, most specific first.
+    pub(crate) fn routes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.routes
+            .iter()
+            .map(|r| (r.name.as_str(), r.path.as_str()))
+    }
+
+    /// Handles one request.
+    pub(crate) async fn handle(
+        self: Arc<Self>,
+        mut req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Result<Response<ProxyBody>, Infallible> {
+        let started = Instant::now();
+        self.metrics.request(1);
+        let _in_flight = InFlight(&self.metrics);
+
+        if req.method() == Method::GET {
+            match req.uri().path() {
+                "/healthz" => {
+                    let (status, body) = self.health.check().await;
+                    return Ok(own(status, "application/json", body));
+                }
+                "/metrics" => {
+                    let body = self.metrics.render().into_bytes();
+                    return Ok(own(
+                        StatusCode::OK,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                        body,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let path = req.uri().path();
+        let Some(route) = self.routes.iter().find(|r| path_matches(&r.path, path)) else {
+            self.metrics.unrouted();
+            tracing::info!(target: "countersign::access", method = %req.method(), path, status = 404, outcome = "no_route");
+            return Ok(own(
+                StatusCode::NOT_FOUND,
+                "text/plain; charset=utf-8",
+                b"no route\n".to_vec(),
+            ));
+        };
+
+        let method = req.method().clone();
+        let log_path = req.uri().path().to_owned();
+        req.extensions_mut().insert(Peer(peer));
+        let req = req.map(|body| DeadlineBody::new(body, self.body_timeout));
+        let response = match route.service.clone().oneshot(req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let elapsed = started.elapsed();
+
+        let outcome = self.account(route.index, &response);
+        if let Some(m) = self.metrics.route(route.index) {
+            m.observe(elapsed);
+        }
+        let event_id = response
+            .extensions()
+            .get::<Verified>()
+            .and_then(Verified::event_id);
+        tracing::info!(
+            target: "countersign::access",
+            route = %route.name,
+            %method,
+            path = %log_path,
+            status = response.status().as_u16(),
+            outcome,
+            event_id,
+            duration_ms = micros(elapsed) / 1000.0,
+        );
+        Ok(response.map(Either::Left))
+    }
+
+    /// Counts the outcome of a route's answer; returns its label.
+    fn account(&self, index: usize, response: &Response<RouteBody>) -> &'static str {
+        let Some(m) = self.metrics.route(index) else {
+            return "unknown";
+        };
+        let ext = response.extensions();
+        if let Some(rejection) = ext.get::<VerifyRejection>() {
+            let reason = if is_body_timeout(rejection) {
+                "body_timeout"
+            } else {
+                rejection.label()
+            };
+            m.rejected(reason);
+            return reason;
+        }
+        m.verified();
+        if let Some(upstreamed) = ext.get::<Upstreamed>() {
+            m.forwarded(*upstreamed);
+            return match upstreamed {
+                Upstreamed::Answered(_) => "forwarded",
+                Upstreamed::Failed => "upstream_error",
+                Upstreamed::TimedOut => "upstream_timeout",
+                Upstreamed::Cancelled => "cancelled",
+            };
+        }
+        if let Some(dedup) = ext.get::<DedupRejection>() {
+            // Counted by the dedup layer's own stats.
+            return dedup.as_str();
+        }
+        m.handshake();
+        "handshake"
+    }
+}
+
+/// Whole microseconds, as a float (so that logs show `2.611`, not `2.6116289999999998`).
+fn micros(d: Duration) -> f64 {
+    // Exact up to 2^53 µs (285 years).
+    d.as_micros() as f64
+}
+
+/// An answer written by the proxy itself.
+fn own(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<ProxyBody> {
+    let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
