@@ -1,0 +1,14 @@
+//! End-to-end tests of `countersign proxy` and `countersign send`: the real binary as a child
+//! process, a counting upstream and real clients on 127.0.0.1, real Redis (and Redis Cluster)
+//! from `countersign-testkit`. Nothing is mocked.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod config;
+mod dedup;
+mod forwarding;
+mod harness;
+mod limits;
+mod ops;
+mod readme;
+mod send;
+mod shutdown;
