@@ -352,6 +352,10 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "N", help_heading = "Server")]
     pub(crate) max_connections: Option<usize>,
 
+    /// Worker threads of the async runtime [default: one per CPU core].
+    #[arg(long, value_name = "N", help_heading = "Server")]
+    pub(crate) workers: Option<usize>,
+
     /// Log format on stderr [default: text]; the level comes from RUST_LOG (default info).
     #[arg(long, value_name = "FORMAT", help_heading = "Server")]
     pub(crate) log_format: Option<LogFormat>,

@@ -118,6 +118,11 @@ mod sign_cmd;
 mod verify_cmd;
 
 use std::io::Write as _;
+
+/// The proxy allocates per request (headers, bodies, futures); under load glibc malloc took
+/// ~16% of its CPU, mimalloc cuts the proxy's CPU per request by 15-20% (benches/proxy_load.sh).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use crate::cli::Command;

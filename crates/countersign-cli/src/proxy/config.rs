@@ -55,6 +55,8 @@ pub(crate) struct Settings {
     pub(crate) body_timeout: Duration,
     pub(crate) grace_period: Duration,
     pub(crate) max_connections: usize,
+    /// Runtime worker threads; `None`: one per core.
+    pub(crate) workers: Option<usize>,
     pub(crate) log_format: LogFormat,
     pub(crate) routes: Vec<RouteSpec>,
 }
@@ -247,6 +249,7 @@ struct FileConfig {
     upstream_timeout: Option<DurationValue>,
     grace_period: Option<DurationValue>,
     max_connections: Option<usize>,
+    workers: Option<usize>,
     log_format: Option<LogFormat>,
     #[serde(default, rename = "route")]
     routes: Vec<FileRoute>,
@@ -380,6 +383,10 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
     if max_connections == 0 {
         return Err(CliError::Usage("max connections must be at least 1".into()));
     }
+    let workers = args.workers.or_else(|| file_ref.and_then(|f| f.workers));
+    if workers == Some(0) {
+        return Err(CliError::Usage("workers must be at least 1".into()));
+    }
     let log_format = args
         .log_format
         .or_else(|| file_ref.and_then(|f| f.log_format))
@@ -418,6 +425,7 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
         body_timeout,
         grace_period,
         max_connections,
+        workers,
         log_format,
         routes,
     })

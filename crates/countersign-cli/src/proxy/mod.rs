@@ -58,7 +58,11 @@ pub(crate) fn run(args: &ProxyArgs) -> Result<ExitCode, CliError> {
         return check(&settings);
     }
     logging::init(settings.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = settings.workers {
+        runtime.worker_threads(n);
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .map_err(|e| proxy_error("cannot start the async runtime", e))?;
