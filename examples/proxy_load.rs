@@ -3,6 +3,10 @@
 //! - `proxy_load upstream PORT` — the upstream app: a plain hyper HTTP/1.1 server on
 //!   127.0.0.1:PORT that reads each request body and answers `200 ok`. Both the direct runs
 //!   and the proxy forward to it, so the comparison is the proxy's cost alone.
+//! - `proxy_load passthrough PORT UPSTREAM_PORT` — the floor for any proxy on this stack: a
+//!   bare hyper server that forwards every request through a pooled hyper-util client to the
+//!   upstream and relays the answer, with no verification, dedup, limits or logs. The load
+//!   test runs it to separate the cost of an extra HTTP hop from the cost of countersign.
 //! - `proxy_load deliveries COUNT TAG DIR` — writes `DIR/body` (a 1 KiB JSON event) and
 //!   `DIR/deliveries` (COUNT lines `webhook-id webhook-timestamp webhook-signature`, each a
 //!   distinct Standard Webhooks delivery of that body, signed now with the bench secret), so
@@ -76,6 +80,67 @@ async fn upstream(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
+type PassClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    Incoming,
+>;
+
+async fn pass(
+    client: PassClient,
+    upstream: u16,
+    mut req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let uri = format!("http://127.0.0.1:{upstream}{path}");
+    *req.uri_mut() = match uri.parse() {
+        Ok(uri) => uri,
+        Err(_) => return Ok(Response::new(Full::new(Bytes::from_static(b"bad uri")))),
+    };
+    req.headers_mut().remove(hyper::header::HOST);
+    let answer = match client.request(req).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            Response::from_parts(parts, Full::new(bytes))
+        }
+        Err(_) => {
+            let mut r = Response::new(Full::new(Bytes::from_static(b"upstream error")));
+            *r.status_mut() = hyper::StatusCode::BAD_GATEWAY;
+            r
+        }
+    };
+    Ok(answer)
+}
+
+async fn passthrough(port: u16, upstream: u16) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_nodelay(true);
+    let client: PassClient =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector);
+    println!(
+        "proxy_load passthrough on http://{}",
+        listener.local_addr()?
+    );
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let client = client.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |req| pass(client.clone(), upstream, req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
@@ -83,12 +148,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let port = args.get(2).ok_or("upstream PORT")?.parse()?;
             tokio::runtime::Runtime::new()?.block_on(upstream(port))
         }
+        Some("passthrough") => {
+            let port = args.get(2).ok_or("passthrough PORT UPSTREAM_PORT")?.parse()?;
+            let upstream = args.get(3).ok_or("passthrough PORT UPSTREAM_PORT")?.parse()?;
+            tokio::runtime::Runtime::new()?.block_on(passthrough(port, upstream))
+        }
         Some("deliveries") => {
             let count = args.get(2).ok_or("deliveries COUNT TAG DIR")?.parse()?;
             let tag = args.get(3).ok_or("deliveries COUNT TAG DIR")?;
             let dir = args.get(4).ok_or("deliveries COUNT TAG DIR")?;
             deliveries(count, tag, dir)
         }
-        _ => Err("usage: proxy_load upstream PORT | proxy_load deliveries COUNT TAG DIR".into()),
+        _ => Err(
+            "usage: proxy_load upstream PORT | passthrough PORT UPSTREAM_PORT | deliveries COUNT TAG DIR"
+                .into(),
+        ),
     }
 }
