@@ -1,22 +1,35 @@
 //! # countersign — the command line
 //!
-//! Sign, verify and inspect webhook deliveries with the same engine the library uses
-//! (`countersign-core`). The command names, flags, exit codes and JSON keys below are a
-//! stable contract: scripts and other tools drive them.
+//! Sign, verify, send and inspect webhook deliveries with the same engine the library uses
+//! (`countersign-core`), and run a verifying, deduplicating reverse proxy in front of an app
+//! in any language. The command names, flags, exit codes and JSON keys below are a stable
+//! contract: scripts and other tools drive them.
 //!
 //! ```text
 //! countersign presets [--json]
-//! countersign sign   (--preset NAME | --scheme-file PATH) --secret S [--id ID]
-//!                    [--timestamp UNIX_S] [--url URL] [--method M] [--body-file PATH]
+//! countersign sign   (--preset NAME | --scheme-file PATH) (--secret S | --secret-file PATH)
+//!                    [--id ID] [--timestamp UNIX_S] [--url URL] [--method M] [--body-file PATH]
 //! countersign verify (--preset NAME | --scheme-file PATH) --secret S [--secret S2 ...]
-//!                    [-H 'Name: value' ...]
+//!                    [--secret-file PATH ...] [-H 'Name: value' ...]
 //!                    [--header-file PATH] [--body-file PATH] [--url URL] [--method M]
 //!                    [--now UNIX_S] [--tolerance SECONDS]
 //!                    [--algorithm sha1|sha256|sha512] [--encoding hex|base64]
 //!                    [--signature-header NAME] [--prefix P]
+//! countersign send   --preset NAME (--secret S | --secret-file PATH) --to URL
+//!                    [--body-file PATH] [--id ID] [--timestamp UNIX_S] [--content-type T]
+//!                    [--timeout DURATION]
+//! countersign proxy  --listen ADDR --upstream URL --preset NAME --secret S [...]
+//! countersign proxy  --config countersign.toml [--check] [server flags]
 //! ```
 //!
 //! The body is read from stdin unless `--body-file` is given (`-` also means stdin).
+//!
+//! ## Secrets
+//!
+//! `--secret S` is the secret itself, or `env:NAME` to read it from the environment variable
+//! NAME; `--secret-file PATH` reads one secret per line. Either way the secret need not
+//! appear in process listings or shell history. (A literal secret of the form `env:NAME` can
+//! only be given in a file.)
 //!
 //! ## `sign`
 //!
@@ -100,6 +113,29 @@
 //!
 //! Every field is listed in the `countersign_core::SchemeConfig` docs; mistakes (an unknown
 //! field, an unknown `{placeholder}`) are usage errors naming the field.
+//!
+//! ## `send`
+//!
+//! Signs the body like `sign` and POSTs it to `--to` (plain `http://` only), then prints the
+//! status line and the response body. Exit 0 for a 2xx answer, 1 for another status, 2 when no
+//! answer came (refused, timeout) or on a usage error:
+//!
+//! ```text
+//! $ countersign send --preset stripe --secret env:STRIPE_WEBHOOK_SECRET --to http://127.0.0.1:8080/webhooks/stripe --body-file event.json
+//! HTTP/1.1 200 OK
+//! processed
+//! ```
+//!
+//! ## `proxy`
+//!
+//! Verifies, deduplicates (in memory, or `--redis URL` / `--redis-cluster URL,URL,...`) and
+//! forwards deliveries to an upstream app, adding `Countersign-Verified: true`,
+//! `Countersign-Event-Id` and `Countersign-Preset`; the app's 2xx is recorded before it is
+//! relayed. Header, body and upstream timeouts, a connection limit, graceful shutdown on
+//! SIGTERM/SIGINT, `GET /healthz`, `GET /metrics` (Prometheus text), structured logs. The first
+//! line on stdout is `countersign proxy listening on http://ADDR`. Exit 0 after a clean
+//! shutdown, 2 when the configuration is unusable or the proxy cannot start. See the README
+//! section "Proxy for apps in any language" and `proxy/mod.rs`.
 //!
 //! Secrets are never echoed: configuration errors name a secret by its position.
 

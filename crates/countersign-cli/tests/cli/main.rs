@@ -5,6 +5,7 @@
 
 mod catalogue;
 mod round_trip;
+mod secrets;
 mod usage;
 mod vectors;
 
