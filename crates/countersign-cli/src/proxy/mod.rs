@@ -208,8 +208,9 @@ async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
         max_connections = settings.max_connections,
         "listening"
     );
-    // Scripts and tests read the address (useful with port 0) from the first stdout line.
-    output::stdout(format!("countersign proxy listening on http://{addr}\n").as_bytes())?;
+    // Scripts and tests read the address (useful with port 0) from the first stdout line. A
+    // closed stdout is no reason not to serve.
+    let _ = output::stdout(format!("countersign proxy listening on http://{addr}\n").as_bytes());
 
     let options = server::Options {
         header_timeout: settings.header_timeout,
