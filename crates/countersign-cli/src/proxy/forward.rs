@@ -73,9 +73,22 @@ impl Upstreamed {
     }
 }
 
-/// The client's address, inserted into request extensions by the server.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Peer(pub(crate) SocketAddr);
+/// The client's address, inserted into request extensions by the router; rendered once per
+/// connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    ip: HeaderValue,
+}
+
+impl Peer {
+    pub(crate) fn new(addr: SocketAddr) -> Self {
+        Peer {
+            // An IP address is always a valid header value.
+            ip: HeaderValue::from_str(&addr.ip().to_string())
+                .unwrap_or(HeaderValue::from_static("unknown")),
+        }
+    }
+}
 
 /// Forwards verified deliveries of one route to its upstream.
 #[derive(Clone, Debug)]
@@ -158,8 +171,8 @@ async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<B
         headers.insert(X_FORWARDED_HOST, host);
     }
     headers.insert(header::HOST, config.host.clone());
-    if let Some(Peer(addr)) = parts.extensions.get::<Peer>() {
-        append_forwarded_for(&mut headers, addr.ip());
+    if let Some(peer) = parts.extensions.get::<Peer>() {
+        append_forwarded_for(&mut headers, &peer.ip);
     }
     // Set by the proxy alone: whatever the sender put there is replaced.
     headers.insert(VERIFIED_HEADER, HeaderValue::from_static("true"));
@@ -242,44 +255,53 @@ fn local(status: StatusCode, text: &'static str, what: Upstreamed) -> Response<F
     response
 }
 
-/// Removes the hop-by-hop headers of RFC 9110 §7.6.1 and every header `Connection` names.
+/// The hop-by-hop headers of RFC 9110 §7.6.1 (and the obsolete `Proxy-Connection`).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == header::TE
+        || name == header::TRAILER
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+        || name == header::PROXY_AUTHORIZATION
+        || name == header::PROXY_AUTHENTICATE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
+/// Removes the hop-by-hop headers and every header `Connection` names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
+    // One pass over the (few) headers; most requests carry none of these.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
+    let mut doomed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
-    for name in named {
-        headers.remove(name);
-    }
-    for name in [
-        header::CONNECTION,
-        header::TE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        header::PROXY_AUTHORIZATION,
-        header::PROXY_AUTHENTICATE,
-        HeaderName::from_static("keep-alive"),
-        HeaderName::from_static("proxy-connection"),
-    ] {
+    doomed.extend(headers.keys().filter(|n| is_hop_by_hop(n)).cloned());
+    for name in doomed {
         headers.remove(name);
     }
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, ip: std::net::IpAddr) {
+fn append_forwarded_for(headers: &mut HeaderMap, ip: &HeaderValue) {
     let previous: Vec<&str> = headers
         .get_all(&X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let value = if previous.is_empty() {
-        ip.to_string()
-    } else {
-        format!("{}, {ip}", previous.join(", "))
-    };
+    if previous.is_empty() {
+        headers.insert(X_FORWARDED_FOR, ip.clone());
+        return;
+    }
+    let value = format!(
+        "{}, {}",
+        previous.join(", "),
+        ip.to_str().unwrap_or("unknown")
+    );
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.insert(X_FORWARDED_FOR, v);
     }
@@ -342,6 +364,14 @@ mod tests {
         let mut left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
         left.sort_unstable();
         assert_eq!(left, ["content-type", "stripe-signature"]);
+        // A header named by Connection goes even when it is not hop-by-hop by itself.
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("x-custom"));
+        h.insert("x-custom", HeaderValue::from_static("1"));
+        h.insert("x-other", HeaderValue::from_static("2"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-other"));
     }
 
     #[test]
@@ -357,10 +387,12 @@ mod tests {
     #[test]
     fn forwarded_for_appends() {
         let mut h = HeaderMap::new();
-        append_forwarded_for(&mut h, [10, 0, 0, 1].into());
+        append_forwarded_for(&mut h, &Peer::new(([10, 0, 0, 1], 5).into()).ip);
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1");
-        append_forwarded_for(&mut h, [127, 0, 0, 1].into());
+        append_forwarded_for(&mut h, &Peer::new(([127, 0, 0, 1], 6).into()).ip);
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
+        let v6 = Peer::new("[::1]:8080".parse().unwrap());
+        assert_eq!(v6.ip, "::1");
     }
 
     #[test]

@@ -12,7 +12,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -254,7 +253,7 @@ impl Router {
     pub(crate) async fn handle(
         self: Arc<Self>,
         mut req: Request<Incoming>,
-        peer: SocketAddr,
+        peer: Peer,
     ) -> Result<Response<ProxyBody>, Infallible> {
         let started = Instant::now();
         self.metrics.request(1);
@@ -289,8 +288,10 @@ impl Router {
         };
 
         let method = req.method().clone();
-        let log_path = req.uri().path().to_owned();
-        req.extensions_mut().insert(Peer(peer));
+        // The path is copied only when the access log will show it.
+        let log_path = tracing::enabled!(target: "countersign::access", tracing::Level::INFO)
+            .then(|| req.uri().path().to_owned());
+        req.extensions_mut().insert(peer);
         let req = req.map(|body| DeadlineBody::new(body, self.body_timeout));
         let response = match route.service.clone().oneshot(req).await {
             Ok(response) => response,
@@ -306,16 +307,18 @@ impl Router {
             .extensions()
             .get::<Verified>()
             .and_then(Verified::event_id);
-        tracing::info!(
-            target: "countersign::access",
-            route = %route.name,
-            %method,
-            path = %log_path,
-            status = response.status().as_u16(),
-            outcome,
-            event_id,
-            duration_ms = micros(elapsed) / 1000.0,
-        );
+        if let Some(path) = log_path {
+            tracing::info!(
+                target: "countersign::access",
+                route = %route.name,
+                %method,
+                path = %path,
+                status = response.status().as_u16(),
+                outcome,
+                event_id,
+                duration_ms = micros(elapsed) / 1000.0,
+            );
+        }
         Ok(response.map(Either::Left))
     }
 

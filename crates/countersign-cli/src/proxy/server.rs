@@ -29,7 +29,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::forward::ErrorChain;
+use super::forward::{ErrorChain, Peer};
 use super::metrics::Metrics;
 use super::route::Router;
 
@@ -199,11 +199,12 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let state = Arc::new(ConnState::default());
     let service_state = Arc::clone(&state);
+    let client = Peer::new(peer);
     let service = hyper::service::service_fn(move |req| {
         if !service_state.started.swap(true, Ordering::Relaxed) {
             service_state.first_request.notify_one();
         }
-        Arc::clone(&router).handle(req, peer)
+        Arc::clone(&router).handle(req, client.clone())
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
