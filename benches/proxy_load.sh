@@ -69,8 +69,10 @@ pass_port=$(free_port)
 "$helper" passthrough "$pass_port" "$upstream_port" >/dev/null &
 pass_pid=$!; pids+=("$pass_pid")
 memory_port=$(free_port)
+# Room for every delivery of the whole run: a full MemoryStore evicts (a scan per claim).
 "$bin" proxy --listen "127.0.0.1:$memory_port" --upstream "http://127.0.0.1:$upstream_port" \
-    --preset standard-webhooks --secret "$SECRET" >/dev/null 2>"$work/memory.log" &
+    --preset standard-webhooks --secret "$SECRET" --memory-capacity 3000000 \
+    >/dev/null 2>"$work/memory.log" &
 memory_pid=$!; pids+=("$memory_pid")
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 redis_proxy_port=$(free_port)

@@ -317,6 +317,12 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "URL,URL,...", help_heading = "Server")]
     pub(crate) redis_cluster: Option<String>,
 
+    /// Records the in-memory store keeps (without --redis); when full it forgets the oldest
+    /// processed event. Size it above the events expected within the retention [default:
+    /// 100000].
+    #[arg(long, value_name = "N", help_heading = "Server")]
+    pub(crate) memory_capacity: Option<usize>,
+
     /// Prefix of the Redis keys [default: countersign:dedup:].
     #[arg(long, value_name = "PREFIX", help_heading = "Server")]
     pub(crate) redis_prefix: Option<String>,

@@ -49,6 +49,8 @@ pub(crate) struct Settings {
     pub(crate) listen: SocketAddr,
     pub(crate) store: StoreSpec,
     pub(crate) redis_prefix: Option<String>,
+    /// Records of the in-memory store.
+    pub(crate) memory_capacity: usize,
     pub(crate) lease: Duration,
     pub(crate) retention: Duration,
     pub(crate) header_timeout: Duration,
@@ -242,6 +244,7 @@ struct FileConfig {
     redis: Option<String>,
     redis_cluster: Option<List<String>>,
     redis_prefix: Option<String>,
+    memory_capacity: Option<usize>,
     lease: Option<DurationValue>,
     retention: Option<DurationValue>,
     header_timeout: Option<DurationValue>,
@@ -331,6 +334,13 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
         .redis_prefix
         .clone()
         .or_else(|| file_ref.and_then(|f| f.redis_prefix.clone()));
+    let memory_capacity = args
+        .memory_capacity
+        .or_else(|| file_ref.and_then(|f| f.memory_capacity))
+        .unwrap_or(countersign_dedup::DEFAULT_MEMORY_CAPACITY);
+    if memory_capacity == 0 {
+        return Err(CliError::Usage("memory capacity must be at least 1".into()));
+    }
     let lease = pick(
         args.lease,
         file_ref.and_then(|f| f.lease.as_ref()),
@@ -419,6 +429,7 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
         listen,
         store,
         redis_prefix,
+        memory_capacity,
         lease,
         retention,
         header_timeout,

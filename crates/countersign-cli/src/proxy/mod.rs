@@ -148,7 +148,12 @@ async fn connect_store(settings: &Settings) -> Result<Arc<dyn DedupStore>, CliEr
                 .await
                 .map_err(|e| proxy_error("cannot connect to the Redis Cluster", e))?,
         ),
-        _ => Arc::new(MemoryStore::new()),
+        _ => Arc::new(
+            MemoryStore::builder()
+                .capacity(settings.memory_capacity)
+                .build()
+                .map_err(|e| proxy_error("cannot build the memory store", e))?,
+        ),
     })
 }
 
