@@ -66,7 +66,9 @@ pub(crate) fn run(args: &ProxyArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| proxy_error("cannot start the async runtime", e))?;
-    runtime.block_on(serve(settings))
+    let result = runtime.block_on(serve(settings));
+    logging::flush();
+    result
 }
 
 fn proxy_error(
