@@ -108,6 +108,7 @@ measure redis -- "$bin" proxy --listen 127.0.0.1:PORT --upstream "http://127.0.0
 echo "redis: instructions per request by component (self cost of each function, grouped):"
 awk -v n="$N" '/^ *[0-9,]+ .*:/ {
     ir = $1; gsub(",", "", ir); sym = $0; sub(/^ *[0-9,]+ +(\([^)]*\) +)?/, "", sym);
+    sub(/ \[[^]]*\]$/, "", sym);   # the object file, e.g. [.../countersign]
     c = "other (std, futures, tower, long tail)";
     if (sym ~ /malloc|free|realloc|memmove|memcpy|memset|mi_|_mi_/) c = "allocation and memcpy";
     else if (sym ~ /redis|combine/) c = "Redis client (redis-rs)";
@@ -118,6 +119,6 @@ awk -v n="$N" '/^ *[0-9,]+ .*:/ {
     else if (sym ~ /hyper|httparse|httpdate/) c = "hyper: HTTP/1 parse, encode, dispatch";
     else if (sym ~ /http::|bytes::/) c = "http/bytes types (header maps)";
     else if (sym ~ /tokio|mio/) c = "tokio: scheduler, timers, I/O readiness";
-    else if (sym ~ /tracing|fmt/) c = "tracing and formatting (logs)";
+    else if (sym ~ /tracing|fmt|sip::Hasher|hash_one/) c = "tracing, formatting, std hashing";
     else if (sym ~ /countersign/) c = "proxy and verify-layer glue";
     s[c] += ir } END { for (k in s) printf "  %8.0f  %s\n", s[k] / n, k }' "$work/redis/annotate.txt" | sort -rn
