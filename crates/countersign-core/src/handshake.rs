@@ -192,7 +192,9 @@ impl Handshake {
 
     /// Zoom's endpoint validation: `{"event":"endpoint.url_validation",
     /// "payload":{"plainToken":"…"}}` is answered with `{"plainToken":"…",
-    /// "encryptedToken":"<hex HMAC-SHA256 of plainToken under the secret token>"}`.
+    /// "encryptedToken":"<hex HMAC-SHA256 of plainToken under the secret token>"}`. With
+    /// several secrets configured (a rotation), the digest uses the first: list the secret
+    /// token Zoom currently has first.
     #[must_use]
     pub fn zoom_endpoint_url_validation() -> Self {
         Handshake::new(
