@@ -1,18 +1,25 @@
 //! The README's run command: `cargo run --example quickstart`.
 //!
 //! An axum app on 127.0.0.1:3000 (set `PORT` to change it) with three webhook endpoints, each
-//! behind a `VerifyLayer`:
+//! behind a `VerifyLayer` (signature, timestamp) and then a `DedupLayer` (the handler runs once
+//! per event):
 //!
 //! - `POST /webhooks/github`   — GitHub (`X-Hub-Signature-256`)
 //! - `POST /webhooks/stripe`   — Stripe (`Stripe-Signature`, typed JSON payload)
 //! - `POST /webhooks/standard` — Standard Webhooks (`webhook-id/-timestamp/-signature`)
 //!
-//! At start-up it prints `curl` commands that send correctly signed deliveries to itself (and a
-//! tampered one that gets 401). Secrets come from `GITHUB_WEBHOOK_SECRET`,
+//! Deliveries are deduplicated in memory, or in Redis when `REDIS_URL` is set (e.g.
+//! `REDIS_URL=redis://127.0.0.1:6379/ cargo run --example quickstart`), so that several
+//! instances share one record of what was processed.
+//!
+//! At start-up it prints `curl` commands that send correctly signed deliveries to itself:
+//! the first send runs the handler (`handler ran` in the log) and gets 200; sending the same
+//! delivery again gets 200 with `countersign-duplicate: true` without running the handler; a
+//! tampered copy gets 401. Secrets come from `GITHUB_WEBHOOK_SECRET`,
 //! `STRIPE_WEBHOOK_SECRET` and `STANDARD_WEBHOOK_SECRET`, with demo values when unset.
 //!
 //! The server is set up so that slow clients cannot hold it hostage (slowloris): see `serve`.
-//! Uses `countersign` with the `axum` feature.
+//! Uses `countersign` with the `axum` and `redis` features.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +28,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, post};
-use countersign::{Preset, SignRequest, Signer, VerifiedWebhook, VerifyLayer, Webhook};
+use countersign::{
+    DedupLayer, DedupStore, MemoryStore, Preset, RedisStore, SignRequest, Signer, VerifiedWebhook,
+    VerifyLayer, Webhook,
+};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
@@ -50,7 +60,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let secrets = Secrets::from_env();
-    let app = app(&secrets)?;
+    let (store, store_name) = store().await?;
+    let app = app(&secrets, &store)?;
 
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p
@@ -60,34 +71,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let addr = listener.local_addr()?;
-    print_try_it(addr, &secrets)?;
+    print_try_it(addr, &secrets, store_name)?;
     serve(listener, app).await
 }
 
+/// Where the dedup records live: Redis when `REDIS_URL` is set (shared by every instance of
+/// the app), otherwise this process's memory.
+async fn store() -> Result<(Arc<dyn DedupStore>, &'static str), Box<dyn std::error::Error>> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            let store = RedisStore::connect(url.trim())
+                .await
+                .map_err(|e| format!("REDIS_URL is set but Redis cannot be reached: {e}"))?;
+            // The URL is not logged: it may carry a password.
+            Ok((Arc::new(store), "Redis (REDIS_URL)"))
+        }
+        _ => Ok((
+            Arc::new(MemoryStore::new()),
+            "memory (set REDIS_URL for Redis)",
+        )),
+    }
+}
+
 /// The routes. Each is `post(handler).route_layer(..)` (axum's `MethodRouter::route_layer`),
-/// so other methods still get `405` and unknown paths `404` without touching the layer.
-fn app(secrets: &Secrets) -> Result<Router, countersign::ConfigError> {
+/// so other methods still get `405` and unknown paths `404` without touching the layers.
+fn app(
+    secrets: &Secrets,
+    store: &Arc<dyn DedupStore>,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    let route = |handler: MethodRouter, preset: Preset, secret: &str| {
+        Ok::<_, Box<dyn std::error::Error>>(guarded(
+            handler,
+            VerifyLayer::new(preset, secret)?,
+            // Keys are scoped by preset, so the routes can share one store.
+            DedupLayer::builder(Arc::clone(store))
+                .scheme(preset)
+                .build()?,
+        ))
+    };
     Ok(Router::new()
         .route(
             "/webhooks/github",
-            guarded(
-                post(github),
-                VerifyLayer::new(Preset::Github, secrets.github.as_str())?,
-            ),
+            route(post(github), Preset::Github, &secrets.github)?,
         )
         .route(
             "/webhooks/stripe",
-            guarded(
-                post(stripe),
-                VerifyLayer::new(Preset::Stripe, secrets.stripe.as_str())?,
-            ),
+            route(post(stripe), Preset::Stripe, &secrets.stripe)?,
         )
         .route(
             "/webhooks/standard",
-            guarded(
-                post(standard),
-                VerifyLayer::new(Preset::StandardWebhooks, secrets.standard.as_str())?,
-            ),
+            route(post(standard), Preset::StandardWebhooks, &secrets.standard)?,
         )
         // Bounds the whole request, including a body trickled in byte by byte.
         .layer(TimeoutLayer::with_status_code(
@@ -96,17 +129,12 @@ fn app(secrets: &Secrets) -> Result<Router, countersign::ConfigError> {
         )))
 }
 
-/// Puts the guards in front of a handler: verification first (outermost), then
-/// deduplication, so the handler runs once per event. The dedup step is the one place to
-/// add — this combination compiles with `countersign-dedup` as merged:
-///
-/// ```text
-/// route.route_layer(DedupLayer::builder(store).scheme(preset).build()?) // MemoryStore, or
-///      .route_layer(verify)                                             // RedisStore if REDIS_URL
-/// ```
-fn guarded(route: MethodRouter, verify: VerifyLayer) -> MethodRouter {
-    // DEDUP: insert `.route_layer(dedup_layer)` here, before the VerifyLayer line.
-    route.route_layer(verify)
+/// Puts the guards in front of a handler. Each `route_layer` wraps everything added before
+/// it, so the layer added last runs first: verification (outermost: nothing unverified is
+/// claimed or recorded), then deduplication (claims the verified event id before the
+/// handler, records its success before the 200 leaves), then the handler.
+fn guarded(route: MethodRouter, verify: VerifyLayer, dedup: DedupLayer) -> MethodRouter {
+    route.route_layer(dedup).route_layer(verify)
 }
 
 async fn github(headers: HeaderMap, hook: VerifiedWebhook, body: axum::body::Bytes) -> String {
@@ -118,7 +146,7 @@ async fn github(headers: HeaderMap, hook: VerifiedWebhook, body: axum::body::Byt
         event,
         delivery = hook.event_id(),
         bytes = body.len(),
-        "github"
+        "handler ran: github"
     );
     format!(
         "github {event} delivery {} verified ({} bytes)\n",
@@ -142,7 +170,12 @@ struct StripeData {
 
 async fn stripe(Webhook { verified, payload }: Webhook<StripeEvent>) -> String {
     let object_id = payload.data.object.get("id").and_then(|v| v.as_str());
-    tracing::info!(id = payload.id, kind = payload.kind, object_id, "stripe");
+    tracing::info!(
+        id = payload.id,
+        kind = payload.kind,
+        object_id,
+        "handler ran: stripe"
+    );
     format!(
         "stripe {} {} verified (signed at {})\n",
         payload.kind,
@@ -153,7 +186,11 @@ async fn stripe(Webhook { verified, payload }: Webhook<StripeEvent>) -> String {
 
 async fn standard(Webhook { verified, payload }: Webhook<serde_json::Value>) -> String {
     let kind = payload.get("type").and_then(|v| v.as_str()).unwrap_or("-");
-    tracing::info!(id = verified.event_id(), kind, "standard webhook");
+    tracing::info!(
+        id = verified.event_id(),
+        kind,
+        "handler ran: standard webhook"
+    );
     format!(
         "standard-webhooks {kind} {} verified\n",
         verified.event_id().unwrap_or("-")
@@ -219,12 +256,20 @@ impl Secrets {
 }
 
 /// Prints copy-paste `curl` commands with headers made by countersign's `Signer`, exactly as
-/// the provider would send them.
-fn print_try_it(addr: SocketAddr, secrets: &Secrets) -> Result<(), Box<dyn std::error::Error>> {
+/// the provider would send them. Event ids carry the start time, so the commands of a new run
+/// are new events even for a Redis store that remembers the last run's.
+fn print_try_it(
+    addr: SocketAddr,
+    secrets: &Secrets,
+    store: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
-    let github = r#"{"zen":"Design for failure.","hook_id":1}"#;
-    let stripe = r#"{"id":"evt_quickstart_1","object":"event","type":"invoice.paid","data":{"object":{"id":"in_1","amount_paid":2000}}}"#;
-    let standard = r#"{"type":"user.created","data":{"id":"user_1"}}"#;
+    let run = now.as_secs();
+    let github = r#"{"zen":"Design for failure.","hook_id":1}"#.to_owned();
+    let stripe = format!(
+        r#"{{"id":"evt_quickstart_{run}","object":"event","type":"invoice.paid","data":{{"object":{{"id":"in_1","amount_paid":2000}}}}}}"#
+    );
+    let standard = r#"{"type":"user.created","data":{"id":"user_1"}}"#.to_owned();
     let tampered = stripe.replace("2000", "1");
 
     let curl = |path: &str, preset: Preset, secret: &str, id: &str, signed: &str, sent: &str| {
@@ -241,9 +286,10 @@ fn print_try_it(addr: SocketAddr, secrets: &Secrets) -> Result<(), Box<dyn std::
         Ok::<_, Box<dyn std::error::Error>>(line)
     };
 
-    println!("\ncountersign quickstart listening on http://{addr}\n");
+    println!("\ncountersign quickstart listening on http://{addr} (dedup store: {store})\n");
     println!(
-        "Send signed test deliveries (Stripe and Standard Webhooks ones expire in 5 minutes):\n"
+        "Send signed test deliveries (the Stripe and Standard Webhooks ones expire in 5 minutes).\n\
+         Each gets 200 and its handler logs `handler ran` once:\n"
     );
     println!(
         "{}\n",
@@ -251,9 +297,9 @@ fn print_try_it(addr: SocketAddr, secrets: &Secrets) -> Result<(), Box<dyn std::
             "/webhooks/github",
             Preset::Github,
             &secrets.github,
-            "quickstart-delivery-1",
-            github,
-            github
+            &format!("quickstart-delivery-{run}"),
+            &github,
+            &github
         )?
     );
     println!(
@@ -263,8 +309,8 @@ fn print_try_it(addr: SocketAddr, secrets: &Secrets) -> Result<(), Box<dyn std::
             Preset::Stripe,
             &secrets.stripe,
             "",
-            stripe,
-            stripe
+            &stripe,
+            &stripe
         )?
     );
     println!(
@@ -273,12 +319,16 @@ fn print_try_it(addr: SocketAddr, secrets: &Secrets) -> Result<(), Box<dyn std::
             "/webhooks/standard",
             Preset::StandardWebhooks,
             &secrets.standard,
-            "msg_quickstart_1",
-            standard,
-            standard
+            &format!("msg_quickstart_{run}"),
+            &standard,
+            &standard
         )?
     );
-    println!("A tampered copy (amount changed after signing) gets 401:\n");
+    println!(
+        "Send any of them again, as a provider retrying would: 200 with `countersign-duplicate: true`,\n\
+         and no new `handler ran` line: the handler runs once per event.\n"
+    );
+    println!("A tampered copy (amount changed after signing) gets 401 and is never recorded:\n");
     println!(
         "{}\n",
         curl(
@@ -286,7 +336,7 @@ fn print_try_it(addr: SocketAddr, secrets: &Secrets) -> Result<(), Box<dyn std::
             Preset::Stripe,
             &secrets.stripe,
             "",
-            stripe,
+            &stripe,
             &tampered
         )?
     );

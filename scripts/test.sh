@@ -9,13 +9,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 have_redis() { command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; }
+have_curl() { command -v curl >/dev/null 2>&1; }
 
-if ! have_redis; then
-    echo "scripts/test.sh: redis-server/redis-cli not found; installing Debian package redis-server" >&2
+# Debian packages the tests need: redis-server (+ redis-cli) and curl (the quickstart test
+# runs the example's printed curl commands exactly as a user would).
+missing=()
+have_redis || missing+=(redis-server)
+have_curl || missing+=(curl)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "scripts/test.sh: installing missing Debian packages: ${missing[*]}" >&2
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq >&2 || true
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >&2 || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2 || true
+fi
+if ! have_curl; then
+    echo "scripts/test.sh: FATAL: curl is required (sudo apt-get install curl)" >&2
+    exit 1
 fi
 if ! have_redis; then
     cat >&2 <<'MSG'

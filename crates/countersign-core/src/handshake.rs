@@ -4,14 +4,16 @@
 //! A [`Handshake`] is data: a [`HandshakeTrigger`] (how to recognise the request) and a
 //! [`HandshakeAnswer`] (what to send back). A scheme lists its handshakes
 //! ([`SchemeBuilder::handshake`](crate::SchemeBuilder::handshake)); presets declare the
-//! provider's (Slack's `url_verification`). [`Verifier::handshake`] computes the reply for a
-//! delivery that has already been verified — a handshake is only ever answered after its
+//! provider's: Slack `url_verification`, Twitch `webhook_callback_verification`, Zoom
+//! `endpoint.url_validation`, Discord `PING`. [`Verifier::handshake`] computes the reply for
+//! a delivery that has already been verified — a handshake is only ever answered after its
 //! signature checked out.
 
 use std::borrow::Cow;
 
 use http::HeaderName;
 
+use crate::algorithm::{Algorithm, Encoding};
 use crate::error::ConfigError;
 use crate::event_id;
 use crate::verifier::{Delivery, Verifier};
@@ -95,6 +97,20 @@ pub enum HandshakeAnswer {
         /// The bytes.
         body: Cow<'static, [u8]>,
     },
+    /// The string at `path` of the JSON body and its keyed digest
+    /// ([`Verifier::mac`]) under the verifier's first secret, sent back as the JSON object
+    /// `{"<echo_key>": value, "<mac_key>": encoded digest}` (Zoom's `endpoint.url_validation`:
+    /// `{"plainToken": …, "encryptedToken": hex HMAC-SHA256}`). Only for HMAC schemes.
+    EchoWithMac {
+        /// Where the value is, e.g. `["payload", "plainToken"]`.
+        path: Vec<Cow<'static, str>>,
+        /// The key the value is echoed under, e.g. `plainToken`.
+        echo_key: Cow<'static, str>,
+        /// The key of the digest, e.g. `encryptedToken`.
+        mac_key: Cow<'static, str>,
+        /// How the digest is written, e.g. [`Encoding::Hex`].
+        encoding: Encoding,
+    },
 }
 
 /// One kind of handshake a provider performs: recognised by a [`HandshakeTrigger`], answered
@@ -157,6 +173,56 @@ impl Handshake {
         )
     }
 
+    /// Twitch EventSub's subscription check: a request whose
+    /// `Twitch-Eventsub-Message-Type` header is `webhook_callback_verification` is answered
+    /// with the body's `challenge`, as `text/plain`.
+    #[must_use]
+    pub fn twitch_webhook_callback_verification() -> Self {
+        Handshake::new(
+            "webhook_callback_verification",
+            HandshakeTrigger::Header {
+                name: HeaderName::from_static("twitch-eventsub-message-type"),
+                value: Cow::Borrowed("webhook_callback_verification"),
+            },
+            HandshakeAnswer::EchoText {
+                path: vec![Cow::Borrowed("challenge")],
+            },
+        )
+    }
+
+    /// Zoom's endpoint validation: `{"event":"endpoint.url_validation",
+    /// "payload":{"plainToken":"…"}}` is answered with `{"plainToken":"…",
+    /// "encryptedToken":"<hex HMAC-SHA256 of plainToken under the secret token>"}`. With
+    /// several secrets configured (a rotation), the digest uses the first: list the secret
+    /// token Zoom currently has first.
+    #[must_use]
+    pub fn zoom_endpoint_url_validation() -> Self {
+        Handshake::new(
+            "endpoint.url_validation",
+            HandshakeTrigger::json_field("event", "endpoint.url_validation"),
+            HandshakeAnswer::EchoWithMac {
+                path: vec![Cow::Borrowed("payload"), Cow::Borrowed("plainToken")],
+                echo_key: Cow::Borrowed("plainToken"),
+                mac_key: Cow::Borrowed("encryptedToken"),
+                encoding: Encoding::Hex,
+            },
+        )
+    }
+
+    /// Discord's interactions endpoint check: a `PING` (`{"type":1,…}`) is answered with the
+    /// `PONG` `{"type":1}` as JSON.
+    #[must_use]
+    pub fn discord_ping() -> Self {
+        Handshake::new(
+            "PING",
+            HandshakeTrigger::json_field("type", "1"),
+            HandshakeAnswer::Fixed {
+                content_type: Cow::Borrowed("application/json"),
+                body: Cow::Borrowed(br#"{"type":1}"#),
+            },
+        )
+    }
+
     /// The name, e.g. `url_verification`.
     #[must_use]
     pub fn name(&self) -> &str {
@@ -175,7 +241,26 @@ impl Handshake {
         &self.answer
     }
 
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks the handshake for a scheme signed with `algorithm`.
+    pub(crate) fn validate(&self, algorithm: Algorithm) -> Result<(), ConfigError> {
+        if let HandshakeAnswer::EchoWithMac {
+            path,
+            echo_key,
+            mac_key,
+            ..
+        } = &self.answer
+        {
+            if path.is_empty() || echo_key.is_empty() || mac_key.is_empty() || echo_key == mac_key {
+                return Err(ConfigError::InvalidScheme(
+                    "a handshake digest answer needs a JSON path and two distinct non-empty keys",
+                ));
+            }
+            if !algorithm.is_hmac() {
+                return Err(ConfigError::InvalidScheme(
+                    "a handshake digest answer needs an HMAC scheme",
+                ));
+            }
+        }
         let empty_path = |p: &[Cow<'static, str>]| p.is_empty();
         let bad = match (&self.trigger, &self.answer) {
             (HandshakeTrigger::JsonField { path, value }, _)
@@ -199,7 +284,7 @@ impl Handshake {
         Ok(())
     }
 
-    fn reply(&self, delivery: &Delivery<'_>) -> Option<HandshakeReply> {
+    fn reply(&self, delivery: &Delivery<'_>, verifier: &Verifier) -> Option<HandshakeReply> {
         let (content_type, body) = match &self.answer {
             HandshakeAnswer::EchoJson { path, key } => {
                 let value = challenge(delivery.body(), path)?;
@@ -214,6 +299,27 @@ impl Handshake {
             ),
             HandshakeAnswer::Fixed { content_type, body } => {
                 (content_type.clone(), body.clone().into_owned())
+            }
+            HandshakeAnswer::EchoWithMac {
+                path,
+                echo_key,
+                mac_key,
+                encoding,
+            } => {
+                let value = challenge(delivery.body(), path)?;
+                let digest = encoding.encode(&verifier.mac(value.as_bytes())?);
+                // Written by hand to keep the echoed value first, as the providers document.
+                let mut body = Vec::with_capacity(MAX_CHALLENGE_LEN.saturating_mul(2));
+                body.push(b'{');
+                serde_json::to_writer(&mut body, echo_key.as_ref()).ok()?;
+                body.push(b':');
+                serde_json::to_writer(&mut body, &value).ok()?;
+                body.push(b',');
+                serde_json::to_writer(&mut body, mac_key.as_ref()).ok()?;
+                body.push(b':');
+                serde_json::to_writer(&mut body, &digest).ok()?;
+                body.push(b'}');
+                (Cow::Borrowed("application/json"), body)
             }
         };
         Some(HandshakeReply {
@@ -270,7 +376,7 @@ impl Verifier {
             .handshakes()
             .iter()
             .find(|h| h.trigger.matches(delivery))
-            .and_then(|h| h.reply(delivery))
+            .and_then(|h| h.reply(delivery, self))
     }
 }
 
@@ -289,7 +395,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Preset, Scheme, SignRequest, Signer};
+    use crate::{Algorithm, Preset, Scheme, SignRequest, Signer};
     use http::HeaderMap;
 
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -389,6 +495,179 @@ mod tests {
         assert!(
             v.handshake(&Delivery::new(&HeaderMap::new(), br#"{"type":2}"#))
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn twitch_challenge_is_echoed_as_text_when_the_header_says_so() {
+        let secret = "twitch-eventsub-secret";
+        let v = Verifier::new(Preset::Twitch, secret).unwrap();
+        let body = br#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","type":"channel.follow"}}"#;
+        let sign = |kind: &str| {
+            let mut h = Signer::new(Preset::Twitch, secret)
+                .unwrap()
+                .sign(&SignRequest::new(body).id("e76c6bd4-55c9-4987-8304-da1588d8988b"))
+                .unwrap();
+            h.insert("twitch-eventsub-message-type", kind.parse().unwrap());
+            h
+        };
+        let h = sign("webhook_callback_verification");
+        v.verify(&Delivery::new(&h, body)).unwrap();
+        let reply = v.handshake(&Delivery::new(&h, body)).unwrap();
+        assert_eq!(reply.name(), "webhook_callback_verification");
+        assert_eq!(reply.content_type(), "text/plain; charset=utf-8");
+        assert_eq!(reply.body(), b"pogchamp-kappa-360noscope-vohiyo");
+        // A notification with a `challenge` member is still an event.
+        for kind in ["notification", "revocation"] {
+            let h = sign(kind);
+            assert!(v.handshake(&Delivery::new(&h, body)).is_none(), "{kind}");
+        }
+        // No header, or two of them: not a handshake.
+        assert!(
+            v.handshake(&Delivery::new(&HeaderMap::new(), body))
+                .is_none()
+        );
+        let mut twice = sign("webhook_callback_verification");
+        twice.append(
+            "twitch-eventsub-message-type",
+            "webhook_callback_verification".parse().unwrap(),
+        );
+        assert!(v.handshake(&Delivery::new(&twice, body)).is_none());
+    }
+
+    #[test]
+    fn zoom_plain_token_is_answered_with_its_hmac() {
+        // RFC 4231 test case 2: HMAC-SHA256 with key "Jefe" of "what do ya want for nothing?".
+        let v = Verifier::new(Preset::Zoom, "Jefe").unwrap();
+        let body = br#"{"payload":{"plainToken":"what do ya want for nothing?"},"event_ts":1654503849680,"event":"endpoint.url_validation"}"#;
+        let h = Signer::new(Preset::Zoom, "Jefe")
+            .unwrap()
+            .sign(&SignRequest::new(body))
+            .unwrap();
+        v.verify(&Delivery::new(&h, body)).unwrap();
+        let reply = v.handshake(&Delivery::new(&h, body)).unwrap();
+        assert_eq!(reply.name(), "endpoint.url_validation");
+        assert_eq!(reply.content_type(), "application/json");
+        assert_eq!(
+            std::str::from_utf8(reply.body()).unwrap(),
+            r#"{"plainToken":"what do ya want for nothing?","encryptedToken":"5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"}"#
+        );
+        // Escaped in the answer like any JSON string.
+        let body = br#"{"event":"endpoint.url_validation","payload":{"plainToken":"a\"b"}}"#;
+        let reply = v.handshake(&Delivery::new(&h, body)).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(reply.body()).unwrap();
+        assert_eq!(json["plainToken"], "a\"b");
+        assert_eq!(json["encryptedToken"], hex::encode(v.mac(b"a\"b").unwrap()));
+        for body in [
+            &br#"{"event":"meeting.started","payload":{"plainToken":"x"}}"#[..],
+            br#"{"event":"endpoint.url_validation","payload":{}}"#,
+            br#"{"event":"endpoint.url_validation","plainToken":"x"}"#,
+        ] {
+            assert!(v.handshake(&Delivery::new(&h, body)).is_none(), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn discord_ping_is_answered_with_pong() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let v =
+            Verifier::new(Preset::Discord, hex::encode(key.verifying_key().as_bytes())).unwrap();
+        let ping = br#"{"application_id":"1","id":"2","token":"t","type":1,"version":1}"#;
+        let reply = v
+            .handshake(&Delivery::new(&HeaderMap::new(), ping))
+            .unwrap();
+        assert_eq!(reply.name(), "PING");
+        assert_eq!(
+            (reply.content_type(), reply.body()),
+            ("application/json", &br#"{"type":1}"#[..])
+        );
+        for body in [
+            &br#"{"id":"3","type":2,"data":{"type":1,"name":"ping"}}"#[..],
+            br#"{"id":"3","type":"1x"}"#,
+            br#"[{"type":1}]"#,
+        ] {
+            assert!(
+                v.handshake(&Delivery::new(&HeaderMap::new(), body))
+                    .is_none(),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn digest_answers_need_an_hmac_scheme_and_two_keys() {
+        let answer = |echo: &'static str, mac: &'static str| {
+            Handshake::new(
+                "check",
+                HandshakeTrigger::json_field("event", "check"),
+                HandshakeAnswer::EchoWithMac {
+                    path: vec![Cow::Borrowed("token")],
+                    echo_key: Cow::Borrowed(echo),
+                    mac_key: Cow::Borrowed(mac),
+                    encoding: Encoding::Base64,
+                },
+            )
+        };
+        let scheme = |alg: Algorithm, h: Handshake| {
+            Scheme::builder("acme")
+                .algorithm(alg)
+                .signature_header("x-acme-signature", crate::SignatureSyntax::single(""))
+                .handshake(h)
+                .build()
+        };
+        assert!(scheme(Algorithm::HmacSha512, answer("token", "digest")).is_ok());
+        for (alg, h) in [
+            (Algorithm::Ed25519, answer("token", "digest")),
+            (Algorithm::Token, answer("token", "digest")),
+            (Algorithm::HmacSha256, answer("same", "same")),
+            (Algorithm::HmacSha256, answer("", "digest")),
+        ] {
+            assert!(
+                matches!(scheme(alg, h), Err(ConfigError::InvalidScheme(_))),
+                "{alg:?}"
+            );
+        }
+        // Base64 digests, through a scheme of one's own.
+        let v = Verifier::new(
+            scheme(Algorithm::HmacSha512, answer("token", "digest")).unwrap(),
+            "k",
+        )
+        .unwrap();
+        let reply = v
+            .handshake(&Delivery::new(
+                &HeaderMap::new(),
+                br#"{"event":"check","token":"t1"}"#,
+            ))
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(reply.body()).unwrap();
+        assert_eq!(
+            json["digest"],
+            Encoding::Base64.encode(&v.mac(b"t1").unwrap())
+        );
+    }
+
+    #[test]
+    fn presets_declare_their_providers_handshakes() {
+        let declared: Vec<String> = Preset::ALL
+            .iter()
+            .flat_map(|p| {
+                let scheme = p.scheme();
+                let names: Vec<String> = scheme
+                    .handshakes()
+                    .iter()
+                    .map(|h| format!("{p}: {}", h.name()))
+                    .collect();
+                names
+            })
+            .collect();
+        assert_eq!(
+            declared,
+            [
+                "slack: url_verification",
+                "twitch: webhook_callback_verification",
+                "zoom: endpoint.url_validation",
+                "discord: PING",
+            ]
         );
     }
 

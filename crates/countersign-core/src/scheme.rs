@@ -856,7 +856,7 @@ impl Scheme {
             return invalid("the sender's choices must include the default algorithm and encoding");
         }
         for handshake in &self.handshakes {
-            handshake.validate()?;
+            handshake.validate(self.algorithm)?;
         }
         Ok(())
     }

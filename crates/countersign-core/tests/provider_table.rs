@@ -105,6 +105,15 @@ fn each(s: &Scheme, f: fn(&Scheme) -> String) -> String {
         .join("; ")
 }
 
+/// The scheme's handshakes by name (answered by the tower layer when it opts in).
+fn handshakes(s: &Scheme) -> String {
+    let names: Vec<&str> = s.handshakes().iter().map(|h| h.name()).collect();
+    if names.is_empty() {
+        return "—".to_owned();
+    }
+    names.join(", ")
+}
+
 fn render() -> String {
     let mut t = String::from(
         "| preset | headers | algorithm | tolerance | event id | handshake |\n|---|---|---|---|---|---|\n",
@@ -119,7 +128,7 @@ fn render() -> String {
             each(&s, algorithm),
             each(&s, tolerance),
             each(&s, event_id),
-            p.handshake().unwrap_or("—"),
+            handshakes(&s),
         )
         .unwrap();
     }

@@ -42,6 +42,32 @@ fn store_ops(c: &mut Criterion) {
         });
     });
 
+    // New events into a store kept full of live done records (72 h retention): the steady
+    // state of a busy process, where every new event evicts the oldest done record.
+    let store = MemoryStore::new();
+    let retention = Duration::from_secs(72 * 3600);
+    for i in 0..store.capacity() {
+        let t = Token::new(DedupKey::new("bench", &format!("fill_{i}")));
+        let _ = store.claim(&t, lease).now_or_never();
+        let _ = store.complete(&t, StatusCode::OK, retention).now_or_never();
+    }
+    let n = AtomicU64::new(0);
+    g.bench_function("claim_complete_new_event_when_full", |b| {
+        b.iter(|| {
+            let i = n.fetch_add(1, Ordering::Relaxed);
+            let t = Token::new(DedupKey::new("bench", &format!("evt_{i}")));
+            let c = store.claim(&t, lease).now_or_never().unwrap().unwrap();
+            assert_eq!(c, Claim::Claimed);
+            let d = store
+                .complete(&t, StatusCode::OK, retention)
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+            black_box(d == Fenced::Applied)
+        });
+    });
+    assert!(store.evictions() > 0);
+
     let store = MemoryStore::new();
     let key = DedupKey::new("bench", "evt_done");
     let t = Token::new(key.clone());

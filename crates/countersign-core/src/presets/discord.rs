@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::handshake::Handshake;
 use crate::scheme::{
     EventIdSource, KeyFormat, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit,
 };
@@ -18,5 +19,6 @@ pub(super) fn scheme() -> Scheme {
         .content([Part::Timestamp, Part::Body])
         .key_format(KeyFormat::Hex)
         .event_id(EventIdSource::json_field("id"))
+        .handshake(Handshake::discord_ping())
         .unchecked()
 }

@@ -43,7 +43,7 @@ mod xero;
 mod zoom;
 
 macro_rules! presets {
-    ($( $(#[$doc:meta])* $variant:ident => $module:ident $([handshake: $handshake:literal])?, )*) => {
+    ($( $(#[$doc:meta])* $variant:ident => $module:ident, )*) => {
         /// A named provider scheme. `Preset::Stripe.scheme()` is the scheme; a `Preset` can be
         /// passed wherever a [`Scheme`] is expected.
         ///
@@ -103,17 +103,8 @@ macro_rules! presets {
             pub fn scheme(self) -> Scheme {
                 match self { $( Preset::$variant => $module::scheme(), )* }
             }
-
-            /// The provider's endpoint handshake (a signed challenge the receiver must
-            /// answer), when it has one and countersign knows about it; for docs.
-            #[must_use]
-            pub const fn handshake(self) -> Option<&'static str> {
-                match self { $( Preset::$variant => presets!(@opt $($handshake)?), )* }
-            }
         }
     };
-    (@opt $handshake:literal) => { Some($handshake) };
-    (@opt) => { None };
 }
 
 presets! {
@@ -138,7 +129,7 @@ presets! {
     /// JSON body's `event_id` (form-encoded bodies such as slash commands have none);
     /// declares the `url_verification` handshake ([`crate::Handshake::slack_url_verification`]),
     /// answered by the tower layer when it opts in.
-    Slack => slack [handshake: "url_verification"],
+    Slack => slack,
     /// Shopify: `X-Shopify-Hmac-Sha256: <base64>` over the body; event id
     /// `X-Shopify-Event-Id`, falling back to `X-Shopify-Webhook-Id`.
     Shopify => shopify,
@@ -160,7 +151,8 @@ presets! {
     /// Twitch EventSub: `Twitch-Eventsub-Message-Signature: sha256=<hex>` over
     /// `message-id + timestamp + body`; `Twitch-Eventsub-Message-Timestamp` is RFC 3339;
     /// tolerance 10 minutes; event id `Twitch-Eventsub-Message-Id`. The
-    /// `webhook_callback_verification` challenge is signed the same way.
+    /// `webhook_callback_verification` challenge is signed the same way; the preset declares
+    /// it ([`crate::Handshake::twitch_webhook_callback_verification`]).
     Twitch => twitch,
     /// Linear: `Linear-Signature: <hex>` HMAC-SHA256 over the body; the timestamp is the
     /// body's `webhookTimestamp` (Unix milliseconds), tolerance 60 s; event id
@@ -173,8 +165,9 @@ presets! {
     /// `Idempotency-Key`, falling back to `X-Gitlab-Event-UUID` (`webhook-id` when signed).
     Gitlab => gitlab,
     /// Zoom: `x-zm-signature: v0=<hex>` HMAC-SHA256 over `v0:<x-zm-request-timestamp>:<body>`
-    /// with the secret token; no event id in the request. The `endpoint.url_validation`
-    /// challenge is answered with [`Verifier::mac`](crate::Verifier::mac) of `plainToken`.
+    /// with the secret token; no event id in the request. The preset declares the
+    /// `endpoint.url_validation` handshake ([`crate::Handshake::zoom_endpoint_url_validation`]):
+    /// `plainToken` is answered with its [`Verifier::mac`](crate::Verifier::mac).
     Zoom => zoom,
     /// Mailgun: the signature object travels inside the JSON body
     /// (`signature.timestamp`, `signature.token`, `signature.signature` = hex HMAC-SHA256 of
@@ -192,7 +185,8 @@ presets! {
     Sendgrid => sendgrid,
     /// Discord interactions: `X-Signature-Ed25519: <hex>` over `timestamp + body`,
     /// `X-Signature-Timestamp` in Unix seconds; the secret is the application's public key in
-    /// hex; event id JSON `id`. PING interactions (`{"type":1}`) are signed the same way.
+    /// hex; event id JSON `id`. PING interactions (`{"type":1}`) are signed the same way; the
+    /// preset declares them ([`crate::Handshake::discord_ping`]).
     Discord => discord,
     /// PagerDuty v3 webhooks: `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>…]` HMAC-SHA256 over
     /// the body; event id JSON `event.id`.

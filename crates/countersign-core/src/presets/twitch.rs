@@ -3,6 +3,7 @@ use std::time::Duration;
 use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
+use crate::handshake::Handshake;
 use crate::scheme::{
     EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit, Tolerance,
 };
@@ -29,5 +30,6 @@ pub(super) fn scheme() -> Scheme {
         .content([Part::Header(vec![id()]), Part::Timestamp, Part::Body])
         .tolerance(Tolerance::symmetric(TOLERANCE))
         .event_id(EventIdSource::Header(vec![id()]))
+        .handshake(Handshake::twitch_webhook_callback_verification())
         .unchecked()
 }

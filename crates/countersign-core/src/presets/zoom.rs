@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::handshake::Handshake;
 use crate::scheme::{Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
 
 pub(super) const NAME: &str = "zoom";
@@ -19,5 +20,6 @@ pub(super) fn scheme() -> Scheme {
             Part::literal(":"),
             Part::Body,
         ])
+        .handshake(Handshake::zoom_endpoint_url_validation())
         .unchecked()
 }

@@ -1,8 +1,8 @@
 //! [`MemoryStore`]: the embedded default store — bounded, TTL-expiring, sharded, no
 //! background thread.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,20 +45,85 @@ enum State {
 struct Entry {
     state: State,
     expires: Instant,
-    since: Instant,
+    /// Which version of the key's record this is: a done record's place in
+    /// [`Shard::done`] is only valid while the entry keeps this number.
+    version: u64,
 }
 
-impl Entry {
-    fn new(state: State, now: Instant, ttl: Duration) -> Self {
-        Entry {
+/// One lock's worth of records.
+///
+/// A full shard must find its oldest done record without scanning every record: `done` lists
+/// done records in the order they were recorded, each with the entry version it had. An item
+/// whose entry changed since (claimed again after expiring, released, swept, evicted) is
+/// stale and skipped when it reaches the front, so eviction is amortised O(1); the queue is
+/// compacted when stale items outnumber the shard's capacity, so it stays bounded.
+#[derive(Default)]
+struct Shard {
+    map: HashMap<Arc<str>, Entry>,
+    done: VecDeque<(Arc<str>, u64)>,
+    /// No record expires before this (a lower bound, exact after a sweep): a full shard only
+    /// sweeps when the sweep can free something.
+    next_expiry: Option<Instant>,
+    versions: u64,
+}
+
+impl Shard {
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Writes `state` for `key` (inserting or replacing), expiring `ttl` after `now`.
+    fn put(&mut self, key: &Arc<str>, state: State, now: Instant, ttl: Duration) {
+        self.versions = self.versions.wrapping_add(1);
+        let entry = Entry {
             state,
             expires: now.checked_add(ttl.min(MAX_TTL)).unwrap_or(now),
-            since: now,
+            version: self.versions,
+        };
+        self.next_expiry = Some(match self.next_expiry {
+            Some(t) => t.min(entry.expires),
+            None => entry.expires,
+        });
+        if matches!(state, State::Done(_)) {
+            self.done.push_back((Arc::clone(key), entry.version));
+        }
+        match self.map.get_mut(&**key) {
+            Some(slot) => *slot = entry,
+            None => {
+                self.map.insert(Arc::clone(key), entry);
+            }
+        }
+        if self.done.len() > self.map.len().saturating_mul(2).saturating_add(64) {
+            let map = &self.map;
+            self.done
+                .retain(|(k, v)| map.get(&**k).is_some_and(|e| e.version == *v));
         }
     }
-}
 
-type Shard = HashMap<Arc<str>, Entry>;
+    /// Drops every expired record, if any can have expired.
+    fn sweep(&mut self, now: Instant) {
+        if self.next_expiry.is_none_or(|t| t > now) {
+            return;
+        }
+        self.map.retain(|_, e| e.expires > now);
+        self.next_expiry = self.map.values().map(|e| e.expires).min();
+    }
+
+    /// Forgets the oldest done record; `None` when there is none.
+    fn evict_oldest_done(&mut self) -> Option<Arc<str>> {
+        while let Some((key, version)) = self.done.pop_front() {
+            let live = self
+                .map
+                .get(&*key)
+                .is_some_and(|e| e.version == version && matches!(e.state, State::Done(_)));
+            if live {
+                self.map.remove(&*key);
+                return Some(key);
+            }
+        }
+        None
+    }
+}
 
 /// The embedded store: a bounded, sharded in-process map with lazy TTL expiry.
 ///
@@ -66,7 +131,11 @@ type Shard = HashMap<Arc<str>, Entry>;
 /// restart forgets everything. Cheap to clone (an `Arc`).
 ///
 /// Records expire lazily: an expired record counts as absent when its key is touched, and a
-/// full shard sweeps out every expired record before it considers evicting anything.
+/// full shard sweeps out every expired record before it considers evicting anything. Making
+/// room costs amortised O(1), so a store kept at its capacity (the steady state of a busy
+/// process) stays as fast as an empty one: the shard sweeps only once a record can have
+/// expired, and finds its oldest done record at the front of a queue kept in completion
+/// order.
 ///
 /// **When full** (the shard of a new key holds its share of `capacity` live records), the
 /// store never gives up an in-flight claim — that would let a duplicate run concurrently.
@@ -151,7 +220,7 @@ impl MemoryStore {
         let shard_capacity = capacity.div_ceil(shards).max(1);
         MemoryStore {
             inner: Arc::new(Inner {
-                shards: (0..shards).map(|_| Mutex::new(HashMap::new())).collect(),
+                shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
                 shard_capacity,
                 capacity,
                 when_full,
@@ -196,12 +265,13 @@ impl MemoryStore {
         shards[index].lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Makes room for one more record in `shard`, or says why it cannot.
+    /// Makes room for one more record in `shard`, or says why it cannot. Amortised O(1):
+    /// see [`Shard`].
     fn make_room(&self, shard: &mut Shard, now: Instant) -> Result<(), StoreError> {
         if shard.len() < self.inner.shard_capacity {
             return Ok(());
         }
-        shard.retain(|_, e| e.expires > now);
+        shard.sweep(now);
         if shard.len() < self.inner.shard_capacity {
             return Ok(());
         }
@@ -211,14 +281,8 @@ impl MemoryStore {
         if self.inner.when_full == WhenFull::Reject {
             return Err(full);
         }
-        let oldest_done = shard
-            .iter()
-            .filter(|(_, e)| matches!(e.state, State::Done(_)))
-            .min_by_key(|(_, e)| e.since)
-            .map(|(k, _)| Arc::clone(k));
-        match oldest_done {
+        match shard.evict_oldest_done() {
             Some(k) => {
-                shard.remove(&k);
                 self.inner.evictions.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
                     target: "countersign_dedup",
@@ -234,23 +298,20 @@ impl MemoryStore {
 
     fn claim_now(&self, token: &Token, lease: Duration) -> Result<Claim, StoreError> {
         let key = token.key().shared();
-        let now = Instant::now();
         let mut shard = self.shard(key);
-        if let Some(entry) = shard.get_mut(&**key) {
-            if entry.expires > now {
+        // Read under the lock, so that the done queue is in the order of time.
+        let now = Instant::now();
+        match shard.map.get(&**key) {
+            Some(entry) if entry.expires > now => {
                 return Ok(match entry.state {
                     State::Claimed(_) => Claim::InFlight,
                     State::Done(status) => Claim::Done(status),
                 });
             }
-            *entry = Entry::new(State::Claimed(token.fence()), now, lease);
-            return Ok(Claim::Claimed);
+            Some(_) => {}
+            None => self.make_room(&mut shard, now)?,
         }
-        self.make_room(&mut shard, now)?;
-        shard.insert(
-            Arc::clone(key),
-            Entry::new(State::Claimed(token.fence()), now, lease),
-        );
+        shard.put(key, State::Claimed(token.fence()), now, lease);
         Ok(Claim::Claimed)
     }
 
@@ -261,27 +322,25 @@ impl MemoryStore {
         retention: Duration,
     ) -> Result<Fenced, StoreError> {
         let key = token.key().shared();
-        let now = Instant::now();
         let mut shard = self.shard(key);
-        let done = Entry::new(State::Done(status), now, retention);
-        if let Some(entry) = shard.get_mut(&**key) {
-            if entry.expires > now && entry.state != State::Claimed(token.fence()) {
+        let now = Instant::now();
+        match shard.map.get(&**key) {
+            Some(entry) if entry.expires > now && entry.state != State::Claimed(token.fence()) => {
                 return Ok(Fenced::Stale);
             }
-            *entry = done;
-            return Ok(Fenced::Applied);
+            Some(_) => {}
+            None => self.make_room(&mut shard, now)?,
         }
-        self.make_room(&mut shard, now)?;
-        shard.insert(Arc::clone(key), done);
+        shard.put(key, State::Done(status), now, retention);
         Ok(Fenced::Applied)
     }
 
     fn release_now(&self, token: &Token) -> Fenced {
         let key = token.key().shared();
         let mut shard = self.shard(key);
-        match shard.get(&**key) {
+        match shard.map.get(&**key) {
             Some(entry) if entry.state == State::Claimed(token.fence()) => {
-                shard.remove(&**key);
+                shard.map.remove(&**key);
                 Fenced::Applied
             }
             _ => Fenced::Stale,
@@ -499,6 +558,56 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         assert_eq!(store.claim_now(&token("c"), LEASE).unwrap(), Claim::Claimed);
         assert_eq!(store.len(), 1, "both expired claims were swept");
+    }
+
+    #[test]
+    fn a_full_store_evicts_in_completion_order() {
+        let store = MemoryStore::builder().capacity(256).build().unwrap();
+        assert_eq!(store.inner.shards.len(), 1);
+        let ids: Vec<String> = (0..1256).map(|i| format!("e{i}")).collect();
+        for id in &ids {
+            let t = token(id);
+            assert_eq!(store.claim_now(&t, LEASE).unwrap(), Claim::Claimed);
+            assert_eq!(
+                store.complete_now(&t, StatusCode::OK, KEEP).unwrap(),
+                Fenced::Applied
+            );
+        }
+        assert_eq!((store.len(), store.evictions()), (256, 1000));
+        // The newest 256 are remembered; the 1000 oldest were forgotten, oldest first.
+        for id in &ids[1000..] {
+            assert_eq!(
+                store.claim_now(&token(id), LEASE).unwrap(),
+                Claim::Done(StatusCode::OK),
+                "{id}"
+            );
+        }
+        assert_eq!(
+            store.claim_now(&token("e999"), LEASE).unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(store.evictions(), 1001);
+        assert_eq!(
+            store.claim_now(&token("e1000"), LEASE).unwrap(),
+            Claim::Claimed,
+            "the oldest remembered one made room"
+        );
+    }
+
+    #[test]
+    fn the_done_queue_stays_bounded() {
+        let store = MemoryStore::builder().capacity(256).build().unwrap();
+        for i in 0..10_000 {
+            // Ten keys, each recorded over and over with records that expire at once.
+            let t = token(&format!("k{}", i % 10));
+            assert_eq!(store.claim_now(&t, LEASE).unwrap(), Claim::Claimed);
+            let _ = store
+                .complete_now(&t, StatusCode::OK, Duration::ZERO)
+                .unwrap();
+        }
+        let shard = store.inner.shards[0].lock().unwrap();
+        assert_eq!(shard.map.len(), 10);
+        assert!(shard.done.len() <= 2 * 10 + 64 + 1, "{}", shard.done.len());
     }
 
     #[test]

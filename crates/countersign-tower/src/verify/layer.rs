@@ -237,9 +237,14 @@ impl VerifyLayerBuilder {
         self.verifier_option("clock", |b| b.shared_clock(clock))
     }
 
-    /// Answers the scheme's handshakes (Slack's `url_verification`, …) in the layer, after
-    /// verifying their signature, instead of passing them to the service. Default: off —
-    /// a handshake is then an ordinary verified delivery.
+    /// Answers the scheme's handshakes in the layer, after verifying their signature, instead
+    /// of passing them to the service: Slack `url_verification` (the challenge as JSON),
+    /// Twitch `webhook_callback_verification` (the challenge as text), Zoom
+    /// `endpoint.url_validation` (`plainToken` and its HMAC) and Discord `PING` (`{"type":1}`),
+    /// or a scheme's own ([`Handshake`](countersign_core::Handshake)). Default: off — a
+    /// handshake is then an ordinary verified delivery. An unsigned or forged handshake is
+    /// rejected like any delivery and never answered; an answered handshake never reaches the
+    /// service (nor a `DedupLayer` inside it).
     pub fn handshakes(mut self, answer: bool) -> Self {
         self.handshakes = answer;
         self
