@@ -69,7 +69,7 @@ pass_port=$(free_port)
 "$helper" passthrough "$pass_port" "$upstream_port" >/dev/null &
 pass_pid=$!; pids+=("$pass_pid")
 memory_port=$(free_port)
-# Room for every delivery of the whole run: a full MemoryStore evicts (a scan per claim).
+# Room for every delivery of the whole run: nothing is evicted, as in a correctly sized store.
 "$bin" proxy --listen "127.0.0.1:$memory_port" --upstream "http://127.0.0.1:$upstream_port" \
     --preset standard-webhooks --secret "$SECRET" --memory-capacity 3000000 \
     >/dev/null 2>"$work/memory.log" &
