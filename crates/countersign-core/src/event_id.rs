@@ -1,7 +1,9 @@
 //! Reading the event id (the deduplication key) from a header or from the JSON body.
 //!
 //! JSON ids are found by streaming through the body with serde's `IgnoredAny` for everything
-//! that is not on the path, so nothing but the id itself is allocated.
+//! that is not on the path: nothing is built but the id string. serde_json itself may add
+//! one small scratch buffer per body (the bracket stack it keeps while skipping nested
+//! values, or an escaped key), bounded by the body size.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -26,7 +28,8 @@ pub(crate) fn header_str<'h>(
     let s = value
         .to_str()
         .map_err(|_| malformed("event id is not visible ASCII"))?;
-    let s = s.trim();
+    // Visible ASCII (checked above), so the ASCII trim is the whole trim.
+    let s = s.trim_ascii();
     if s.is_empty() {
         return Err(malformed("event id is empty"));
     }
@@ -42,6 +45,15 @@ pub(crate) fn from_json(
     body: &[u8],
     path: &[Cow<'static, str>],
 ) -> Result<Option<String>, VerifyError> {
+    // A path starts with an object key, so only an object can hold the id. Checking the
+    // first byte spares non-JSON bodies (Slack's form-encoded slash commands) the
+    // allocation of a serde_json error.
+    let first = body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if !path.is_empty() && first != Some(&b'{') {
+        return Ok(None);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let found = PathSeed { path }.deserialize(&mut de).unwrap_or(None);
     match found {
@@ -190,6 +202,10 @@ mod tests {
             from_json(br#"{"id":"a\"b"}"#, &path(&["id"])),
             Ok(Some("a\"b".into()))
         );
+        assert_eq!(
+            from_json(b" \t\r\n{\"id\":7}", &path(&["id"])),
+            Ok(Some("7".into()))
+        );
     }
 
     #[test]
@@ -201,6 +217,8 @@ mod tests {
             b"{\"id\":",
             b"\xff\xfe",
             b"{\"id\":null}",
+            b" \t\r\n[{\"id\":\"x\"}]",
+            b"\"evt_1\"",
         ] {
             assert_eq!(from_json(body, &path(&["id"])), Ok(None));
         }

@@ -156,6 +156,18 @@ pub struct Prepared<'h> {
 }
 
 impl Prepared<'_> {
+    fn empty() -> Self {
+        Prepared {
+            mode: 0,
+            candidates: Candidates::new(),
+            timestamp_text: &[],
+            timestamp: None,
+            header_parts: [&[]; MAX_HEADER_PARTS],
+            event_id: None,
+            next: None,
+        }
+    }
+
     /// The signed timestamp in Unix seconds, when the scheme has one in a header (a
     /// timestamp in the body is known after [`Verifier::finish`]).
     #[must_use]
@@ -274,45 +286,65 @@ impl Verifier {
     /// `missing_header`, `malformed_header`, `malformed_timestamp`, `no_supported_signature`,
     /// `timestamp_too_old`/`_new`, or `signature_mismatch` when no signature can match.
     pub fn prepare<'h>(&self, headers: &'h HeaderMap) -> Result<Prepared<'h>, VerifyError> {
-        let mut chain: Option<Prepared<'h>> = None;
+        // Filled in place: `Prepared` holds ~1.4 KiB of inline candidates, and moving it
+        // through `Result`s is measurable next to a 1 KiB HMAC.
+        let mut first = Prepared::empty();
+        let mut found = false;
         let mut error: Option<VerifyError> = None;
         for (index, mode) in self.modes.iter().enumerate() {
-            match self.prepare_mode(index, mode, headers) {
-                Ok(prepared) => match &mut chain {
-                    None => chain = Some(prepared),
-                    Some(first) => {
-                        let mut tail = first;
-                        while let Some(ref mut next) = tail.next {
-                            tail = next;
-                        }
-                        tail.next = Some(Box::new(prepared));
+            if !found {
+                match self.prepare_mode(index, mode, headers, &mut first) {
+                    Ok(()) => found = true,
+                    Err(e) => {
+                        first.candidates.clear();
+                        error = Some(more_telling(error, e));
                     }
-                },
+                }
+                continue;
+            }
+            let mut extra = Box::new(Prepared::empty());
+            match self.prepare_mode(index, mode, headers, &mut extra) {
+                Ok(()) => {
+                    let mut tail = &mut first;
+                    while let Some(ref mut next) = tail.next {
+                        tail = next;
+                    }
+                    tail.next = Some(extra);
+                }
                 Err(e) => error = Some(more_telling(error, e)),
             }
         }
-        chain.ok_or_else(|| {
-            error.unwrap_or(VerifyError::NoSupportedSignature {
-                name: HeaderName::from_static("signature"),
-            })
-        })
+        if found {
+            return Ok(first);
+        }
+        Err(error.unwrap_or(VerifyError::NoSupportedSignature {
+            name: HeaderName::from_static("signature"),
+        }))
     }
 
+    /// Fills `out` (fresh, or cleared) for one mode.
     fn prepare_mode<'h>(
         &self,
         index: usize,
         mode: &Mode,
         headers: &'h HeaderMap,
-    ) -> Result<Prepared<'h>, VerifyError> {
+        out: &mut Prepared<'h>,
+    ) -> Result<(), VerifyError> {
         let scheme = &mode.scheme;
-        let (candidates, sig_name, sig_timestamp) = match &scheme.signature {
+        let candidates = &mut out.candidates;
+        let (sig_name, sig_timestamp) = match &scheme.signature {
             SignatureSource::Header(names) => {
                 let (name, value) = require(headers, names)?;
-                let parsed =
-                    signature::parse(&scheme.syntax, name, value.as_bytes(), &mode.format)?;
-                (parsed.candidates, Some(name), parsed.timestamp)
+                let ts = signature::parse(
+                    &scheme.syntax,
+                    name,
+                    value.as_bytes(),
+                    &mode.format,
+                    candidates,
+                )?;
+                (Some(name), ts)
             }
-            SignatureSource::JsonField(_) => (Candidates::new(), None, None),
+            SignatureSource::JsonField(_) => (None, None),
         };
 
         let mut timestamp_text: &[u8] = &[];
@@ -336,22 +368,33 @@ impl Verifier {
             }
         }
 
+        let id_names = match &scheme.event_id {
+            EventIdSource::Header(names) => Some(names),
+            _ => None,
+        };
+        // A signed header that is also the event id (Standard Webhooks' `webhook-id`) is
+        // looked up once.
+        let mut id_header = None;
         let mut header_parts: [&[u8]; MAX_HEADER_PARTS] = [&[]; MAX_HEADER_PARTS];
         let mut slots = header_parts.iter_mut();
         for part in &scheme.content {
             if let Part::Header(names) = part
                 && let Some(slot) = slots.next()
             {
-                *slot = require(headers, names)?.1.as_bytes();
+                let found = require(headers, names)?;
+                *slot = found.1.as_bytes();
+                if id_names == Some(names) {
+                    id_header = Some(found);
+                }
             }
         }
 
-        let event_id = match &scheme.event_id {
-            EventIdSource::Header(names) => match find(headers, names)? {
+        let event_id = match id_names {
+            Some(names) => match id_header.map_or_else(|| find(headers, names), |f| Ok(Some(f)))? {
                 Some((name, value)) => Some(event_id::header_str(name, value)?),
                 None => None,
             },
-            _ => None,
+            None => None,
         };
 
         let timestamp = match timestamp_value {
@@ -365,17 +408,14 @@ impl Verifier {
         };
 
         if sig_name.is_some() && candidates.decodable() == 0 {
-            return Err(mismatch(scheme, &candidates));
+            return Err(mismatch(scheme, candidates));
         }
-        Ok(Prepared {
-            mode: index,
-            candidates,
-            timestamp_text,
-            timestamp,
-            header_parts,
-            event_id,
-            next: None,
-        })
+        out.mode = index;
+        out.timestamp_text = timestamp_text;
+        out.timestamp = timestamp;
+        out.header_parts = header_parts;
+        out.event_id = event_id;
+        Ok(())
     }
 
     /// Checks the signature over the body (and the other signed parts) and extracts the
