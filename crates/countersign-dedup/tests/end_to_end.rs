@@ -87,7 +87,10 @@ async fn concurrent_deliveries_run_once(h: Harness) {
         in_flight > 0,
         "some duplicates arrived while the first was in flight"
     );
-    assert!(duplicates > 0, "some duplicates arrived after it was done");
+    // Whether any of the 63 burst duplicates lands after the first delivery completed is
+    // timing (on a fast store they can all land while it sleeps); the late delivery of every
+    // round above is the deterministic "duplicate after done → marked 200" check, and the
+    // stats below count both kinds.
     let s = app.stats.snapshot();
     assert_eq!((s.claimed, s.completed, s.released), (200, 200, 0));
     assert_eq!(u64::from(in_flight), s.in_flight);
