@@ -185,11 +185,16 @@ struct Mode {
     keys: Vec<Key>,
 }
 
-/// Verifies deliveries of one scheme against one or more secrets. Cheap to clone; share it.
+/// Verifies deliveries of one scheme against one or more secrets. Cheap to clone (one
+/// reference count: axum clones handler state per request); share it.
 #[derive(Clone)]
 pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     scheme: Scheme,
-    modes: Arc<[Mode]>,
+    modes: Box<[Mode]>,
     tolerance: Tolerance,
     body_limit: usize,
     clock: Arc<dyn Clock>,
@@ -198,14 +203,14 @@ pub struct Verifier {
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("scheme", &self.scheme.name())
+            .field("scheme", &self.inner.scheme.name())
             .field(
                 "secrets",
-                &self.modes.iter().map(|m| m.keys.len()).sum::<usize>(),
+                &self.inner.modes.iter().map(|m| m.keys.len()).sum::<usize>(),
             )
-            .field("tolerance", &self.tolerance)
-            .field("body_limit", &self.body_limit)
-            .field("clock", &self.clock)
+            .field("tolerance", &self.inner.tolerance)
+            .field("body_limit", &self.inner.body_limit)
+            .field("clock", &self.inner.clock)
             .finish()
     }
 }
@@ -234,19 +239,19 @@ impl Verifier {
     /// The scheme.
     #[must_use]
     pub fn scheme(&self) -> &Scheme {
-        &self.scheme
+        &self.inner.scheme
     }
 
     /// The effective tolerance.
     #[must_use]
     pub fn tolerance(&self) -> Tolerance {
-        self.tolerance
+        self.inner.tolerance
     }
 
     /// The effective body limit in bytes.
     #[must_use]
     pub fn body_limit(&self) -> usize {
-        self.body_limit
+        self.inner.body_limit
     }
 
     /// The keyed digest of `message` under the first configured secret, for handshakes that
@@ -254,7 +259,8 @@ impl Verifier {
     /// of `plainToken`). `None` for key-pair and token schemes.
     #[must_use]
     pub fn mac(&self, message: &[u8]) -> Option<Vec<u8>> {
-        self.modes
+        self.inner
+            .modes
             .iter()
             .flat_map(|m| m.keys.iter())
             .find_map(|k| match k {
@@ -291,7 +297,7 @@ impl Verifier {
         let mut first = Prepared::empty();
         let mut found = false;
         let mut error: Option<VerifyError> = None;
-        for (index, mode) in self.modes.iter().enumerate() {
+        for (index, mode) in self.inner.modes.iter().enumerate() {
             if !found {
                 match self.prepare_mode(index, mode, headers, &mut first) {
                     Ok(()) => found = true,
@@ -401,8 +407,8 @@ impl Verifier {
             Some((at, unit)) => Some(timestamp::check(
                 at,
                 unit,
-                self.clock.now(),
-                self.tolerance,
+                self.inner.clock.now(),
+                self.inner.tolerance,
             )?),
             None => None,
         };
@@ -430,9 +436,9 @@ impl Verifier {
         prepared: Prepared<'_>,
         delivery: &Delivery<'_>,
     ) -> Result<Verified, VerifyError> {
-        if delivery.body.len() > self.body_limit {
+        if delivery.body.len() > self.inner.body_limit {
             return Err(VerifyError::BodyTooLarge {
-                limit: self.body_limit,
+                limit: self.inner.body_limit,
             });
         }
         let mut current = Some(prepared);
@@ -447,7 +453,7 @@ impl Verifier {
         Err(error.unwrap_or(VerifyError::SignatureMismatch {
             candidates: 0,
             undecodable: 0,
-            expected: self.scheme.encoding.as_str(),
+            expected: self.inner.scheme.encoding.as_str(),
         }))
     }
 
@@ -456,8 +462,8 @@ impl Verifier {
         prepared: &Prepared<'_>,
         delivery: &Delivery<'_>,
     ) -> Result<Verified, VerifyError> {
-        let Some(mode) = self.modes.get(prepared.mode) else {
-            return Err(mismatch(&self.scheme, &prepared.candidates));
+        let Some(mode) = self.inner.modes.get(prepared.mode) else {
+            return Err(mismatch(&self.inner.scheme, &prepared.candidates));
         };
         let scheme = &mode.scheme;
         let body = delivery.body;
@@ -581,8 +587,8 @@ impl Verifier {
                 Some(timestamp::check(
                     at,
                     unit,
-                    self.clock.now(),
-                    self.tolerance,
+                    self.inner.clock.now(),
+                    self.inner.tolerance,
                 )?)
             }
             None => prepared.timestamp,
@@ -593,7 +599,7 @@ impl Verifier {
             EventIdSource::None => None,
         };
         Ok(Verified {
-            preset: Arc::clone(&self.scheme.name),
+            preset: Arc::clone(&self.inner.scheme.name),
             event_id,
             timestamp,
         })
@@ -722,11 +728,13 @@ impl VerifierBuilder {
             })
             .collect();
         Ok(Verifier {
-            tolerance: self.tolerance.unwrap_or(self.scheme.tolerance),
-            body_limit: self.body_limit.unwrap_or(self.scheme.body_limit),
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-            scheme: self.scheme,
-            modes: modes.into(),
+            inner: Arc::new(Inner {
+                tolerance: self.tolerance.unwrap_or(self.scheme.tolerance),
+                body_limit: self.body_limit.unwrap_or(self.scheme.body_limit),
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                scheme: self.scheme,
+                modes: modes.into(),
+            }),
         })
     }
 }

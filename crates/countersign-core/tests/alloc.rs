@@ -99,6 +99,8 @@ fn verification_allocates_only_the_event_id() {
         assert_eq!(count(|| verify(&v, &h, &body)), ONE(id.len()), "{preset}");
         // The two-phase path of the tower layer: prepare allocates nothing.
         assert_eq!(count(|| v.prepare(&h)), NONE, "{preset} prepare");
+        // Cloning (axum clones handler state per request) only bumps reference counts.
+        assert_eq!(count(|| v.clone()), NONE, "{preset} clone");
         assert_eq!(
             count(|| v.finish(v.prepare(&h).unwrap(), &Delivery::new(&h, &body))),
             ONE(id.len()),
