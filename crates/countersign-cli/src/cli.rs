@@ -118,12 +118,9 @@ pub(crate) struct SchemeParams {
     pub(crate) prefix: Option<String>,
 }
 
-/// `countersign sign`.
+/// What `sign` and `send` both take to sign a delivery.
 #[derive(Debug, Args)]
-pub(crate) struct SignArgs {
-    #[command(flatten)]
-    pub(crate) scheme: SchemeArgs,
-
+pub(crate) struct SigningArgs {
     /// The signing secret, in the form the provider shows it (e.g. `whsec_…`); `env:NAME`
     /// reads it from the environment variable NAME.
     #[arg(
@@ -149,6 +146,21 @@ pub(crate) struct SignArgs {
     #[arg(long, value_name = "UNIX_S")]
     pub(crate) timestamp: Option<u64>,
 
+    /// Read the body from PATH instead of stdin (`-` = stdin). The bytes are signed (and
+    /// sent) exactly as read.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) body_file: Option<PathBuf>,
+}
+
+/// `countersign sign`.
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    #[command(flatten)]
+    pub(crate) scheme: SchemeArgs,
+
+    #[command(flatten)]
+    pub(crate) signing: SigningArgs,
+
     /// The URL the delivery is sent to, for presets that sign it (`twilio`, `square`, `hubspot`,
     /// `hubspot-v2`); signed exactly as given.
     #[arg(long, value_name = "URL")]
@@ -157,10 +169,6 @@ pub(crate) struct SignArgs {
     /// The request method, for presets that sign it (`hubspot`, `hubspot-v2`; default POST).
     #[arg(long, value_name = "M")]
     pub(crate) method: Option<String>,
-
-    /// Read the body from PATH instead of stdin (`-` = stdin). The bytes are signed exactly.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) body_file: Option<PathBuf>,
 }
 
 /// `countersign verify`.
@@ -222,37 +230,13 @@ pub(crate) struct SendArgs {
     #[command(flatten)]
     pub(crate) scheme: SchemeArgs,
 
-    /// The signing secret; `env:NAME` reads it from the environment variable NAME.
-    #[arg(
-        long,
-        value_name = "S",
-        value_parser = parse_secret,
-        allow_hyphen_values = true,
-        required_unless_present = "secret_file",
-        conflicts_with = "secret_file"
-    )]
-    pub(crate) secret: Option<SecretArg>,
-
-    /// Read the signing secret from a file (one line) instead of --secret.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) secret_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) signing: SigningArgs,
 
     /// Where to POST the delivery: an `http://` URL (https is not supported). URL-bound
     /// presets sign exactly this URL.
     #[arg(long, value_name = "URL")]
     pub(crate) to: String,
-
-    /// Read the body from PATH instead of stdin (`-` = stdin). The bytes are sent exactly.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) body_file: Option<PathBuf>,
-
-    /// Event/message id for presets that send one in a header (generated `msg_…` when absent).
-    #[arg(long, value_name = "ID")]
-    pub(crate) id: Option<String>,
-
-    /// Signing time in Unix seconds (default: now).
-    #[arg(long, value_name = "UNIX_S")]
-    pub(crate) timestamp: Option<u64>,
 
     /// The Content-Type header sent with the body.
     #[arg(long, value_name = "TYPE", default_value = "application/json")]
@@ -516,6 +500,9 @@ mod tests {
         let Command::Sign(args) = cli.command else {
             panic!("not sign")
         };
-        assert_eq!(args.secret.unwrap().resolve().unwrap().expose(), b"-abc");
+        assert_eq!(
+            args.signing.secret.unwrap().resolve().unwrap().expose(),
+            b"-abc"
+        );
     }
 }

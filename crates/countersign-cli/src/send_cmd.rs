@@ -10,10 +10,8 @@
 //! `sign`; URL-bound presets sign the `--to` URL exactly as given.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use bytes::Bytes;
-use countersign_core::{SignRequest, Signer};
 use http::{HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
@@ -22,11 +20,9 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::cli::SendArgs;
 use crate::error::{CliError, EXIT_INVALID};
-use crate::input::{MAX_INPUT, Source};
 use crate::output;
 use crate::scheme_args;
-use crate::secrets;
-use crate::sign_cmd::{carries_id_header, generate_id};
+use crate::sign_cmd::Signing;
 
 /// The most response-body bytes printed: 16 MiB.
 const MAX_RESPONSE: usize = 16 * 1024 * 1024;
@@ -37,22 +33,13 @@ pub(crate) fn run(args: &SendArgs) -> Result<ExitCode, CliError> {
     let uri = target(&args.to)?;
     let content_type = HeaderValue::from_str(&args.content_type)
         .map_err(|_| CliError::Usage("--content-type is not a valid header value".into()))?;
-    let generated = (args.id.is_none() && carries_id_header(&scheme)).then(generate_id);
-    let secret = secrets::one(args.secret.as_ref(), args.secret_file.as_deref())?;
-    let signer = Signer::new(scheme, secret)?;
-
-    let body = Source::from_arg(args.body_file.as_deref()).read_bounded("body", MAX_INPUT)?;
-    let mut request = SignRequest::new(&body).url(&args.to).method("POST");
-    if let Some(id) = args.id.as_deref().or(generated.as_deref()) {
-        request = request.id(id);
-    }
-    if let Some(secs) = args.timestamp {
-        request = request.timestamp(Duration::from_secs(secs));
-    }
-    let mut headers = signer.sign(&request)?;
+    let signing = Signing::new(scheme, &args.signing)?;
+    let mut headers = signing
+        .signer
+        .sign(&signing.request().url(&args.to).method("POST"))?;
     headers.insert(header::CONTENT_TYPE, content_type);
 
-    let mut req = Request::new(Full::new(Bytes::from(body)));
+    let mut req = Request::new(Full::new(Bytes::from(signing.body)));
     *req.method_mut() = Method::POST;
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use countersign_core::{EventIdSource, Part, Scheme, SignRequest, Signer};
 
-use crate::cli::SignArgs;
+use crate::cli::{SignArgs, SigningArgs};
 use crate::error::CliError;
 use crate::input::{MAX_INPUT, Source};
 use crate::output;
@@ -23,26 +23,15 @@ use crate::secrets;
 
 /// Runs the command.
 pub(crate) fn run(args: &SignArgs) -> Result<ExitCode, CliError> {
-    let scheme = scheme_args::resolve(&args.scheme)?;
-    let generated = (args.id.is_none() && carries_id_header(&scheme)).then(generate_id);
-    let secret = secrets::one(args.secret.as_ref(), args.secret_file.as_deref())?;
-    let signer = Signer::new(scheme, secret)?;
-
-    let body = Source::from_arg(args.body_file.as_deref()).read_bounded("body", MAX_INPUT)?;
-    let mut request = SignRequest::new(&body);
-    if let Some(id) = args.id.as_deref().or(generated.as_deref()) {
-        request = request.id(id);
-    }
-    if let Some(secs) = args.timestamp {
-        request = request.timestamp(Duration::from_secs(secs));
-    }
+    let signing = Signing::new(scheme_args::resolve(&args.scheme)?, &args.signing)?;
+    let mut request = signing.request();
     if let Some(url) = &args.url {
         request = request.url(url);
     }
     if let Some(method) = &args.method {
         request = request.method(method);
     }
-    let headers = signer.sign(&request)?;
+    let headers = signing.signer.sign(&request)?;
 
     let mut out = Vec::new();
     for (name, value) in &headers {
@@ -53,6 +42,46 @@ pub(crate) fn run(args: &SignArgs) -> Result<ExitCode, CliError> {
     }
     output::stdout(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A signer with the body and the id and time to sign with: what `sign` and `send` share.
+pub(crate) struct Signing {
+    pub(crate) signer: Signer,
+    pub(crate) body: Vec<u8>,
+    /// `--id`, or a generated one when the provider sends an id header.
+    id: Option<String>,
+    timestamp: Option<Duration>,
+}
+
+impl Signing {
+    /// Reads the secret and the body.
+    pub(crate) fn new(scheme: Scheme, args: &SigningArgs) -> Result<Self, CliError> {
+        let id = match &args.id {
+            Some(id) => Some(id.clone()),
+            None => carries_id_header(&scheme).then(generate_id),
+        };
+        let secret = secrets::one(args.secret.as_ref(), args.secret_file.as_deref())?;
+        let signer = Signer::new(scheme, secret)?;
+        let body = Source::from_arg(args.body_file.as_deref()).read_bounded("body", MAX_INPUT)?;
+        Ok(Signing {
+            signer,
+            body,
+            id,
+            timestamp: args.timestamp.map(Duration::from_secs),
+        })
+    }
+
+    /// The request to sign: the body, with the id and time when given.
+    pub(crate) fn request(&self) -> SignRequest<'_> {
+        let mut request = SignRequest::new(&self.body);
+        if let Some(id) = &self.id {
+            request = request.id(id);
+        }
+        if let Some(at) = self.timestamp {
+            request = request.timestamp(at);
+        }
+        request
+    }
 }
 
 /// Whether the provider sends an id header (signed or not) with every delivery.
