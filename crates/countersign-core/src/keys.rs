@@ -74,7 +74,10 @@ impl Key {
                         expected: "P-256 public key (SPKI DER or a SEC1 point)",
                     })
             }
-            _ => Ok(Key::Token(TokenDigest(sha256(bytes)))),
+            _ => {
+                check_token(bytes, index)?;
+                Ok(Key::Token(TokenDigest(sha256(bytes))))
+            }
         }
     }
 
@@ -147,6 +150,24 @@ fn p256_key(bytes: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
         .or_else(|| p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).ok())
 }
 
+/// A token travels as a header value, which HTTP trims of surrounding spaces and tabs and
+/// which cannot hold control characters: a token outside that shape could never match, so
+/// it is a configuration error (for signers and verifiers alike).
+pub(crate) fn check_token(bytes: &[u8], index: usize) -> Result<(), ConfigError> {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let allowed = |b: &u8| *b == b'\t' || (*b >= 0x20 && *b != 0x7f);
+    if bytes.first().is_some_and(blank)
+        || bytes.last().is_some_and(blank)
+        || !bytes.iter().all(allowed)
+    {
+        return Err(ConfigError::SecretEncoding {
+            index,
+            expected: "header-value token (no control characters, no surrounding whitespace)",
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +193,32 @@ mod tests {
         fn der_keys_do_not_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..128)) {
             let _ = Key::new(Algorithm::Ed25519, &bytes, 0);
             let _ = Key::new(Algorithm::EcdsaP256Sha256, &bytes, 0);
+        }
+    }
+
+    #[test]
+    fn tokens_that_cannot_travel_in_a_header_are_config_errors() {
+        for bad in [
+            &b" lead"[..],
+            b"trail ",
+            b"tab\t",
+            b"nul\0in",
+            b"del\x7f",
+            b"line\nbreak",
+        ] {
+            let err = Key::new(Algorithm::Token, bad, 2).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::SecretEncoding { index: 2, .. }),
+                "{bad:?}: {err}"
+            );
+            let err = crate::Signer::new(crate::Preset::Gitlab, bad).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::SecretEncoding { index: 0, .. }),
+                "{bad:?}: {err}"
+            );
+        }
+        for good in [&b"hunter2"[..], b"inner space ok", b"\xc3\xa9t\xc3\xa9"] {
+            assert!(Key::new(Algorithm::Token, good, 0).is_ok(), "{good:?}");
         }
     }
 

@@ -144,7 +144,10 @@ impl Signer {
         let bytes = secret::key_bytes(&secret, &mode.key_format, 0)?;
         let key = match (mode.algorithm, MacKey::new(mode.algorithm, &bytes)?) {
             (_, Some(mac)) => SignKey::Mac(Box::new(mac)),
-            (Algorithm::Token, None) => SignKey::Token(bytes),
+            (Algorithm::Token, None) => {
+                crate::keys::check_token(&bytes, 0)?;
+                SignKey::Token(bytes)
+            }
             _ => SignKey::VerifyOnly,
         };
         Ok(Signer {
