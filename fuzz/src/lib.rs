@@ -36,9 +36,9 @@ pub const P256_PUBLIC_B64: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtUR
 #[must_use]
 pub fn secret_for(scheme: &Scheme) -> &'static str {
     match (scheme.algorithm(), scheme.key_format()) {
-        (Algorithm::Ed25519, KeyFormat::Hex) => ED25519_PUBLIC_HEX,
         (Algorithm::EcdsaP256Sha256, _) => P256_PUBLIC_B64,
         (_, KeyFormat::Base64 { .. }) => B64_SECRET,
+        // Only Ed25519 public keys (Discord) are given in hex.
         (_, KeyFormat::Hex) => ED25519_PUBLIC_HEX,
         _ => RAW_SECRET,
     }

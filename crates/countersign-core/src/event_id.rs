@@ -48,10 +48,7 @@ pub(crate) fn from_json(
     // A path starts with an object key, so only an object can hold the id. Checking the
     // first byte spares non-JSON bodies (Slack's form-encoded slash commands) the
     // allocation of a serde_json error.
-    let first = body
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-    if !path.is_empty() && first != Some(&b'{') {
+    if !path.is_empty() && body.trim_ascii_start().first() != Some(&b'{') {
         return Ok(None);
     }
     let mut de = serde_json::Deserializer::from_slice(body);

@@ -154,12 +154,8 @@ fn p256_key(bytes: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
 /// which cannot hold control characters: a token outside that shape could never match, so
 /// it is a configuration error (for signers and verifiers alike).
 pub(crate) fn check_token(bytes: &[u8], index: usize) -> Result<(), ConfigError> {
-    let blank = |b: &u8| *b == b' ' || *b == b'\t';
     let allowed = |b: &u8| *b == b'\t' || (*b >= 0x20 && *b != 0x7f);
-    if bytes.first().is_some_and(blank)
-        || bytes.last().is_some_and(blank)
-        || !bytes.iter().all(allowed)
-    {
+    if bytes.trim_ascii().len() != bytes.len() || !bytes.iter().all(allowed) {
         return Err(ConfigError::SecretEncoding {
             index,
             expected: "header-value token (no control characters, no surrounding whitespace)",

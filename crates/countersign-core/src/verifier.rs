@@ -395,13 +395,14 @@ impl Verifier {
             }
         }
 
-        let event_id = match id_names {
-            Some(names) => match id_header.map_or_else(|| find(headers, names), |f| Ok(Some(f)))? {
-                Some((name, value)) => Some(event_id::header_str(name, value)?),
-                None => None,
-            },
-            None => None,
+        let id_header = match (id_header, id_names) {
+            (Some(found), _) => Some(found),
+            (None, Some(names)) => find(headers, names)?,
+            (None, None) => None,
         };
+        let event_id = id_header
+            .map(|(name, value)| event_id::header_str(name, value))
+            .transpose()?;
 
         let timestamp = match timestamp_value {
             Some((at, unit)) => Some(timestamp::check(

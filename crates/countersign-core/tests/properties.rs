@@ -609,20 +609,6 @@ fn verifying_secret(scheme: &Scheme, key: &[u8]) -> Secret {
 
 const P256_PUBLIC_KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==";
 
-/// A valid signed delivery of `preset` (if it has a timestamp and can sign), its verifier
-/// and body.
-fn timestamp_fixture(preset: Preset) -> Option<(HeaderMap, Verifier, Vec<u8>)> {
-    let scheme = preset.scheme();
-    scheme.timestamp()?;
-    signed(
-        preset,
-        FIXTURE_KEY,
-        br#"{"id":"evt_1","event_id":"Ev1"}"#,
-        "msg_1",
-        FIXTURE_TIME,
-    )
-}
-
 /// A signed delivery of `preset` whose timestamp text is `text`: replaced in the headers,
 /// or — for a timestamp inside the JSON body, which the signature covers — a body carrying
 /// `text` as a JSON string, signed afresh. `None` when the preset has no timestamp, cannot
@@ -635,14 +621,20 @@ fn timestamped_delivery(preset: Preset, text: &str) -> Option<(HeaderMap, Vec<u8
         let (headers, _) = signed_as_is(preset, FIXTURE_KEY, &body, "msg_1", FIXTURE_TIME)?;
         return Some((headers, body));
     }
-    let (mut headers, _, body) = timestamp_fixture(preset)?;
+    let (mut headers, _, body) = signed(
+        preset,
+        FIXTURE_KEY,
+        br#"{"id":"evt_1","event_id":"Ev1"}"#,
+        "msg_1",
+        FIXTURE_TIME,
+    )?;
     put_timestamp(preset, &mut headers, text).then_some((headers, body))
 }
 
 const FIXTURE_KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 const FIXTURE_TIME: Duration = Duration::from_secs(1_700_000_000);
 
-/// A verifier for [`timestamp_fixture`] deliveries with the clock at `now`.
+/// A verifier for [`timestamped_delivery`] deliveries with the clock at `now`.
 fn fixture_verifier(preset: Preset, now: Duration) -> Verifier {
     Verifier::builder(preset)
         .secret(secret_for(&preset.scheme(), FIXTURE_KEY))
