@@ -8,3 +8,11 @@ pub use countersign_dedup::*;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use countersign_tower::*;
+/// Verified, deduplicated deliveries published onto a message broker (RabbitMQ, NATS
+/// JetStream), acknowledged to the sender only once the broker confirmed: see
+/// [`countersign_publish`](https://docs.rs/countersign-publish).
+#[cfg(feature = "publish")]
+#[cfg_attr(docsrs, doc(cfg(feature = "publish")))]
+pub mod publish {
+    pub use countersign_publish::*;
+}

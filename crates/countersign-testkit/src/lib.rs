@@ -9,6 +9,10 @@
 //! - [`RedisServer`] spawns, kills (`SIGKILL`) and restarts one server on the same port, for
 //!   chaos tests.
 //!
+//! - [`NatsServer`], [`RabbitVhost`], [`rabbitmq_url`], [`nats_url`]: the brokers of the
+//!   publish suites (a throwaway `nats-server -js`; a RabbitMQ vhost created and deleted
+//!   with `rabbitmqctl`).
+//!
 //! Everything spawned is killed when its guard drops, and, should the test process die
 //! without unwinding, by a watchdog shell loop that outlives it by at most half a second.
 //! Servers named by `REDIS_URL` / `REDIS_CLUSTER_URLS` are never flushed, killed or
@@ -22,6 +26,12 @@
     clippy::panic,
     reason = "test helpers: a failure to set up Redis must fail the test loudly"
 )]
+
+mod broker;
+
+pub use broker::{
+    BROKER_HINT, NatsServer, RabbitVhost, nats_url, rabbitmq_url, unique_name,
+};
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,0 +1,432 @@
+//! Real brokers for the suites: a destination per test on the machine's RabbitMQ and NATS
+//! (unique names, deleted afterwards), and a way to read back what was published.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support shared by several test binaries"
+)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use countersign_publish::{AmqpPublisher, NatsPublisher, Publisher};
+use countersign_testkit::{nats_url, rabbitmq_url, unique_name};
+use lapin::options::{
+    BasicGetOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Connection, ConnectionProperties, ExchangeKind};
+
+/// What a consumer read back.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub body: Vec<u8>,
+    /// Message headers (AMQP headers table; NATS headers).
+    pub headers: BTreeMap<String, String>,
+    /// Routing key (AMQP) or subject (NATS).
+    pub routed_as: String,
+    /// AMQP properties (`message_id`, `content_type`, `delivery_mode`, `timestamp`); empty
+    /// for NATS.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// A broker backend of the conformance suite.
+pub trait Backend: Sized {
+    /// Whether the broker itself drops a republished event (JetStream `Nats-Msg-Id`).
+    const DEDUPS_BY_EVENT_ID: bool;
+    /// A fresh destination named after `test`.
+    async fn new(test: &str) -> Self;
+    /// A publisher to it whose routing key / subject is `<prefix>.{preset}.{event_type}`.
+    fn publisher(&self) -> Arc<dyn Publisher>;
+    /// The routing key / subject prefix.
+    fn prefix(&self) -> String;
+    /// A publisher to a destination no queue / stream takes.
+    async fn unroutable(&mut self) -> Arc<dyn Publisher>;
+    /// A publisher to a destination that takes one message, then refuses.
+    async fn full(&mut self) -> Arc<dyn Publisher>;
+    /// A publisher to a port nothing listens on.
+    fn unreachable() -> Arc<dyn Publisher>;
+    /// Everything published so far (waits up to `wait` for at least `at_least`).
+    async fn received(&self, at_least: usize, wait: Duration) -> Vec<Received>;
+    /// Deletes what `new` and the other methods created.
+    async fn cleanup(self);
+}
+
+fn dead_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+// ---- RabbitMQ ----
+
+pub struct Amqp {
+    url: String,
+    conn: Connection,
+    exchange: String,
+    queue: String,
+    extra_exchanges: Vec<String>,
+    extra_queues: Vec<String>,
+}
+
+impl Amqp {
+    pub async fn connect(url: &str) -> Connection {
+        Connection::connect(url, ConnectionProperties::default())
+            .await
+            .expect("connect to RabbitMQ")
+    }
+
+    /// The destination on another broker URL (a test-owned vhost).
+    pub async fn on(url: String, test: &str) -> Self {
+        let conn = Self::connect(&url).await;
+        let name = unique_name(test);
+        let exchange = format!("{name}_x");
+        let queue = format!("{name}_q");
+        let ch = conn.create_channel().await.unwrap();
+        ch.exchange_declare(
+            exchange.as_str().into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        ch.queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        ch.queue_bind(
+            queue.as_str().into(),
+            exchange.as_str().into(),
+            "#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        Amqp {
+            url,
+            conn,
+            exchange,
+            queue,
+            extra_exchanges: vec![],
+            extra_queues: vec![],
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn queue(&self) -> &str {
+        &self.queue
+    }
+
+    /// Messages currently in `queue` (read and acknowledged).
+    pub async fn drain(&self, queue: &str) -> Vec<Received> {
+        let ch = self.conn.create_channel().await.unwrap();
+        let mut out = Vec::new();
+        while let Some(m) = ch
+            .basic_get(
+                queue.into(),
+                BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+        {
+            let d = m.delivery;
+            let p = &d.properties;
+            let mut headers = BTreeMap::new();
+            if let Some(table) = p.headers() {
+                for (k, v) in table.inner() {
+                    let value = match v {
+                        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+                        other => format!("{other:?}"),
+                    };
+                    headers.insert(k.as_str().to_owned(), value);
+                }
+            }
+            let mut properties = BTreeMap::new();
+            if let Some(id) = p.message_id() {
+                properties.insert("message_id".to_owned(), id.as_str().to_owned());
+            }
+            if let Some(ct) = p.content_type() {
+                properties.insert("content_type".to_owned(), ct.as_str().to_owned());
+            }
+            if let Some(mode) = p.delivery_mode() {
+                properties.insert("delivery_mode".to_owned(), mode.to_string());
+            }
+            if let Some(ts) = p.timestamp() {
+                properties.insert("timestamp".to_owned(), ts.to_string());
+            }
+            out.push(Received {
+                body: d.data.clone(),
+                headers,
+                routed_as: d.routing_key.as_str().to_owned(),
+                properties,
+            });
+        }
+        let _ = ch.close(200, "ok".into()).await;
+        out
+    }
+}
+
+impl Backend for Amqp {
+    const DEDUPS_BY_EVENT_ID: bool = false;
+
+    async fn new(test: &str) -> Self {
+        Amqp::on(rabbitmq_url(), test).await
+    }
+
+    fn publisher(&self) -> Arc<dyn Publisher> {
+        Arc::new(
+            AmqpPublisher::builder(self.url.clone())
+                .exchange(&self.exchange, format!("{}.{{preset}}.{{event_type}}", self.prefix()))
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn prefix(&self) -> String {
+        "cs".to_owned()
+    }
+
+    async fn unroutable(&mut self) -> Arc<dyn Publisher> {
+        let lonely = format!("{}_lonely", self.exchange);
+        let ch = self.conn.create_channel().await.unwrap();
+        ch.exchange_declare(
+            lonely.as_str().into(),
+            ExchangeKind::Direct,
+            ExchangeDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        self.extra_exchanges.push(lonely.clone());
+        Arc::new(
+            AmqpPublisher::builder(self.url.clone())
+                .exchange(lonely, "nowhere")
+                .build()
+                .unwrap(),
+        )
+    }
+
+    async fn full(&mut self) -> Arc<dyn Publisher> {
+        let queue = format!("{}_full", self.queue);
+        let ch = self.conn.create_channel().await.unwrap();
+        let mut args = FieldTable::default();
+        args.insert("x-max-length".into(), AMQPValue::LongLongInt(1));
+        args.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString("reject-publish".into()),
+        );
+        ch.queue_declare(queue.as_str().into(), QueueDeclareOptions::default(), args)
+            .await
+            .unwrap();
+        self.extra_queues.push(queue.clone());
+        // Through `?queue=`: an existing queue is used as it is, arguments and all.
+        Arc::new(
+            AmqpPublisher::from_url(&format!("{}?queue={queue}", self.url)).unwrap(),
+        )
+    }
+
+    fn unreachable() -> Arc<dyn Publisher> {
+        Arc::new(
+            AmqpPublisher::builder(format!("amqp://guest:guest@127.0.0.1:{}/%2f", dead_port()))
+                .queue("never")
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    async fn received(&self, at_least: usize, wait: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut all = Vec::new();
+        loop {
+            all.extend(self.drain(&self.queue).await);
+            if all.len() >= at_least || tokio::time::Instant::now() >= deadline {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn cleanup(self) {
+        let ch = self.conn.create_channel().await.unwrap();
+        for q in std::iter::once(&self.queue).chain(&self.extra_queues) {
+            let _ = ch
+                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                .await;
+        }
+        for x in std::iter::once(&self.exchange).chain(&self.extra_exchanges) {
+            let _ = ch
+                .exchange_delete(x.as_str().into(), ExchangeDeleteOptions::default())
+                .await;
+        }
+        let _ = self.conn.close(200, "bye".into()).await;
+    }
+}
+
+// ---- NATS JetStream ----
+
+pub struct Nats {
+    url: String,
+    js: jetstream::Context,
+    name: String,
+    streams: Vec<String>,
+}
+
+impl Nats {
+    /// The destination on another server (a test-owned one).
+    pub async fn on(url: String, test: &str) -> Self {
+        let client = async_nats::connect(url.as_str()).await.expect("connect to NATS");
+        let js = jetstream::new(client);
+        let name = unique_name(test);
+        js.create_stream(stream::Config {
+            name: name.clone(),
+            subjects: vec![format!("{name}.>")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        Nats {
+            url,
+            js,
+            streams: vec![name.clone()],
+            name,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn stream_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every message of `stream`, in order.
+    pub async fn read(&self, stream: &str) -> Vec<Received> {
+        let mut s = self.js.get_stream(stream).await.unwrap();
+        let info = s.info().await.unwrap().clone();
+        let mut out = Vec::new();
+        for seq in info.state.first_sequence..=info.state.last_sequence {
+            if info.state.messages == 0 {
+                break;
+            }
+            let Ok(m) = s.get_raw_message(seq).await else {
+                continue;
+            };
+            let mut headers = BTreeMap::new();
+            for (k, vs) in m.headers.iter() {
+                if let Some(v) = vs.first() {
+                    headers.insert(k.to_string(), v.as_str().to_owned());
+                }
+            }
+            out.push(Received {
+                body: m.payload.to_vec(),
+                headers,
+                routed_as: m.subject.to_string(),
+                properties: BTreeMap::new(),
+            });
+        }
+        out
+    }
+
+    pub fn js(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// Deletes `stream` at cleanup.
+    pub fn owns(&mut self, stream: String) {
+        self.streams.push(stream);
+    }
+}
+
+impl Backend for Nats {
+    const DEDUPS_BY_EVENT_ID: bool = true;
+
+    async fn new(test: &str) -> Self {
+        Nats::on(nats_url(), test).await
+    }
+
+    fn publisher(&self) -> Arc<dyn Publisher> {
+        Arc::new(
+            NatsPublisher::builder(self.url.clone())
+                .subject(format!("{}.{{preset}}.{{event_type}}", self.prefix()))
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn prefix(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn unroutable(&mut self) -> Arc<dyn Publisher> {
+        Arc::new(
+            NatsPublisher::builder(self.url.clone())
+                .subject(format!("{}_nostream.x", self.name))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    async fn full(&mut self) -> Arc<dyn Publisher> {
+        let name = format!("{}_full", self.name);
+        self.js
+            .create_stream(stream::Config {
+                name: name.clone(),
+                subjects: vec![format!("{name}.>")],
+                max_messages: 1,
+                discard: stream::DiscardPolicy::New,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        self.streams.push(name.clone());
+        Arc::new(
+            NatsPublisher::builder(self.url.clone())
+                .subject(format!("{name}.{{preset}}"))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn unreachable() -> Arc<dyn Publisher> {
+        Arc::new(
+            NatsPublisher::builder(format!("nats://127.0.0.1:{}", dead_port()))
+                .subject("never")
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    async fn received(&self, at_least: usize, wait: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let all = self.read(&self.name).await;
+            if all.len() >= at_least || tokio::time::Instant::now() >= deadline {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn cleanup(self) {
+        for s in &self.streams {
+            let _ = self.js.delete_stream(s).await;
+        }
+    }
+}
