@@ -146,7 +146,9 @@ impl AmqpPublisherBuilder {
         let target = match (self.exchange, self.queue) {
             (Some((exchange, key)), None) => {
                 if exchange.is_empty() || exchange.len() > 255 {
-                    return Err(bad("the exchange name must be 1 to 255 bytes (use `queue` for the default exchange)"));
+                    return Err(bad(
+                        "the exchange name must be 1 to 255 bytes (use `queue` for the default exchange)",
+                    ));
                 }
                 Target::Exchange {
                     exchange,
@@ -234,11 +236,7 @@ impl Inner {
         if let Some(live) = self.current() {
             return Ok(live.channel);
         }
-        let previous = self
-            .live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let previous = self.live.lock().unwrap_or_else(|e| e.into_inner()).take();
         let live = tokio::time::timeout(self.connect_timeout, self.open(previous))
             .await
             .map_err(|_| {
@@ -253,8 +251,7 @@ impl Inner {
     }
 
     async fn open(&self, previous: Option<Live>) -> Result<Live, PublishError> {
-        let unreachable =
-            |e: lapin::Error| PublishError::with_source(FailureKind::Unreachable, e);
+        let unreachable = |e: lapin::Error| PublishError::with_source(FailureKind::Unreachable, e);
         // A channel closed by an error on a healthy connection: a new channel suffices.
         let connection = match previous {
             Some(l) if l.connection.status().connected() => l.connection,
@@ -263,8 +260,7 @@ impl Inner {
                 Arc::new(
                     Connection::connect(
                         &self.connect_url,
-                        ConnectionProperties::default()
-                            .with_connection_name("countersign".into()),
+                        ConnectionProperties::default().with_connection_name("countersign".into()),
                     )
                     .await
                     .map_err(unreachable)?,
@@ -413,14 +409,13 @@ impl Publisher for AmqpPublisher {
                 .map_err(send_error)?;
             match confirm.await.map_err(confirm_error)? {
                 Confirmation::Ack(None) => Ok(Published::default()),
-                Confirmation::Ack(Some(returned)) => Err(PublishError::new(
-                    FailureKind::Unroutable,
-                )
-                .detail(format!(
-                    "basic.return {} {} for exchange `{exchange}`, routing key `{routing_key}`",
-                    returned.reply_code,
-                    returned.reply_text.as_str()
-                ))),
+                Confirmation::Ack(Some(returned)) => {
+                    Err(PublishError::new(FailureKind::Unroutable).detail(format!(
+                        "basic.return {} {} for exchange `{exchange}`, routing key `{routing_key}`",
+                        returned.reply_code,
+                        returned.reply_text.as_str()
+                    )))
+                }
                 Confirmation::Nack(_) => Err(PublishError::new(FailureKind::Rejected).detail(
                     format!("basic.nack for exchange `{exchange}`, routing key `{routing_key}`"),
                 )),
@@ -439,9 +434,11 @@ impl Publisher for AmqpPublisher {
                 let live = inner.current().ok_or_else(|| {
                     PublishError::new(FailureKind::Unreachable).detail("connection lost")
                 })?;
-                let probe = live.connection.create_channel().await.map_err(|e| {
-                    PublishError::with_source(FailureKind::Unreachable, e)
-                })?;
+                let probe = live
+                    .connection
+                    .create_channel()
+                    .await
+                    .map_err(|e| PublishError::with_source(FailureKind::Unreachable, e))?;
                 let passive = ExchangeDeclareOptions {
                     passive: true,
                     ..ExchangeDeclareOptions::default()

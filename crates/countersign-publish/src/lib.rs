@@ -90,9 +90,8 @@ pub use nats::{
 };
 pub use publisher::{PublishFuture, Published, Publisher};
 pub use service::{
-    DEFAULT_LEASE, DEFAULT_PUBLISH_TIMEOUT, DEFAULT_RETENTION, DEFAULT_RETRY_AFTER,
-    DEFAULT_ROUTE, DUPLICATE_HEADER, PublishOutcome, PublishResponseFuture, PublishService,
-    PublishServiceBuilder,
+    DEFAULT_LEASE, DEFAULT_PUBLISH_TIMEOUT, DEFAULT_RETENTION, DEFAULT_RETRY_AFTER, DEFAULT_ROUTE,
+    DUPLICATE_HEADER, PublishOutcome, PublishResponseFuture, PublishService, PublishServiceBuilder,
 };
 pub use stats::{LATENCY_BUCKETS, PublishStats, PublishStatsSnapshot};
 pub use template::{MAX_TEMPLATE_LEN, Template, UNKNOWN_EVENT_TYPE};

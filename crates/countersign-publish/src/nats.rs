@@ -139,7 +139,9 @@ impl NatsPublisherBuilder {
         let subject = self.subject.ok_or_else(|| bad("give a `subject`"))?;
         let valid_subject = !subject.is_empty()
             && !subject.contains(|c: char| c.is_whitespace() || c.is_control())
-            && subject.split('.').all(|t| !t.is_empty() && t != "*" && t != ">");
+            && subject
+                .split('.')
+                .all(|t| !t.is_empty() && t != "*" && t != ">");
         if !valid_subject {
             return Err(bad(
                 "the subject must be dot-separated tokens without spaces or wildcards",
@@ -153,7 +155,9 @@ impl NatsPublisherBuilder {
                     c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>' | '/' | '\\')
                 });
             if !valid {
-                return Err(bad("the stream name must not contain spaces, `.`, `*`, `>`, `/`"));
+                return Err(bad(
+                    "the stream name must not contain spaces, `.`, `*`, `>`, `/`",
+                ));
             }
         }
         for (setting, d) in [
@@ -259,10 +263,7 @@ fn header_safe(value: &str) -> String {
 
 impl Inner {
     fn current(&self) -> Option<Live> {
-        self.live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     async fn live(&self) -> Result<Live, PublishError> {
@@ -407,8 +408,9 @@ mod tests {
 
     #[test]
     fn urls() {
-        let p = NatsPublisher::from_url("nats://u:s3cret@127.0.0.1:4222?subject=w.{preset}&stream=S")
-            .unwrap();
+        let p =
+            NatsPublisher::from_url("nats://u:s3cret@127.0.0.1:4222?subject=w.{preset}&stream=S")
+                .unwrap();
         let d = p.describe();
         assert!(!d.contains("s3cret"), "{d}");
         assert!(d.ends_with("subject=w.{preset} stream=S"), "{d}");

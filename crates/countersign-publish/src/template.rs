@@ -108,10 +108,9 @@ impl Template {
             match part {
                 Piece::Literal(s) => out.push_str(s),
                 Piece::Preset => push_sanitized(&mut out, message.preset()),
-                Piece::EventType => push_sanitized(
-                    &mut out,
-                    message.event_type().unwrap_or(UNKNOWN_EVENT_TYPE),
-                ),
+                Piece::EventType => {
+                    push_sanitized(&mut out, message.event_type().unwrap_or(UNKNOWN_EVENT_TYPE))
+                }
             }
         }
         if out.len() > MAX_TEMPLATE_LEN {
@@ -171,9 +170,12 @@ mod tests {
         assert_eq!(t.render(&msg("x", Some(""))), "w.x._");
         assert_eq!(
             t.render(&msg("x", Some("é/ #*>\u{0}\r\n"))),
-            "w.x.________"
+            "w.x._________"
         );
-        assert_eq!(Template::parse("{preset}").unwrap().render(&msg("a", None)), "a");
+        assert_eq!(
+            Template::parse("{preset}").unwrap().render(&msg("a", None)),
+            "a"
+        );
         let fixed = Template::parse("fixed.key").unwrap();
         assert!(fixed.is_fixed());
         assert_eq!(fixed.render(&msg("a", None)), "fixed.key");
@@ -189,7 +191,15 @@ mod tests {
 
     #[test]
     fn bad_templates() {
-        for bad in ["{", "a{preset", "}", "a}b", "{Preset}", "{}", "{event_type}{x}"] {
+        for bad in [
+            "{",
+            "a{preset",
+            "}",
+            "a}b",
+            "{Preset}",
+            "{}",
+            "{event_type}{x}",
+        ] {
             assert!(Template::parse(bad).is_err(), "{bad}");
         }
         assert!(Template::parse(&"a".repeat(256)).is_err());

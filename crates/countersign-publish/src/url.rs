@@ -103,7 +103,10 @@ mod tests {
         .unwrap();
         assert_eq!(u.param("exchange"), Some("x"));
         assert_eq!(u.param("routing_key"), Some("w.{preset}"));
-        assert_eq!(u.connect, "amqp://guest:s3cret@127.0.0.1:5672/%2f?heartbeat=10");
+        assert_eq!(
+            u.connect,
+            "amqp://guest:s3cret@127.0.0.1:5672/%2f?heartbeat=10"
+        );
         assert_eq!(u.shown, "amqp://guest:***@127.0.0.1:5672/%2f?heartbeat=10");
         let err = parse("amqp://u:s3cret@h/?queue=a&queue=b", "amqp", &["queue"])
             .err()

@@ -40,10 +40,17 @@ async fn publishes_exact_bytes_and_headers<B: Backend>() {
     .into_iter()
     .collect();
     for (k, v) in &expected {
-        assert_eq!(m.headers.get(*k).map(String::as_str), Some(*v), "header {k}");
+        assert_eq!(
+            m.headers.get(*k).map(String::as_str),
+            Some(*v),
+            "header {k}"
+        );
     }
     if B::DEDUPS_BY_EVENT_ID {
-        assert_eq!(m.headers.get("Nats-Msg-Id").map(String::as_str), Some("evt_1"));
+        assert_eq!(
+            m.headers.get("Nats-Msg-Id").map(String::as_str),
+            Some("evt_1")
+        );
     } else {
         let p = &m.properties;
         assert_eq!(p["message_id"], "evt_1");
@@ -95,7 +102,11 @@ async fn unreachable_fails_fast_and_certainly<B: Backend>() {
     let err = p.publish(message("evt_x")).await.unwrap_err();
     assert_eq!(err.kind(), FailureKind::Unreachable, "{err}");
     assert!(!err.may_still_land());
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(p.check().await.is_err());
 }
 

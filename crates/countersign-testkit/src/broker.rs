@@ -89,7 +89,9 @@ pub struct RabbitVhost {
 
 impl fmt::Debug for RabbitVhost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RabbitVhost").field("name", &self.name).finish()
+        f.debug_struct("RabbitVhost")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -111,8 +113,16 @@ impl RabbitVhost {
 
     fn add(&mut self) {
         rabbitmqctl(&["add_vhost", &self.name]).unwrap_or_else(|e| panic!("{e}\n{BROKER_HINT}"));
-        rabbitmqctl(&["set_permissions", "-p", &self.name, "guest", ".*", ".*", ".*"])
-            .unwrap_or_else(|e| panic!("{e}\n{BROKER_HINT}"));
+        rabbitmqctl(&[
+            "set_permissions",
+            "-p",
+            &self.name,
+            "guest",
+            ".*",
+            ".*",
+            ".*",
+        ])
+        .unwrap_or_else(|e| panic!("{e}\n{BROKER_HINT}"));
         self.deleted = false;
     }
 
@@ -204,7 +214,17 @@ impl NatsServer {
             .arg("countersign-nats-watchdog")
             .arg(std::process::id().to_string())
             .arg(bin)
-            .args(["-a", "127.0.0.1", "-p", &port, "-js", "-sd", &dir, "-l", &log])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-js",
+                "-sd",
+                &dir,
+                "-l",
+                &log,
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -217,8 +237,16 @@ impl NatsServer {
         self.pid = first.trim().parse().ok();
         self.watchdog = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
+        let log_path = self.dir.join("nats.log");
         loop {
-            if self.is_up() {
+            // Our own log says ready: the port answering could be another test's server
+            // (a port reused between free_port and bind), whose INFO would fool `is_up`.
+            let ready = std::fs::read_to_string(&log_path).is_ok_and(|l| {
+                l.rsplit("Starting nats-server")
+                    .next()
+                    .is_some_and(|run| run.contains("Server is ready"))
+            });
+            if ready && self.is_up() {
                 return Ok(());
             }
             let exited = self
@@ -266,6 +294,7 @@ impl NatsServer {
 
     /// SIGKILLs it; the store directory stays for [`restart`](Self::restart).
     pub fn kill(&mut self) {
+        self.resume();
         if let Some(pid) = self.pid.take() {
             let _ = Command::new("kill")
                 .args(["-9", &pid.to_string()])
@@ -281,6 +310,27 @@ impl NatsServer {
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.is_up() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Freezes it (`SIGSTOP`): connections stay open, nothing is answered — a broker that
+    /// has the message in its socket buffer but has not confirmed it yet.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws it (`SIGCONT`).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(pid) = self.pid {
+            let _ = Command::new("kill")
+                .args([sig, &pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
         }
     }
 

@@ -29,9 +29,7 @@
 
 mod broker;
 
-pub use broker::{
-    BROKER_HINT, NatsServer, RabbitVhost, nats_url, rabbitmq_url, unique_name,
-};
+pub use broker::{BROKER_HINT, NatsServer, RabbitVhost, nats_url, rabbitmq_url, unique_name};
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};

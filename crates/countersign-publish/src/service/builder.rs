@@ -160,10 +160,8 @@ impl PublishServiceBuilder {
     /// zero or too long duration, a lease not above the publish timeout, or a scheme without
     /// event ids.
     pub fn build(self) -> Result<PublishService, PublishConfigError> {
-        let setting = |setting: &'static str, reason: String| PublishConfigError::Setting {
-            setting,
-            reason,
-        };
+        let setting =
+            |setting: &'static str, reason: String| PublishConfigError::Setting { setting, reason };
         let name_ok = !self.route.is_empty()
             && self.route.len() <= 64
             && self

@@ -61,8 +61,8 @@ use tokio::sync::oneshot;
 use tower_service::Service;
 
 pub use builder::{
-    DEFAULT_LEASE, DEFAULT_PUBLISH_TIMEOUT, DEFAULT_RETENTION, DEFAULT_RETRY_AFTER,
-    DEFAULT_ROUTE, PublishServiceBuilder,
+    DEFAULT_LEASE, DEFAULT_PUBLISH_TIMEOUT, DEFAULT_RETENTION, DEFAULT_RETRY_AFTER, DEFAULT_ROUTE,
+    PublishServiceBuilder,
 };
 pub use outcome::PublishOutcome;
 
@@ -131,7 +131,8 @@ pub struct PublishResponseFuture {
 
 impl fmt::Debug for PublishResponseFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublishResponseFuture").finish_non_exhaustive()
+        f.debug_struct("PublishResponseFuture")
+            .finish_non_exhaustive()
     }
 }
 
@@ -205,12 +206,9 @@ async fn handle(config: &Arc<Config>, req: Request<VerifiedBody>) -> PublishOutc
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = body.into_bytes();
-    let event_type = config
-        .event_type
-        .as_ref()
-        .and_then(|f| f(&parts, &body));
-    let mut message = Message::new(id, verified.preset(), &*config.route, body)
-        .with_event_type(event_type);
+    let event_type = config.event_type.as_ref().and_then(|f| f(&parts, &body));
+    let mut message =
+        Message::new(id, verified.preset(), &*config.route, body).with_event_type(event_type);
     if let Some(ct) = content_type {
         message = message.with_content_type(ct);
     }
@@ -316,9 +314,7 @@ fn answer(config: &Config, outcome: PublishOutcome) -> Response<Full<Bytes>> {
         PublishOutcome::Duplicate => {
             headers.insert(DUPLICATE_HEADER, HeaderValue::from_static("true"));
         }
-        PublishOutcome::InFlight
-        | PublishOutcome::StoreUnavailable
-        | PublishOutcome::Failed(_) => {
+        PublishOutcome::InFlight | PublishOutcome::StoreUnavailable | PublishOutcome::Failed(_) => {
             headers.insert(RETRY_AFTER, config.retry_after.clone());
         }
         _ => {}

@@ -51,7 +51,8 @@ pub trait Backend: Sized {
     async fn full(&mut self) -> Arc<dyn Publisher>;
     /// A publisher to a port nothing listens on.
     fn unreachable() -> Arc<dyn Publisher>;
-    /// Everything published so far (waits up to `wait` for at least `at_least`).
+    /// Everything published so far, cumulative (waits up to `wait` for at least
+    /// `at_least`).
     async fn received(&self, at_least: usize, wait: Duration) -> Vec<Received>;
     /// Deletes what `new` and the other methods created.
     async fn cleanup(self);
@@ -71,6 +72,8 @@ pub struct Amqp {
     queue: String,
     extra_exchanges: Vec<String>,
     extra_queues: Vec<String>,
+    /// Everything drained from the queue so far.
+    seen: std::sync::Mutex<Vec<Received>>,
 }
 
 impl Amqp {
@@ -86,31 +89,7 @@ impl Amqp {
         let name = unique_name(test);
         let exchange = format!("{name}_x");
         let queue = format!("{name}_q");
-        let ch = conn.create_channel().await.unwrap();
-        ch.exchange_declare(
-            exchange.as_str().into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        ch.queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        ch.queue_bind(
-            queue.as_str().into(),
-            exchange.as_str().into(),
-            "#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
+        declare(&conn, &exchange, &queue).await;
         Amqp {
             url,
             conn,
@@ -118,9 +97,47 @@ impl Amqp {
             queue,
             extra_exchanges: vec![],
             extra_queues: vec![],
+            seen: std::sync::Mutex::new(Vec::new()),
         }
     }
 
+    /// Declares the exchange, queue and binding again on a new connection (after the vhost
+    /// was deleted and created again).
+    pub async fn redeclare(&mut self) {
+        self.conn = Self::connect(&self.url).await;
+        declare(&self.conn, &self.exchange, &self.queue).await;
+    }
+}
+
+async fn declare(conn: &Connection, exchange: &str, queue: &str) {
+    let ch = conn.create_channel().await.unwrap();
+    ch.exchange_declare(
+        exchange.into(),
+        ExchangeKind::Topic,
+        ExchangeDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_declare(
+        queue.into(),
+        QueueDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_bind(
+        queue.into(),
+        exchange.into(),
+        "#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+}
+
+impl Amqp {
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -134,10 +151,7 @@ impl Amqp {
         let ch = self.conn.create_channel().await.unwrap();
         let mut out = Vec::new();
         while let Some(m) = ch
-            .basic_get(
-                queue.into(),
-                BasicGetOptions { no_ack: true },
-            )
+            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
             .await
             .unwrap()
         {
@@ -147,7 +161,9 @@ impl Amqp {
             if let Some(table) = p.headers() {
                 for (k, v) in table.inner() {
                     let value = match v {
-                        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+                        AMQPValue::LongString(s) => {
+                            String::from_utf8_lossy(s.as_bytes()).into_owned()
+                        }
                         other => format!("{other:?}"),
                     };
                     headers.insert(k.as_str().to_owned(), value);
@@ -188,7 +204,10 @@ impl Backend for Amqp {
     fn publisher(&self) -> Arc<dyn Publisher> {
         Arc::new(
             AmqpPublisher::builder(self.url.clone())
-                .exchange(&self.exchange, format!("{}.{{preset}}.{{event_type}}", self.prefix()))
+                .exchange(
+                    &self.exchange,
+                    format!("{}.{{preset}}.{{event_type}}", self.prefix()),
+                )
                 .connect_timeout(Duration::from_secs(2))
                 .build()
                 .unwrap(),
@@ -233,9 +252,7 @@ impl Backend for Amqp {
             .unwrap();
         self.extra_queues.push(queue.clone());
         // Through `?queue=`: an existing queue is used as it is, arguments and all.
-        Arc::new(
-            AmqpPublisher::from_url(&format!("{}?queue={queue}", self.url)).unwrap(),
-        )
+        Arc::new(AmqpPublisher::from_url(&format!("{}?queue={queue}", self.url)).unwrap())
     }
 
     fn unreachable() -> Arc<dyn Publisher> {
@@ -250,9 +267,13 @@ impl Backend for Amqp {
 
     async fn received(&self, at_least: usize, wait: Duration) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + wait;
-        let mut all = Vec::new();
         loop {
-            all.extend(self.drain(&self.queue).await);
+            let new = self.drain(&self.queue).await;
+            let all = {
+                let mut seen = self.seen.lock().unwrap();
+                seen.extend(new);
+                seen.clone()
+            };
             if all.len() >= at_least || tokio::time::Instant::now() >= deadline {
                 return all;
             }
@@ -288,7 +309,9 @@ pub struct Nats {
 impl Nats {
     /// The destination on another server (a test-owned one).
     pub async fn on(url: String, test: &str) -> Self {
-        let client = async_nats::connect(url.as_str()).await.expect("connect to NATS");
+        let client = async_nats::connect(url.as_str())
+            .await
+            .expect("connect to NATS");
         let js = jetstream::new(client);
         let name = unique_name(test);
         js.create_stream(stream::Config {
