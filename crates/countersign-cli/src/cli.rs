@@ -354,6 +354,19 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "URL", help_heading = "Route (without --config)")]
     pub(crate) upstream: Option<String>,
 
+    /// Publish verified deliveries to a broker instead of forwarding them, answering 200
+    /// once the broker confirmed: `amqp://user:pass@host:port/vhost?exchange=X&routing_key=
+    /// webhooks.{preset}` (or `?queue=NAME`), `nats://host:port?subject=webhooks.{preset}
+    /// [&stream=NAME]`, or `env:NAME`. --upstream-timeout bounds the wait for the
+    /// confirmation.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "upstream",
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) publish: Option<String>,
+
     /// The preset (see `countersign presets`).
     #[arg(long, value_name = "NAME", help_heading = "Route (without --config)")]
     pub(crate) preset: Option<String>,

@@ -25,6 +25,7 @@ use countersign_core::{Scheme, Secret};
 use http::uri::{Authority, PathAndQuery, Uri};
 use serde::Deserialize;
 
+use super::publish::PublishUrl;
 use crate::cli::{LogFormat, ProxyArgs, SchemeArgs, SchemeParams};
 use crate::duration::parse_duration;
 use crate::error::CliError;
@@ -105,7 +106,9 @@ pub(crate) struct RouteSpec {
     pub(crate) path: String,
     pub(crate) scheme: Scheme,
     pub(crate) secrets: Vec<Secret>,
-    pub(crate) upstream: Upstream,
+    /// Where verified deliveries go: an upstream, or (`publish`) a broker. Exactly one.
+    pub(crate) upstream: Option<Upstream>,
+    pub(crate) publish: Option<PublishUrl>,
     pub(crate) tolerance: Option<Duration>,
     pub(crate) body_limit: Option<usize>,
     pub(crate) dedup: bool,
@@ -262,7 +265,8 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct FileRoute {
     path: String,
-    upstream: String,
+    upstream: Option<String>,
+    publish: Option<String>,
     name: Option<String>,
     preset: Option<String>,
     scheme_file: Option<PathBuf>,
@@ -476,6 +480,7 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
     let p = &args.params;
     for (set, flag) in [
         (args.upstream.is_some(), "--upstream"),
+        (args.publish.is_some(), "--publish"),
         (args.preset.is_some(), "--preset"),
         (args.scheme_file.is_some(), "--scheme-file"),
         (p.algorithm.is_some(), "--algorithm"),
@@ -546,9 +551,11 @@ fn store_spec(args: &ProxyArgs, file: Option<&FileConfig>) -> Result<StoreSpec, 
 }
 
 fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec, CliError> {
-    let upstream = args.upstream.as_deref().ok_or_else(|| {
-        CliError::Usage("give --upstream URL (or --config FILE with [[route]]s)".into())
-    })?;
+    let (upstream, publish) = target(
+        args.upstream.as_deref(),
+        args.publish.as_deref(),
+        "give --upstream URL or --publish URL (or --config FILE with [[route]]s)",
+    )?;
     if args.preset.is_none() && args.scheme_file.is_none() {
         return Err(CliError::Usage(
             "give --preset NAME (or --scheme-file PATH, or --config FILE)".into(),
@@ -571,7 +578,8 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
             .clone()
             .unwrap_or_else(|| scheme.name().to_owned()),
         path: "/".to_owned(),
-        upstream: Upstream::parse(upstream).map_err(CliError::Usage)?,
+        upstream,
+        publish,
         secrets,
         tolerance: args.tolerance.map(Duration::from_secs),
         body_limit: args.body_limit,
@@ -655,10 +663,16 @@ fn file_route(
         ));
     }
     let path = normalize_path(&route.path)?;
+    let (upstream, publish) = target(
+        route.upstream.as_deref(),
+        route.publish.as_deref(),
+        "set exactly one of `upstream` and `publish`",
+    )?;
     Ok(RouteSpec {
         name: route.name.unwrap_or_else(|| scheme.name().to_owned()),
         path,
-        upstream: Upstream::parse(&route.upstream).map_err(CliError::Usage)?,
+        upstream,
+        publish,
         secrets,
         tolerance: route.tolerance.map(Duration::from_secs),
         body_limit: route.body_limit,
@@ -669,6 +683,19 @@ fn file_route(
         upstream_timeout,
         scheme,
     })
+}
+
+/// Exactly one of an upstream and a broker URL (`otherwise`: the message for none or both).
+fn target(
+    upstream: Option<&str>,
+    publish: Option<&str>,
+    otherwise: &str,
+) -> Result<(Option<Upstream>, Option<PublishUrl>), CliError> {
+    match (upstream, publish) {
+        (Some(u), None) => Ok((Some(Upstream::parse(u).map_err(CliError::Usage)?), None)),
+        (None, Some(p)) => Ok((None, Some(PublishUrl::parse(p)?))),
+        _ => Err(CliError::Usage(otherwise.to_owned())),
+    }
 }
 
 fn normalize_path(path: &str) -> Result<String, CliError> {
@@ -760,7 +787,8 @@ mod tests {
             path: normalize_path(path).unwrap(),
             scheme: countersign_core::Preset::Stripe.scheme(),
             secrets: vec![],
-            upstream: Upstream::parse("http://a").unwrap(),
+            upstream: Upstream::parse("http://a").ok(),
+            publish: None,
             tolerance: None,
             body_limit: None,
             dedup: true,

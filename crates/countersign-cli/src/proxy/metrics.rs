@@ -12,6 +12,7 @@
 //! | `countersign_in_flight_conflicts_total` | counter | `route` (409) |
 //! | `countersign_store_errors_total` | counter | `route` |
 //! | `countersign_dedup_{claimed,completed,released,lease_lost,missing_event_id}_total` | counter | `route` |
+//! | `countersign_published_total`, `countersign_publish_failures_total` (`reason`), `countersign_publish_confirmed_late_total`, `countersign_publish_confirm_seconds` (histogram) | | `route` — publish routes, see [`super::publish`] |
 //! | `countersign_request_duration_seconds` | histogram | `route` |
 //! | `countersign_unrouted_total` | counter | — (404) |
 //! | `countersign_connections_open`, `countersign_requests_in_flight` | gauge | — |
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use countersign_dedup::DedupStats;
+use countersign_publish::PublishStats;
 
 use super::forward::Upstreamed;
 
@@ -64,6 +66,7 @@ pub(crate) struct Metrics {
 pub(crate) struct RouteMetrics {
     name: String,
     dedup: Option<DedupStats>,
+    publish: Option<PublishStats>,
     verified: AtomicU64,
     handshakes: AtomicU64,
     rejected: [AtomicU64; REASONS.len()],
@@ -79,6 +82,7 @@ impl RouteMetrics {
         RouteMetrics {
             name: name.to_owned(),
             dedup,
+            publish: None,
             verified: AtomicU64::new(0),
             handshakes: AtomicU64::new(0),
             rejected: Default::default(),
@@ -87,6 +91,12 @@ impl RouteMetrics {
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
         }
+    }
+
+    /// The counters of a publish route's service (see [`super::publish::render_metrics`]).
+    pub(crate) fn with_publish(mut self, publish: Option<PublishStats>) -> Self {
+        self.publish = publish;
+        self
     }
 
     /// A delivery that verified.
@@ -314,6 +324,15 @@ impl Metrics {
                 }
             }
         }
+
+        super::publish::render_metrics(
+            &mut out,
+            self.routes
+                .iter()
+                .filter_map(|r| r.publish.as_ref().map(|p| (r.name.as_str(), p))),
+            family,
+            sample,
+        );
 
         let name = "countersign_request_duration_seconds";
         family(

@@ -23,6 +23,7 @@ mod forward;
 mod health;
 mod logging;
 mod metrics;
+mod publish;
 mod route;
 mod server;
 
@@ -91,6 +92,7 @@ fn check(settings: &Settings) -> Result<ExitCode, CliError> {
         &CancellationToken::new(),
     )?;
     drop(router);
+    publish::check_brokers_blocking(settings)?;
     let mut out = String::new();
     let _ = writeln!(out, "listen {}", settings.listen);
     let _ = writeln!(out, "store {}", settings.store.kind());
@@ -100,7 +102,11 @@ fn check(settings: &Settings) -> Result<ExitCode, CliError> {
             "route {} {} -> {} preset={} secrets={} dedup={} handshakes={} tolerance={} upstream_timeout={:?}",
             r.name,
             r.path,
-            r.upstream,
+            match (&r.upstream, &r.publish) {
+                (Some(u), _) => u.to_string(),
+                (None, Some(p)) => p.to_string(),
+                (None, None) => "-".to_owned(),
+            },
             r.scheme.name(),
             r.secrets.len(),
             if r.dedup { "on" } else { "off" },
@@ -130,7 +136,10 @@ fn client() -> UpstreamClient {
 }
 
 async fn connect_store(settings: &Settings) -> Result<Arc<dyn DedupStore>, CliError> {
-    let any_dedup = settings.routes.iter().any(|r| r.dedup);
+    let any_dedup = settings
+        .routes
+        .iter()
+        .any(|r| r.dedup || r.publish.is_some());
     let prefix = settings
         .redis_prefix
         .clone()
@@ -188,6 +197,7 @@ async fn nth_signal(mut rx: watch::Receiver<u32>, n: u32) {
 async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
     let signals = signals()?;
     let store = connect_store(&settings).await?;
+    publish::check_brokers(&settings).await?;
     let cancel = CancellationToken::new();
     let router = Arc::new(route::build(
         &settings,

@@ -9,6 +9,9 @@
 //! 408 body        for the access log   503 store down
 //! timeout
 //! ```
+//!
+//! A publish route ends in `PublishService` instead (claim, publish, confirm, done: see
+//! [`publish`](super::publish)).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,6 +23,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use countersign_core::{Tolerance, Verified};
 use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
+use countersign_publish::PublishOutcome;
 use countersign_tower::{VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{Either, Full};
@@ -91,28 +95,42 @@ pub(crate) fn build(
         let context =
             |e: CliError| CliError::Usage(format!("route `{}`: {}", spec.name, e.report()));
         let verify = verify_layer(spec).map_err(|e| context(e.into()))?;
-        let forward = Forward::new(
-            client.clone(),
-            spec.upstream.clone(),
-            spec.upstream_timeout,
-            cancel.clone(),
-        )
-        .map_err(|m| context(CliError::Usage(m)))?;
-        let (service, stats): (RouteService, Option<DedupStats>) = if spec.dedup {
+        let mut publish_stats = None;
+        let (service, stats): (RouteService, Option<DedupStats>) = if let Some(url) = &spec.publish
+        {
             any_dedup = true;
-            let dedup = DedupLayer::builder(Arc::clone(&store))
-                .scheme(spec.scheme.clone())
-                .scope(&spec.name)
-                .lease(settings.lease)
-                .retention(settings.retention)
-                .build()
-                .map_err(|e| context(dedup_error(e, spec)))?;
-            let stats = dedup.stats();
-            let stack = verify.layer(Tag(dedup.layer(forward)));
-            (BoxCloneSyncService::new(stack), Some(stats))
+            let (publish, stats) = super::publish::service(spec, url, settings, Arc::clone(&store))
+                .map_err(context)?;
+            publish_stats = Some(stats);
+            (BoxCloneSyncService::new(verify.layer(Tag(publish))), None)
         } else {
-            let stack = verify.layer(Tag(forward));
-            (BoxCloneSyncService::new(stack), None)
+            let upstream = spec
+                .upstream
+                .clone()
+                .ok_or_else(|| context(CliError::Usage("no upstream".into())))?;
+            let forward = Forward::new(
+                client.clone(),
+                upstream,
+                spec.upstream_timeout,
+                cancel.clone(),
+            )
+            .map_err(|m| context(CliError::Usage(m)))?;
+            if spec.dedup {
+                any_dedup = true;
+                let dedup = DedupLayer::builder(Arc::clone(&store))
+                    .scheme(spec.scheme.clone())
+                    .scope(&spec.name)
+                    .lease(settings.lease)
+                    .retention(settings.retention)
+                    .build()
+                    .map_err(|e| context(dedup_error(e, spec)))?;
+                let stats = dedup.stats();
+                let stack = verify.layer(Tag(dedup.layer(forward)));
+                (BoxCloneSyncService::new(stack), Some(stats))
+            } else {
+                let stack = verify.layer(Tag(forward));
+                (BoxCloneSyncService::new(stack), None)
+            }
         };
         if spec.scheme.needs_url() && spec.public_url.is_none() && !spec.trust_forwarded {
             tracing::warn!(
@@ -122,7 +140,7 @@ pub(crate) fn build(
                 spec.scheme.name()
             );
         }
-        route_metrics.push(RouteMetrics::new(&spec.name, stats));
+        route_metrics.push(RouteMetrics::new(&spec.name, stats).with_publish(publish_stats));
         routes.push(Route {
             name: spec.name.clone(),
             path: spec.path.clone(),
@@ -346,6 +364,10 @@ impl Router {
                 Upstreamed::TimedOut => "upstream_timeout",
                 Upstreamed::Cancelled => "cancelled",
             };
+        }
+        if let Some(outcome) = ext.get::<PublishOutcome>() {
+            // Counted by the publish service's own stats.
+            return outcome.as_str();
         }
         if let Some(dedup) = ext.get::<DedupRejection>() {
             // Counted by the dedup layer's own stats.

@@ -9,6 +9,7 @@ mod forwarding;
 mod harness;
 mod limits;
 mod ops;
+mod publish;
 mod readme;
 mod send;
 mod shutdown;
