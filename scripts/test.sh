@@ -5,17 +5,29 @@
 # free ports (or use REDIS_URL / REDIS_CLUSTER_URLS when set), so redis-server and redis-cli
 # must be installed. They are installed from Debian's packages when missing. The suites never
 # skip: without Redis the run fails.
+#
+# The publish suites talk to a real RabbitMQ (127.0.0.1:5672, guest/guest) and a real NATS
+# server with JetStream (127.0.0.1:4222), and start throwaway nats-server processes and
+# RabbitMQ vhosts of their own. Both brokers are installed from Debian's packages
+# (rabbitmq-server, nats-server) when missing and started when not running; the run fails
+# when they do not answer. RABBITMQ_URL / NATS_URL point the suites elsewhere instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 have_redis() { command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; }
 have_curl() { command -v curl >/dev/null 2>&1; }
+have_rabbitmq() { command -v rabbitmq-server >/dev/null 2>&1 && command -v rabbitmqctl >/dev/null 2>&1; }
+have_nats() { command -v nats-server >/dev/null 2>&1; }
+# Whether something accepts TCP connections on 127.0.0.1:$1.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Debian packages the tests need: redis-server (+ redis-cli) and curl (the quickstart test
 # runs the example's printed curl commands exactly as a user would).
 missing=()
 have_redis || missing+=(redis-server)
 have_curl || missing+=(curl)
+if [ -z "${RABBITMQ_URL:-}" ] && ! have_rabbitmq; then missing+=(rabbitmq-server); fi
+if [ -z "${NATS_URL:-}" ] && ! have_nats; then missing+=(nats-server); fi
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "scripts/test.sh: installing missing Debian packages: ${missing[*]}" >&2
     sudo=""
@@ -35,6 +47,49 @@ Install them with:   sudo apt-get install redis-server      (Debian/Ubuntu)
                or:   brew install redis                      (macOS)
 MSG
     exit 1
+fi
+
+# Waits up to $2 seconds for 127.0.0.1:$1; fails loudly with $3.
+wait_for_port() {
+    local port=$1 seconds=$2 what=$3
+    for _ in $(seq 1 "$seconds"); do
+        if listening "$port"; then return 0; fi
+        sleep 1
+    done
+    echo "scripts/test.sh: FATAL: $what is not answering on 127.0.0.1:$port after ${seconds}s" >&2
+    exit 1
+}
+
+if [ -z "${RABBITMQ_URL:-}" ]; then
+    if ! have_rabbitmq; then
+        echo "scripts/test.sh: FATAL: RabbitMQ is required (the publish suites); install it with: sudo apt-get install rabbitmq-server" >&2
+        exit 1
+    fi
+    if ! listening 5672; then
+        echo "scripts/test.sh: starting RabbitMQ (rabbitmq-server -detached)" >&2
+        rabbitmq-server -detached >&2 || true
+    fi
+    wait_for_port 5672 120 "RabbitMQ"
+    # The suites create and delete vhosts of their own with rabbitmqctl.
+    if ! rabbitmqctl await_startup >/dev/null 2>&1; then
+        echo "scripts/test.sh: FATAL: rabbitmqctl cannot reach the running RabbitMQ (the publish suites create test vhosts with it)" >&2
+        exit 1
+    fi
+fi
+if [ -z "${NATS_URL:-}" ]; then
+    if ! have_nats; then
+        echo "scripts/test.sh: FATAL: nats-server is required (the publish suites); install it with: sudo apt-get install nats-server" >&2
+        exit 1
+    fi
+    if ! listening 4222; then
+        echo "scripts/test.sh: starting nats-server with JetStream on 127.0.0.1:4222" >&2
+        sudo=""
+        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+        $sudo mkdir -p /var/lib/nats-server
+        $sudo start-stop-daemon --start --oknodo --background --exec "$(command -v nats-server)" -- \
+            -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log >&2
+    fi
+    wait_for_port 4222 30 "nats-server"
 fi
 
 cargo test --workspace --all-features --locked "$@"
