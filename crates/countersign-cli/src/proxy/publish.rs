@@ -129,8 +129,7 @@ pub(crate) fn check_brokers_blocking(settings: &Settings) -> Result<(), CliError
 /// | `countersign_publish_confirmed_late_total` | counter | `route` (confirmed after the sender got 503) |
 /// | `countersign_publish_confirm_seconds` | histogram | `route` |
 ///
-/// Duplicates, 409s and store errors of publish routes are counted in the dedup series
-/// (`countersign_duplicates_total`, …) by the caller.
+/// | `countersign_publish_duplicates_total`, `countersign_publish_in_flight_total`, `countersign_publish_store_errors_total`, `countersign_publish_missing_event_id_total` | counter | `route` |
 pub(crate) fn render_metrics<'a>(
     out: &mut String,
     routes: impl Iterator<Item = (&'a str, &'a PublishStats)> + Clone,
@@ -169,6 +168,35 @@ pub(crate) fn render_metrics<'a>(
                 &[("route", name), ("reason", kind.as_str())],
                 s.failures_of(kind),
             );
+        }
+    }
+    type Field = fn(&countersign_publish::PublishStatsSnapshot) -> u64;
+    let counters: [(&str, &str, Field); 4] = [
+        (
+            "countersign_publish_duplicates_total",
+            "Duplicates of published events, answered 200 without publishing.",
+            |s| s.duplicates,
+        ),
+        (
+            "countersign_publish_in_flight_total",
+            "Duplicates answered 409 while the first delivery was being published.",
+            |s| s.in_flight,
+        ),
+        (
+            "countersign_publish_store_errors_total",
+            "Dedup store operations of publish routes that failed.",
+            |s| s.store_errors,
+        ),
+        (
+            "countersign_publish_missing_event_id_total",
+            "Deliveries without an event id (400).",
+            |s| s.missing_event_id,
+        ),
+    ];
+    for (metric, help, field) in counters {
+        family(out, metric, "counter", help);
+        for (name, s) in &snaps {
+            sample(out, metric, &[("route", name)], field(s));
         }
     }
     family(

@@ -249,3 +249,75 @@ fn check_connects_to_the_broker_and_hides_the_password() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The README's "Publishing to a broker" commands, run as written — the built binary first
+/// on `PATH`, free ports for the proxies, a vhost and a nats-server of the test's own instead
+/// of the machine's `/` and 4222.
+#[test]
+fn the_readme_publish_demo_works_as_written() {
+    use std::os::unix::process::CommandExt as _;
+    use std::process::Stdio;
+
+    use super::harness::Scratch;
+    use super::readme::{block, free_port, path_with_binary};
+
+    let script = block("publish-demo");
+    assert!(script.contains("--publish") && script.contains("countersign send"));
+    let vhost = RabbitVhost::create("readme_publish");
+    let nats = NatsServer::start();
+    let (p1, p2) = (free_port(), free_port());
+    let script = script
+        .replace("8081", &p1.to_string())
+        .replace("8082", &p2.to_string())
+        .replace("5672/%2f", &format!("5672/{}", vhost.name()))
+        .replace("4222", &nats.port().to_string())
+        .replace("list_queues", &format!("list_queues -p {}", vhost.name()));
+    let dir = Scratch::new();
+    let child = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&dir.0)
+        .env("PATH", path_with_binary())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pgid = child.id();
+    let started = Instant::now();
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    while !waiter.is_finished() {
+        if started.elapsed() > Duration::from_secs(90) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pgid}")])
+                .status();
+            panic!("the README publish demo did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = waiter.join().unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(out.status.success(), "{all}");
+    let statuses: Vec<&str> = stdout.lines().filter(|l| l.starts_with("HTTP/")).collect();
+    assert_eq!(statuses, ["HTTP/1.1 200 OK"; 3], "{all}");
+    assert_eq!(stdout.matches("published\n").count(), 2, "{all}");
+    assert!(stdout.contains("duplicate\n"), "{all}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["webhooks", "1"]),
+        "{all}"
+    );
+    assert!(
+        stdout.contains(r#"webhooks.stripe evt_1 {"id":"evt_1","type":"invoice.paid"}"#),
+        "{all}"
+    );
+}
