@@ -1,23 +1,4 @@
 //! [`AmqpPublisher`]: RabbitMQ (AMQP 0-9-1) through `lapin`.
-//!
-//! - **Publisher confirms** on the channel; a publish resolves on the broker's `basic.ack`
-//!   (confirms of concurrent publishes share one channel, and RabbitMQ acknowledges them in
-//!   batches with `multiple`).
-//! - **`mandatory`**: an unroutable message comes back as `basic.return` *followed by an ack*;
-//!   that is [`FailureKind::Unroutable`], never a success. A `basic.nack` (a full queue with
-//!   `x-overflow: reject-publish`, an internal error) is [`FailureKind::Rejected`].
-//! - **Persistent**: `delivery_mode` 2; the message's `content_type`, `message_id` (the event
-//!   id, when it fits the 255-byte short string), `timestamp` (the receive time, seconds) and a
-//!   headers table with every [`Message::headers`] entry.
-//! - **Destination**: an exchange and a routing key template, or a queue (published through
-//!   the default exchange, declared durable when it does not exist; an existing queue is
-//!   used as it is, whatever its arguments).
-//! - **Reconnects**: the connection and channel are made on first use and made again by the
-//!   first publish after they broke (a broker restart, a deleted vhost, a channel closed by
-//!   an error); a publish that finds no connection fails at once with
-//!   [`FailureKind::Unreachable`] after at most the connect timeout.
-//!
-//! TLS (`amqps://`) is not built in: the proxy runs beside the broker.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -52,7 +33,26 @@ enum Target {
     Queue(String),
 }
 
-/// Publishes to RabbitMQ; see the [module docs](self). Cheap to clone (one `Arc`).
+/// Publishes to RabbitMQ. Cheap to clone (one `Arc`).
+///
+/// - **Publisher confirms** on the channel; a publish resolves on the broker's `basic.ack`
+///   (confirms of concurrent publishes share one channel, and RabbitMQ acknowledges them in
+///   batches with `multiple`).
+/// - **`mandatory`**: an unroutable message comes back as `basic.return` *followed by an ack*;
+///   that is [`FailureKind::Unroutable`], never a success. A `basic.nack` (a full queue with
+///   `x-overflow: reject-publish`, an internal error) is [`FailureKind::Rejected`].
+/// - **Persistent**: `delivery_mode` 2; the message's `content_type`, `message_id` (the event
+///   id, when it fits the 255-byte short string), `timestamp` (the receive time, seconds) and a
+///   headers table with every [`Message::headers`] entry.
+/// - **Destination**: an exchange and a routing key template, or a queue (published through
+///   the default exchange, declared durable when it does not exist; an existing queue is
+///   used as it is, whatever its arguments).
+/// - **Reconnects**: the connection and channel are made on first use and made again by the
+///   first publish after they broke (a broker restart, a deleted vhost, a channel closed by
+///   an error); a publish that finds no connection fails at once with
+///   [`FailureKind::Unreachable`] after at most the connect timeout.
+///
+/// TLS (`amqps://`) is not built in: the proxy runs beside the broker.
 ///
 /// ```no_run
 /// use countersign_publish::{AmqpPublisher, Message, Publisher};

@@ -1,23 +1,4 @@
 //! [`NatsPublisher`]: NATS JetStream through `async-nats`.
-//!
-//! - Every message is published with `Nats-Msg-Id` = the event id, so JetStream's duplicate
-//!   window (2 minutes by default) drops a second copy of an event: a retry of a publish
-//!   whose answer was lost gets a `PubAck` with `duplicate: true`, which counts as
-//!   published.
-//! - A publish resolves on the `PubAck`. No stream for the subject (`no responders`) is
-//!   [`FailureKind::Unroutable`]; a JetStream error answer (a full stream with
-//!   `discard: new`, a message too large) is [`FailureKind::Rejected`]; no answer within the
-//!   ack timeout is [`FailureKind::TimedOut`] (it may still land).
-//! - While the client is disconnected a publish fails at once with
-//!   [`FailureKind::Unreachable`] instead of queueing in the client's reconnect buffer, where
-//!   it could land minutes later. The client reconnects by itself.
-//! - `stream`: the stream is used as it is when it exists and created (file storage, the
-//!   subjects of the template) when it does not, on first use and by
-//!   [`Publisher::check`]. The subjects of a template are the template cut at its first
-//!   placeholder's token, followed by `>` (`webhooks.{preset}` → `webhooks.>`).
-//! - Header values: control characters become `%XX` (NATS headers are line based).
-//!
-//! TLS (`tls://`) is not built in: the proxy runs beside the broker.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -38,7 +19,26 @@ pub const DEFAULT_NATS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// keeps waiting in the background).
 pub const DEFAULT_NATS_ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Publishes to NATS JetStream; see the [module docs](self). Cheap to clone (one `Arc`).
+/// Publishes to NATS JetStream. Cheap to clone (one `Arc`).
+///
+/// - Every message is published with `Nats-Msg-Id` = the event id, so JetStream's duplicate
+///   window (2 minutes by default) drops a second copy of an event: a retry of a publish
+///   whose answer was lost gets a `PubAck` with `duplicate: true`, which counts as
+///   published.
+/// - A publish resolves on the `PubAck`. No stream for the subject (`no responders`) is
+///   [`FailureKind::Unroutable`]; a JetStream error answer (a full stream with
+///   `discard: new`, a message too large) is [`FailureKind::Rejected`]; no answer within the
+///   ack timeout is [`FailureKind::TimedOut`] (it may still land).
+/// - While the client is disconnected a publish fails at once with
+///   [`FailureKind::Unreachable`] instead of queueing in the client's reconnect buffer, where
+///   it could land minutes later. The client reconnects by itself.
+/// - `stream`: the stream is used as it is when it exists and created (file storage, the
+///   subjects of the template) when it does not, on first use and by
+///   [`Publisher::check`]. The subjects of a template are the template cut at its first
+///   placeholder's token, followed by `>` (`webhooks.{preset}` → `webhooks.>`).
+/// - Header values: control characters become `%XX` (NATS headers are line based).
+///
+/// TLS (`tls://`) is not built in: the proxy runs beside the broker.
 ///
 /// ```no_run
 /// use countersign_publish::{Message, NatsPublisher, Publisher};

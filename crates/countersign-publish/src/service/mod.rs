@@ -1,43 +1,5 @@
 //! [`PublishService`]: the end of a webhook route that hands verified deliveries to a
-//! broker. Put it behind `VerifyLayer`; it deduplicates itself.
-//!
-//! ```text
-//! VerifyLayer ─▶ PublishService
-//!                1. event id from Verified      none → 400
-//!                2. claim (dedup store)         in flight → 409 · done → 200 duplicate
-//!                                               store down → 503
-//!                3. publish, wait for the broker's confirmation (bounded by `timeout`)
-//!                   confirmed → record done → 200
-//!                   certainly not published (unreachable, unroutable, nack)
-//!                                → release the claim → 503 + Retry-After
-//!                   unknown (no answer in time) → 503 + Retry-After, claim KEPT while the
-//!                                confirmation may still come (up to the lease)
-//! ```
-//!
-//! ## "Timed out, but the broker may still take it"
-//!
-//! A publish whose confirmation has not arrived when the publish timeout ends may still be
-//! confirmed: the message can sit in a socket buffer, or in the client's reconnect buffer.
-//! The sender must not get a `2xx` (if the message is lost, nobody would resend it), so it
-//! gets `503` + `Retry-After` — but the claim is **not** released: releasing it would let the
-//! sender's retry publish a second copy while the first may still land. Instead the publish
-//! keeps running in a background task for at most the lease:
-//!
-//! - confirmed late → done is recorded; the retry is answered `200` duplicate (one message);
-//! - certainly not published (nack, return) → the claim is released; the retry publishes;
-//! - still unknown when the lease ends, or the connection was lost after sending
-//!   (`Unconfirmed`) → the claim is released / expires and the retry publishes again. This
-//!   is the one case that can put a second copy on the broker: nothing is lost, and consumers
-//!   can drop the copy by the event id (`message_id`, `Countersign-Event-Id`). On JetStream
-//!   the `Nats-Msg-Id` header makes the server drop it within its duplicate window (2 min by
-//!   default, longer than the default lease), so there it stays one message.
-//!
-//! Until then a retry is answered `409` + `Retry-After`. The same task also finishes a
-//! publish whose sender disconnected: a dropped request never abandons a claim.
-//!
-//! Confirmed, but the done record cannot be written (store down): the broker has the message,
-//! so the sender gets `200`; the claim stays until its lease ends, so duplicates arriving
-//! meanwhile are answered `409`, and one arriving after that is published again.
+//! broker.
 
 mod builder;
 mod outcome;
@@ -75,8 +37,46 @@ use crate::stats::{Counter, PublishStats};
 /// `countersign-duplicate: true` on the `200` for an event published before.
 pub const DUPLICATE_HEADER: HeaderName = HeaderName::from_static("countersign-duplicate");
 
-/// Publishes verified deliveries and answers the sender once the broker confirmed; see the
-/// [module docs](self) for the flow. `Clone` is cheap (one `Arc`).
+/// Publishes verified deliveries and answers the sender once the broker confirmed. `Clone`
+/// is cheap (one `Arc`).
+///
+/// ```text
+/// VerifyLayer ─▶ PublishService
+///                1. event id from Verified      none → 400
+///                2. claim (dedup store)         in flight → 409 · done → 200 duplicate
+///                                               store down → 503
+///                3. publish, wait for the broker's confirmation (bounded by `timeout`)
+///                   confirmed → record done → 200
+///                   certainly not published (unreachable, unroutable, nack)
+///                                → release the claim → 503 + Retry-After
+///                   unknown (no answer in time) → 503 + Retry-After, claim KEPT while the
+///                                confirmation may still come (up to the lease)
+/// ```
+///
+/// ## "Timed out, but the broker may still take it"
+///
+/// A publish whose confirmation has not arrived when the publish timeout ends may still be
+/// confirmed: the message can sit in a socket buffer, or in the client's reconnect buffer.
+/// The sender must not get a `2xx` (if the message is lost, nobody would resend it), so it
+/// gets `503` + `Retry-After` — but the claim is **not** released: releasing it would let the
+/// sender's retry publish a second copy while the first may still land. Instead the publish
+/// keeps running in a background task for at most the lease:
+///
+/// - confirmed late → done is recorded; the retry is answered `200` duplicate (one message);
+/// - certainly not published (nack, return) → the claim is released; the retry publishes;
+/// - still unknown when the lease ends, or the connection was lost after sending
+///   (`Unconfirmed`) → the claim is released / expires and the retry publishes again. This
+///   is the one case that can put a second copy on the broker: nothing is lost, and consumers
+///   can drop the copy by the event id (`message_id`, `Countersign-Event-Id`). On JetStream
+///   the `Nats-Msg-Id` header makes the server drop it within its duplicate window (2 min by
+///   default, longer than the default lease), so there it stays one message.
+///
+/// Until then a retry is answered `409` + `Retry-After`. The same task also finishes a
+/// publish whose sender disconnected: a dropped request never abandons a claim.
+///
+/// Confirmed, but the done record cannot be written (store down): the broker has the message,
+/// so the sender gets `200`; the claim stays until its lease ends, so duplicates arriving
+/// meanwhile are answered `409`, and one arriving after that is published again.
 ///
 /// Requests must come from `VerifyLayer` (a [`Verified`] with an event id in the
 /// extensions, the verified body as [`VerifiedBody`]). Every answer carries a
@@ -124,9 +124,11 @@ impl PublishService {
     }
 }
 
+type BoxedAnswer = Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
+
 /// Response future of [`PublishService`].
 pub struct PublishResponseFuture {
-    inner: Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>,
+    inner: BoxedAnswer,
 }
 
 impl fmt::Debug for PublishResponseFuture {
