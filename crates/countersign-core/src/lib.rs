@@ -59,11 +59,12 @@
 //!
 //! ## The public interface is:
 //!
-//! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Verified`]
+//! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Verified`],
+//!   [`EventType`] ([`EventTypePart`])
 //! - [`Signer`], [`SignRequest`]
 //! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSource`],
 //!   [`SignatureSyntax`], [`Part`], [`UrlPart`], [`FormParams`], [`TimestampSpec`],
-//!   [`EventIdSource`], [`KeyFormat`], [`SenderChoices`], [`Tolerance`])
+//!   [`EventIdSource`], [`EventTypeSource`], [`KeyFormat`], [`SenderChoices`], [`Tolerance`])
 //! - scheme files: [`SchemeConfig`], [`OneOrMany`], [`SchemeFileError`]
 //! - handshakes: [`Handshake`], [`HandshakeTrigger`], [`HandshakeAnswer`], [`HandshakeReply`]
 //! - [`Algorithm`], [`Encoding`], [`Secret`], [`Clock`], [`SystemClock`], [`FixedClock`]
@@ -84,6 +85,7 @@ mod config;
 mod content;
 mod error;
 mod event_id;
+mod event_type;
 mod form;
 mod handshake;
 mod keys;
@@ -101,6 +103,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{OneOrMany, SchemeConfig, SchemeFileError};
 pub use error::{ConfigError, ErrorKind, SignError, VerifyError};
 pub use event_id::MAX_EVENT_ID_LEN;
+pub use event_type::{EventType, EventTypePart, EventTypeSource, MAX_EVENT_TYPE_LEN};
 pub use handshake::{
     Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, MAX_CHALLENGE_LEN,
 };

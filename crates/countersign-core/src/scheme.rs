@@ -31,6 +31,7 @@ use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding, MAX_TAG_LEN};
 use crate::error::ConfigError;
+use crate::event_type::EventTypeSource;
 use crate::handshake::Handshake;
 
 /// Default timestamp tolerance in each direction: 300 s.
@@ -423,6 +424,7 @@ pub struct Scheme {
     pub(crate) key_format: KeyFormat,
     pub(crate) tolerance: Tolerance,
     pub(crate) event_id: EventIdSource,
+    pub(crate) event_type: EventTypeSource,
     pub(crate) body_limit: usize,
     pub(crate) handshakes: Vec<Handshake>,
     pub(crate) alternatives: Vec<Scheme>,
@@ -450,6 +452,7 @@ impl Scheme {
                 key_format: KeyFormat::Raw,
                 tolerance: Tolerance::default(),
                 event_id: EventIdSource::None,
+                event_type: EventTypeSource::none(),
                 body_limit: DEFAULT_BODY_LIMIT,
                 handshakes: Vec::new(),
                 alternatives: Vec::new(),
@@ -543,6 +546,12 @@ impl Scheme {
     #[must_use]
     pub fn event_id(&self) -> &EventIdSource {
         &self.event_id
+    }
+
+    /// Where the event type lives (shared by the alternatives).
+    #[must_use]
+    pub fn event_type(&self) -> &EventTypeSource {
+        &self.event_type
     }
 
     /// The default body limit in bytes.
@@ -849,6 +858,7 @@ impl Scheme {
         {
             return invalid("the event id JSON path is empty");
         }
+        self.event_type.validate()?;
         if let Some(choices) = &self.choices
             && (!choices.algorithms.contains(&self.algorithm)
                 || !choices.encodings.contains(&self.encoding))
@@ -943,6 +953,12 @@ impl SchemeBuilder {
     /// Where the event id lives (default: nowhere).
     pub fn event_id(mut self, source: EventIdSource) -> Self {
         self.scheme.event_id = source;
+        self
+    }
+
+    /// Where the event type lives (default: nowhere). Alternatives share the scheme's.
+    pub fn event_type(mut self, source: EventTypeSource) -> Self {
+        self.scheme.event_type = source;
         self
     }
 

@@ -28,6 +28,7 @@ use crate::algorithm::{Encoding, Sink};
 use crate::clock::{Clock, SystemClock};
 use crate::content::{self, Inputs};
 use crate::error::{ConfigError, ErrorKind, VerifyError};
+use crate::event_type::{EventType, EventTypeSource};
 use crate::keys::{self, Key};
 use crate::scheme::{
     EventIdSource, MAX_HEADER_PARTS, MAX_JSON_PARTS, Part, Scheme, SignatureSource,
@@ -48,6 +49,9 @@ pub struct Verified {
     preset: Arc<str>,
     event_id: Option<String>,
     timestamp: Option<i64>,
+    /// Shared with the verifier (a reference count, no allocation); `None` when the scheme
+    /// has no event type.
+    event_type: Option<Arc<EventTypeSource>>,
 }
 
 impl Verified {
@@ -62,6 +66,7 @@ impl Verified {
             preset: preset.into(),
             event_id,
             timestamp,
+            event_type: None,
         }
     }
 
@@ -81,6 +86,35 @@ impl Verified {
     #[must_use]
     pub fn timestamp(&self) -> Option<i64> {
         self.timestamp
+    }
+
+    /// The event type of the delivery this value was verified from (pass its headers and
+    /// body), read where the scheme says ([`Scheme::event_type`]): borrowed from the header
+    /// when it is one header, otherwise read from the body on this call (nothing is computed
+    /// during verification). `None` when the scheme has no event type, the delivery lacks
+    /// it, or it is out of bounds ([`EventTypeSource`]).
+    ///
+    /// ```
+    /// use countersign_core::{Delivery, Preset, Signer, SignRequest, Verifier};
+    ///
+    /// let verifier = Verifier::new(Preset::Github, "s3cret")?;
+    /// let body = br#"{"action":"opened","issue":{"number":1}}"#;
+    /// let mut headers = Signer::new(Preset::Github, "s3cret")?.sign(&SignRequest::new(body))?;
+    /// headers.insert("x-github-event", "issues".parse()?);
+    /// let verified = verifier.verify(&Delivery::new(&headers, body))?;
+    /// assert_eq!(verified.event_type(&headers, body).unwrap(), "issues.opened");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn event_type<'h>(&self, headers: &'h HeaderMap, body: &[u8]) -> Option<EventType<'h>> {
+        self.event_type.as_deref()?.extract(headers, body)
+    }
+
+    /// Sets where [`event_type`](Self::event_type) reads from (for values built by hand).
+    #[must_use]
+    pub fn with_event_type_source(mut self, source: EventTypeSource) -> Self {
+        self.event_type = (!source.is_none()).then(|| Arc::new(source));
+        self
     }
 
     /// Replaces the event id (for user-supplied id extractors).
@@ -194,6 +228,7 @@ pub struct Verifier {
 
 struct Inner {
     scheme: Scheme,
+    event_type: Option<Arc<EventTypeSource>>,
     modes: Box<[Mode]>,
     tolerance: Tolerance,
     body_limit: usize,
@@ -603,6 +638,7 @@ impl Verifier {
             preset: Arc::clone(&self.inner.scheme.name),
             event_id,
             timestamp,
+            event_type: self.inner.event_type.clone(),
         })
     }
 }
@@ -733,6 +769,8 @@ impl VerifierBuilder {
                 tolerance: self.tolerance.unwrap_or(self.scheme.tolerance),
                 body_limit: self.body_limit.unwrap_or(self.scheme.body_limit),
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                event_type: (!self.scheme.event_type.is_none())
+                    .then(|| Arc::new(self.scheme.event_type.clone())),
                 scheme: self.scheme,
                 modes: modes.into(),
             }),
