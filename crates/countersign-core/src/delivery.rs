@@ -1,0 +1,105 @@
+//! A received delivery, and what verifying it proved.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+/// What a verified delivery proved: which preset, which event, signed when.
+///
+/// The tower layer inserts this into the request extensions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Verified {
+    pub(crate) preset: Arc<str>,
+    pub(crate) event_id: Option<String>,
+    pub(crate) timestamp: Option<i64>,
+}
+
+impl Verified {
+    /// Builds a value by hand (tests, custom verification, user id extractors).
+    #[must_use]
+    pub fn new(
+        preset: impl Into<Arc<str>>,
+        event_id: Option<String>,
+        timestamp: Option<i64>,
+    ) -> Self {
+        Verified {
+            preset: preset.into(),
+            event_id,
+            timestamp,
+        }
+    }
+
+    /// The scheme's name, e.g. `stripe`.
+    #[must_use]
+    pub fn preset(&self) -> &str {
+        &self.preset
+    }
+
+    /// The provider's event id, when the scheme has one and the delivery carried it.
+    #[must_use]
+    pub fn event_id(&self) -> Option<&str> {
+        self.event_id.as_deref()
+    }
+
+    /// The signed timestamp in Unix seconds, when the scheme has one.
+    #[must_use]
+    pub fn timestamp(&self) -> Option<i64> {
+        self.timestamp
+    }
+
+    /// Replaces the event id (for user-supplied id extractors).
+    #[must_use]
+    pub fn with_event_id(mut self, event_id: Option<String>) -> Self {
+        self.event_id = event_id;
+        self
+    }
+}
+
+/// A received delivery: the headers and raw body, plus the request line parts that
+/// URL-bound schemes sign.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: &'a [u8],
+    pub(crate) method: Option<&'a str>,
+    pub(crate) url: Option<&'a str>,
+}
+
+impl<'a> Delivery<'a> {
+    /// Headers and the exact body bytes as received.
+    #[must_use]
+    pub fn new(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        Delivery {
+            headers,
+            body,
+            method: None,
+            url: None,
+        }
+    }
+
+    /// The request method (for schemes that sign it).
+    #[must_use]
+    pub fn with_method(mut self, method: &'a str) -> Self {
+        self.method = Some(method);
+        self
+    }
+
+    /// The public URL the provider sent to (for schemes that sign it).
+    #[must_use]
+    pub fn with_url(mut self, url: &'a str) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// The headers.
+    #[must_use]
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
+    /// The body.
+    #[must_use]
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+}
