@@ -110,8 +110,8 @@ pub use content::Part;
 pub use delivery::{Delivery, Verified};
 pub use error::{ConfigError, ErrorKind, SignError, VerifyError};
 pub use event_id::{EventIdSource, MAX_EVENT_ID_LEN};
-pub use form::FormParams;
 pub use event_type::{EventType, EventTypePart, EventTypeSource, MAX_EVENT_TYPE_LEN};
+pub use form::FormParams;
 pub use handshake::{
     Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, MAX_CHALLENGE_LEN,
 };
