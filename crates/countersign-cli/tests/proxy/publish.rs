@@ -29,6 +29,11 @@ async fn stream_messages(url: &str, stream: &str) -> Vec<(String, String, Vec<u8
             .get("Countersign-Event-Id")
             .map(|v| v.as_str().to_owned())
             .unwrap_or_default();
+        // The preset's event type (Standard Webhooks: the JSON `type`).
+        assert_eq!(
+            m.headers.get("Countersign-Event-Type").map(|v| v.as_str()),
+            Some("invoice.paid")
+        );
         out.push((m.subject.to_string(), id, m.payload.to_vec()));
     }
     out

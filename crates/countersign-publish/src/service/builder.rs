@@ -144,7 +144,9 @@ impl PublishServiceBuilder {
 
     /// Where the event type comes from (the `Countersign-Event-Type` header and
     /// `{event_type}` in templates): a function of the request head and the verified body.
-    /// Without one the event type is unknown.
+    /// Without one it is the preset's
+    /// ([`Verified::event_type`](countersign_core::Verified::event_type): Stripe's JSON
+    /// `type`, GitHub's `X-GitHub-Event` + `action`, …), or unknown.
     pub fn event_type_with(
         mut self,
         f: impl Fn(&Parts, &[u8]) -> Option<String> + Send + Sync + 'static,

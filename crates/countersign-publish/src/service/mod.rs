@@ -208,7 +208,13 @@ async fn handle(config: &Arc<Config>, req: Request<VerifiedBody>) -> PublishOutc
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = body.into_bytes();
-    let event_type = config.event_type.as_ref().and_then(|f| f(&parts, &body));
+    // The extractor when one is set, else the preset's own source (bounded, validated).
+    let event_type = match &config.event_type {
+        Some(extract) => extract(&parts, &body),
+        None => verified
+            .event_type(&parts.headers, &body)
+            .map(|t| t.as_str().to_owned()),
+    };
     let mut message =
         Message::new(id, verified.preset(), &*config.route, body).with_event_type(event_type);
     if let Some(ct) = content_type {
