@@ -326,3 +326,61 @@ fn the_readme_publish_demo_works_as_written() {
         "{all}"
     );
 }
+
+#[test]
+fn a_config_file_route_publishes_and_is_checked() {
+    use super::harness::Scratch;
+
+    let nats = NatsServer::start();
+    let dir = Scratch::new();
+    let file = dir.file(
+        "countersign.toml",
+        br#"
+[[route]]
+path = "/webhooks/stripe"
+preset = "stripe"
+secret = "whsec_demo"
+publish = "env:CS_TEST_BROKER"
+
+[[route]]
+path = "/webhooks/github"
+preset = "github"
+secret = "s"
+upstream = "http://127.0.0.1:3001"
+"#,
+    );
+    let run = |env: &str| {
+        Command::new(env!("CARGO_BIN_EXE_countersign"))
+            .args(["proxy", "--check", "--config", &file])
+            .env("CS_TEST_BROKER", env)
+            .output()
+            .unwrap()
+    };
+    let out = run(&format!(
+        "nats://127.0.0.1:{}?subject=stripe.{{event_type}}",
+        nats.port()
+    ));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        stdout.contains("route stripe /webhooks/stripe -> publish nats://"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("route github /webhooks/github -> http://127.0.0.1:3001"),
+        "{stdout}"
+    );
+    // Both or neither of upstream and publish: a usage error naming the route.
+    let both = dir.file(
+        "both.toml",
+        b"[[route]]\npath = \"/\"\npreset = \"github\"\nsecret = \"s\"\nupstream = \"http://a\"\npublish = \"nats://127.0.0.1:1?subject=x\"\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_countersign"))
+        .args(["proxy", "--check", "--config", &both])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exactly one of `upstream` and `publish`")
+    );
+}
