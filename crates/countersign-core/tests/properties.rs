@@ -41,6 +41,10 @@ const CANNOT_SIGN: &[(&str, &str)] = &[
         "ECDSA P-256 key pair: the configured key is the sender's public key (verify-only)",
     ),
     (
+        "telnyx",
+        "Ed25519 key pair: the configured key is the sender's public key (verify-only)",
+    ),
+    (
         "mailgun",
         "the signature travels inside the JSON body (Signer::signature computes it; round_trip.rs)",
     ),

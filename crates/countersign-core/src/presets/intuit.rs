@@ -1,0 +1,15 @@
+use crate::algorithm::{Algorithm, Encoding};
+use crate::scheme::{Scheme, SignatureSyntax};
+
+pub(super) const NAME: &str = "intuit";
+pub(super) const DESCRIPTION: &str = "Intuit QuickBooks: intuit-signature <base64> HMAC-SHA256 over the body with the verifier token";
+
+// Documentation: https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications#validating-the-notification
+
+pub(super) fn scheme() -> Scheme {
+    Scheme::builder(NAME)
+        .algorithm(Algorithm::HmacSha256)
+        .encoding(Encoding::Base64)
+        .signature_header("intuit-signature", SignatureSyntax::single(""))
+        .unchecked()
+}
