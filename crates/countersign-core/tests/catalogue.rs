@@ -82,6 +82,7 @@ const NO_VERSION_MARKER: &[&str] = &[
     "telnyx",
     "trello",
     "mandrill",
+    "front",
 ];
 
 /// Presets whose signature does not cover a timestamp.

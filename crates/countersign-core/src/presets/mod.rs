@@ -13,6 +13,7 @@ mod alchemy;
 mod asana;
 mod bitbucket;
 mod box_com;
+mod brex;
 mod buildkite;
 mod cal_com;
 mod calendly;
@@ -32,6 +33,7 @@ mod dropbox;
 mod elevenlabs;
 mod flutterwave;
 mod frame_io;
+mod front;
 mod github;
 mod github_sha1;
 mod gitlab;
@@ -433,6 +435,10 @@ presets! {
     ///
     /// Source: <https://developers.notion.com/reference/webhooks>.
     Notion => notion,
+    /// Brex: Standard Webhooks headers (`Webhook-Id`, `Webhook-Timestamp`, `Webhook-Signature: v1,<base64>`); the secret (from `GET /v1/webhooks/secrets`) is base64 without a prefix; event type JSON `event_type`.
+    ///
+    /// Source: <https://developer.brex.com/docs/webhooks>.
+    Brex => brex,
     /// Telegram Bot API: `X-Telegram-Bot-Api-Secret-Token` must equal the `secret_token` given to `setWebhook` (constant time; nothing is signed); event id JSON `update_id`.
     ///
     /// Source: <https://core.telegram.org/bots/api#setwebhook>.
@@ -485,6 +491,10 @@ presets! {
     ///
     /// Source: <https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks#webhook-signing>.
     Telnyx => telnyx,
+    /// Front application webhooks: `X-Front-Signature: <base64>` HMAC-SHA256 over `timestamp:body`, `X-Front-Request-Timestamp` in Unix milliseconds, with the app's signing key; event type JSON `type`. (The `X-Front-Challenge` validation request is not answered yet.)
+    ///
+    /// Source: <https://dev.frontapp.com/docs/application-webhooks>.
+    Front => front,
     /// Trello: `X-Trello-Webhook: <base64>` HMAC-SHA1 over the body followed by the webhook's callback URL, with the app secret. Needs the URL; event id JSON `action.id`; event type JSON `action.type`.
     ///
     /// Source: <https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/#webhook-signatures>.
@@ -495,17 +505,58 @@ presets! {
     Mandrill => mandrill,
 }
 
+/// Other spellings in common use, each naming one preset.
+const ALIASES: &[(&str, Preset)] = &[
+    ("box-com", Preset::BoxCom),
+    ("cal", Preset::CalCom),
+    ("calcom", Preset::CalCom),
+    ("checkout", Preset::CheckoutCom),
+    ("customerio", Preset::CustomerIo),
+    ("eleven-labs", Preset::Elevenlabs),
+    ("frameio", Preset::FrameIo),
+    ("frontapp", Preset::Front),
+    ("hcp-terraform", Preset::TerraformCloud),
+    ("helpscout", Preset::HelpScout),
+    ("lemonsqueezy", Preset::LemonSqueezy),
+    ("mailchimp-transactional", Preset::Mandrill),
+    ("maxio", Preset::Chargify),
+    ("quickbooks", Preset::Intuit),
+];
+
 impl Preset {
-    /// Looks a preset up by its name (case-insensitive).
+    /// Looks a preset up by its name or one of its [aliases](Self::aliases)
+    /// (case-insensitive): `quickbooks` is `intuit`, `lemonsqueezy` is `lemon-squeezy`.
+    ///
+    /// ```
+    /// use countersign_core::Preset;
+    /// assert_eq!(Preset::from_name("QuickBooks")?, Preset::Intuit);
+    /// assert_eq!(Preset::from_name("lemon-squeezy")?, Preset::from_name("lemonsqueezy")?);
+    /// # Ok::<(), countersign_core::ConfigError>(())
+    /// ```
     ///
     /// # Errors
     /// [`ConfigError::UnknownPreset`].
     pub fn from_name(name: &str) -> Result<Self, ConfigError> {
+        let name = name.trim();
         Preset::ALL
             .iter()
             .copied()
-            .find(|p| p.name().eq_ignore_ascii_case(name.trim()))
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+            .or_else(|| {
+                ALIASES
+                    .iter()
+                    .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+                    .map(|(_, p)| *p)
+            })
             .ok_or_else(|| ConfigError::UnknownPreset(name.to_owned()))
+    }
+
+    /// Other spellings [`from_name`](Self::from_name) accepts for this preset.
+    pub fn aliases(self) -> impl Iterator<Item = &'static str> {
+        ALIASES
+            .iter()
+            .filter(move |(_, p)| *p == self)
+            .map(|(alias, _)| *alias)
     }
 }
 
@@ -551,5 +602,29 @@ mod tests {
             Preset::from_name("nope"),
             Err(ConfigError::UnknownPreset(_))
         ));
+    }
+
+    #[test]
+    fn aliases_are_kebab_case_and_name_no_other_preset() {
+        for (alias, preset) in ALIASES {
+            assert!(
+                alias
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{alias}"
+            );
+            assert!(Preset::ALL.iter().all(|p| p.name() != *alias), "{alias}");
+            assert_eq!(Preset::from_name(alias), Ok(*preset));
+            assert!(preset.aliases().any(|a| a == *alias));
+        }
+        assert_eq!(
+            ALIASES
+                .iter()
+                .map(|(a, _)| a)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            ALIASES.len(),
+            "duplicate alias"
+        );
     }
 }

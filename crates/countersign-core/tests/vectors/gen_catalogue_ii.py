@@ -75,6 +75,15 @@ standard("replicate", "webhook", "https://replicate.com/docs/topics/webhooks/ver
          None, "msg_2DaiT3jXdYAzPNsgvr7jbrOoJvH")
 
 
+# Brex: the same headers, but its secrets are plain base64 (no whsec_ prefix).
+text = compact({"event_type": "TRANSFER_PROCESSED", "transfer_id": "dptx_cl1pb6b0y00020mqoy9t2r3tq"})
+brex_secret = b64(hashlib.sha256(b"countersign brex key").digest())
+sig = b64(mac(hashlib.sha256, base64.b64decode(brex_secret), f"msg_brex_1.{NOW}.{text}"))
+add("brex", "https://developer.brex.com/docs/webhooks", "base64 HMAC-SHA256(base64-decoded secret, id.timestamp.body)", brex_secret, text,
+    {"Webhook-Id": "msg_brex_1", "Webhook-Timestamp": str(NOW), "Webhook-Signature": f"v1,{sig}"},
+    "TRANSFER_PROCESSED", "msg_brex_1", now=NOW)
+
+
 # --- Body-only HMACs --------------------------------------------------------------------------
 def body(preset, source, header, alg, enc, prefix, secret, text, event_type, event_id=None, extra=None, key=None):
     d = mac(alg, key if key is not None else secret, text)
@@ -261,6 +270,13 @@ add("frame-io", "https://developer.frame.io/docs/automations-webhooks/webhooks-o
     {"X-Frameio-Request-Timestamp": str(NOW), "X-Frameio-Signature": "v0=" + hx(mac(S, "frameio-signing-secret", f"v0:{NOW}:{text}"))},
     "asset.created", now=NOW)
 
+text = compact({"type": "inbound_received", "authorization": {"id": "cmp_123"}, "payload": {"id": "evt_1", "conversation": {"id": "cnv_1"}}})
+fts = str(NOW * 1000 + 7)
+add("front", "https://dev.frontapp.com/docs/application-webhooks", "base64 HMAC-SHA256(signing key, timestamp:body), ms timestamp",
+    "front-app-signing-key", text,
+    {"X-Front-Request-Timestamp": fts, "X-Front-Signature": b64(mac(S, "front-app-signing-key", f"{fts}:{text}"))},
+    "inbound_received", now=NOW)
+
 # Telnyx: Ed25519 over timestamp|body; base64 public key.
 tk = ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"countersign telnyx test key").digest())
 tpub = b64(tk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
@@ -287,7 +303,8 @@ add("mandrill", "https://mailchimp.com/developer/transactional/guides/track-resp
     form=[["mandrill_events", events]])
 
 # Keys that must decode: the wrong key of the negative test is another valid one.
-WRONG = {"squarespace": hx(hashlib.sha256(b"countersign squarespace other").digest()),
+WRONG = {"brex": b64(hashlib.sha256(b"countersign brex other").digest()),
+         "squarespace": hx(hashlib.sha256(b"countersign squarespace other").digest()),
          "airtable": b64(hashlib.sha256(b"countersign airtable other").digest())}
 for v in out:
     if v["preset"] in WRONG:
