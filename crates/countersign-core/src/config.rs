@@ -10,12 +10,17 @@ use http::HeaderName;
 use serde::Deserialize;
 
 use crate::algorithm::{Algorithm, Encoding};
+use crate::content::Part;
 use crate::error::ConfigError;
+use crate::event_id::EventIdSource;
 use crate::event_type::{EventTypePart, EventTypeSource};
-use crate::scheme::{
-    EventIdSource, FormParams, KeyFormat, Part, Scheme, SignatureSource, SignatureSyntax,
-    TimestampSource, TimestampSpec, TimestampUnit, Tolerance, UrlPart, parse_header_name,
-};
+use crate::form::FormParams;
+use crate::header::parse_header_name;
+use crate::scheme::Scheme;
+use crate::secret::KeyFormat;
+use crate::signature::{SignatureSource, SignatureSyntax};
+use crate::timestamp::{TimestampSource, TimestampSpec, TimestampUnit, Tolerance};
+use crate::url::UrlPart;
 
 /// A scheme as written in a configuration file (JSON with [`Scheme::from_json`], TOML with
 /// `Scheme::from_toml` and the `toml` feature).

@@ -35,7 +35,7 @@ use std::fmt;
 use http::{HeaderMap, HeaderName};
 
 use crate::error::ConfigError;
-use crate::event_id;
+use crate::json_path;
 
 /// Longest event type, in bytes (after joining its parts).
 pub const MAX_EVENT_TYPE_LEN: usize = 128;
@@ -217,7 +217,7 @@ fn part_value<'h>(
             if body.trim_ascii_start().first() != Some(&b'{') {
                 return None;
             }
-            Cow::Owned(event_id::json_value(body, path)?.trim_ascii().to_owned())
+            Cow::Owned(json_path::json_value(body, path)?.trim_ascii().to_owned())
         }
     };
     (!value.is_empty()).then_some(value)
