@@ -142,6 +142,9 @@ const NO_TIMESTAMP: &[&str] = &[
     "flutterwave",
     "trello",
     "mandrill",
+    "basic-auth",
+    "postmark",
+    "pipedrive",
 ];
 
 #[derive(Debug, Clone)]

@@ -26,6 +26,7 @@ fn verifier(preset: Preset) -> Verifier {
                 B64.encode(b"0123456789abcdef0123456789abcdef")
             ),
             KeyFormat::Hex => hex::encode(b"secret"),
+            KeyFormat::BasicAuth => "user:secret".to_owned(),
             _ => "secret".to_owned(),
         },
     };

@@ -77,6 +77,7 @@ fn secret_for(scheme: &Scheme, key: &[u8]) -> Secret {
         KeyFormat::Raw if scheme.algorithm() == Algorithm::Token => Secret::from(hex::encode(key)),
         KeyFormat::Raw => Secret::from(key),
         KeyFormat::Hex => Secret::from(hex::encode(key)),
+        KeyFormat::BasicAuth => Secret::from(format!("user:{}", hex::encode(key))),
         KeyFormat::Base64 { prefix } => Secret::from(format!(
             "{}{}",
             prefix.as_deref().unwrap_or(""),

@@ -26,6 +26,7 @@ fn secret_for(scheme: &Scheme) -> String {
             B64.encode(b"0123456789abcdef0123456789abcdef")
         ),
         KeyFormat::Hex => hex::encode(b"0123456789abcdef"),
+        KeyFormat::BasicAuth => "round-trip-user:pass word".to_owned(),
         _ => "round-trip-secret".to_owned(),
     }
 }

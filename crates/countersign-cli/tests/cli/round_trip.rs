@@ -153,6 +153,7 @@ fn secrets_for(name: &str) -> (String, String) {
         .unwrap_or_default();
     match format {
         countersign_core::KeyFormat::Hex => (hex32(1), hex32(2)),
+        countersign_core::KeyFormat::BasicAuth => ("user:pass".to_owned(), "user:other".to_owned()),
         // 32 bytes of 0x01 and of 0x02.
         countersign_core::KeyFormat::Base64 { prefix: None } => (
             "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_owned(),

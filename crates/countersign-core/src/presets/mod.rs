@@ -11,6 +11,7 @@ use crate::scheme::Scheme;
 mod airtable;
 mod alchemy;
 mod asana;
+mod basic_auth;
 mod bitbucket;
 mod box_com;
 mod brex;
@@ -62,6 +63,8 @@ mod paddle;
 mod pagerduty;
 mod paystack;
 mod persona;
+mod pipedrive;
+mod postmark;
 mod pusher;
 mod razorpay;
 mod replicate;
@@ -503,6 +506,21 @@ presets! {
     ///
     /// Source: <https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/#authenticating-webhook-requests>.
     Mandrill => mandrill,
+    /// Generic HTTP Basic authentication: `Authorization: Basic <base64(user:password)>` must
+    /// equal the configured `user:password` (compared in constant time; nothing is signed, so
+    /// use TLS). For senders that offer only credentials.
+    ///
+    /// Source: <https://www.rfc-editor.org/rfc/rfc7617>.
+    BasicAuth => basic_auth,
+    /// Postmark: HTTP Basic credentials placed in the webhook URL, sent as
+    /// `Authorization: Basic …` (configure `user:password`); event type JSON `RecordType`.
+    ///
+    /// Source: <https://postmarkapp.com/developer/webhooks/webhooks-overview>.
+    Postmark => postmark,
+    /// Pipedrive: HTTP Basic credentials configured on the webhook (`user:password`).
+    ///
+    /// Source: <https://pipedrive.readme.io/docs/guide-for-webhooks>.
+    Pipedrive => pipedrive,
 }
 
 /// Other spellings in common use, each naming one preset.

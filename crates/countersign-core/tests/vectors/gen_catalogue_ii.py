@@ -211,6 +211,20 @@ add("flutterwave", "https://developer.flutterwave.com/docs/webhooks#verifying-we
     {"verif-hash": "flutterwave-secret-hash"}, "charge.completed")
 
 
+# --- HTTP Basic credentials (RFC 7617): Authorization: Basic base64(user:password) -------------
+def basic(preset, source, creds, text, event_type):
+    add(preset, source, "Authorization: Basic + base64(user:password)", creds, text,
+        {"Authorization": "Basic " + b64(creds.encode())}, event_type)
+
+
+basic("basic-auth", "https://www.rfc-editor.org/rfc/rfc7617", "hook-sender:s3cret pass:word", compact({"any": "body"}), None)
+basic("postmark", "https://postmarkapp.com/developer/webhooks/webhooks-overview", "postmark:pm-webhook-pass",
+      compact({"RecordType": "Delivery", "ServerID": 23, "MessageStream": "outbound",
+               "MessageID": "00000000-0000-0000-0000-000000000000", "Recipient": "john@example.com"}), "Delivery")
+basic("pipedrive", "https://pipedrive.readme.io/docs/guide-for-webhooks", "pipedrive:pd-webhook-pass",
+      compact({"meta": {"action": "change", "entity": "deal"}, "data": {"id": 1}}), None)
+
+
 # --- Timestamp in the signature header ----------------------------------------------------------
 def kv(preset, source, header, fmt, secret, text, event_type, event_id=None, ts=NOW, extra=None):
     sig = hx(mac(S, secret, f"{ts}.{text}"))
