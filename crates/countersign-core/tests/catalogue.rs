@@ -83,6 +83,7 @@ const NO_VERSION_MARKER: &[&str] = &[
     "trello",
     "mandrill",
     "front",
+    "api-key",
 ];
 
 /// Presets whose signature does not cover a timestamp.
@@ -145,6 +146,8 @@ const NO_TIMESTAMP: &[&str] = &[
     "basic-auth",
     "postmark",
     "pipedrive",
+    "api-key",
+    "bearer-token",
 ];
 
 #[derive(Debug, Clone)]

@@ -10,8 +10,10 @@ use crate::scheme::Scheme;
 
 mod airtable;
 mod alchemy;
+mod api_key;
 mod asana;
 mod basic_auth;
+mod bearer_token;
 mod bitbucket;
 mod box_com;
 mod brex;
@@ -521,6 +523,15 @@ presets! {
     ///
     /// Source: <https://pipedrive.readme.io/docs/guide-for-webhooks>.
     Pipedrive => pipedrive,
+    /// Generic API key: `X-API-Key` must equal the configured key (constant time; nothing is
+    /// signed, so use TLS). A sender that uses another header is described by a scheme file
+    /// (`algorithm = "token"`, `signature_header = "…"`).
+    ApiKey => api_key,
+    /// Generic bearer token: `Authorization: Bearer <token>` must equal the configured token
+    /// (constant time; nothing is signed).
+    ///
+    /// Source: <https://www.rfc-editor.org/rfc/rfc6750#section-2.1>.
+    BearerToken => bearer_token,
 }
 
 /// Other spellings in common use, each naming one preset.

@@ -225,6 +225,12 @@ basic("pipedrive", "https://pipedrive.readme.io/docs/guide-for-webhooks", "piped
       compact({"meta": {"action": "change", "entity": "deal"}, "data": {"id": 1}}), None)
 
 
+add("api-key", "the X-API-Key convention", "X-API-Key carries the key", "ak_live_countersign_1",
+    compact({"event": "x"}), {"X-API-Key": "ak_live_countersign_1"}, None)
+add("bearer-token", "https://www.rfc-editor.org/rfc/rfc6750#section-2.1", "Authorization: Bearer + the token",
+    "bt_countersign_token-1", compact({"event": "x"}), {"Authorization": "Bearer bt_countersign_token-1"}, None)
+
+
 # --- Timestamp in the signature header ----------------------------------------------------------
 def kv(preset, source, header, fmt, secret, text, event_type, event_id=None, ts=NOW, extra=None):
     sig = hx(mac(S, secret, f"{ts}.{text}"))
