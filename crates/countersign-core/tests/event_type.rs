@@ -209,6 +209,13 @@ fn known_answers() -> Vec<KnownAnswer> {
             Some("charge:created"),
         ),
         ("convoy", vec![], r#"{"event":"charge.success"}"#, None),
+        // CloudEvents (the legacy `eventNotifications` batch is in catalogue_ii.json: none).
+        (
+            "intuit",
+            vec![],
+            r#"{"specversion":"1.0","id":"evt-1","source":"intuit","type":"qbo.invoice.created.v1","time":"2025-01-01T00:00:00Z","intuitaccountid":"310687","data":{}}"#,
+            Some("qbo.invoice.created.v1"),
+        ),
         (
             "convoy-simple",
             vec![],

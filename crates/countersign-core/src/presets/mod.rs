@@ -348,7 +348,7 @@ presets! {
     ///
     /// Source: <https://developers.docusign.com/platform/webhooks/connect/hmac/>.
     Docusign => docusign,
-    /// Intuit QuickBooks Online: `intuit-signature: <base64>` HMAC-SHA256 over the body with the app's verifier token; notifications come in an array: no event type or id.
+    /// Intuit QuickBooks Online: `intuit-signature: <base64>` HMAC-SHA256 over the body with the app's verifier token; CloudEvents deliveries give the event id (JSON `id`) and type (JSON `type`), legacy `eventNotifications` batches neither.
     ///
     /// Source: <https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications#validating-the-notification>.
     Intuit => intuit,
