@@ -34,6 +34,7 @@ fn secret_for(scheme: &Scheme) -> String {
 fn body_for(preset: Preset) -> Vec<u8> {
     match preset {
         Preset::Twilio => b"To=%2B15551234567&Body=hello+world&MediaUrl=b&MediaUrl=a".to_vec(),
+        Preset::Ecwid => br#"{"eventId":"e-1","eventCreated":1700000000,"eventType":"order.created","data":{"x":1}}"#.to_vec(),
         Preset::Linear => {
             format!(r#"{{"action":"create","webhookTimestamp":{}}}"#, NOW * 1000).into_bytes()
         }

@@ -33,6 +33,7 @@ mod discord;
 mod docusign;
 mod doppler;
 mod dropbox;
+mod ecwid;
 mod elevenlabs;
 mod flutterwave;
 mod frame_io;
@@ -532,6 +533,13 @@ presets! {
     ///
     /// Source: <https://www.rfc-editor.org/rfc/rfc6750#section-2.1>.
     BearerToken => bearer_token,
+    /// Ecwid: `X-Ecwid-Webhook-Signature: <base64>` HMAC-SHA256 over the body's
+    /// `eventCreated` + `.` + `eventId` with the app's client secret. **The rest of the body
+    /// is not covered** (like Mailgun): re-read the entity from Ecwid's API before acting on
+    /// it. Event id JSON `eventId`; event type JSON `eventType`.
+    ///
+    /// Source: <https://api-docs.ecwid.com/docs/webhooks>.
+    Ecwid => ecwid,
 }
 
 /// Other spellings in common use, each naming one preset.

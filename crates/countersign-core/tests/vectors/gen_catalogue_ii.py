@@ -211,6 +211,15 @@ add("flutterwave", "https://developer.flutterwave.com/docs/webhooks#verifying-we
     {"verif-hash": "flutterwave-secret-hash"}, "charge.completed")
 
 
+# Ecwid: only "eventCreated.eventId" is signed (base64 HMAC-SHA256 with the client secret).
+ecwid = {"eventId": "80aece08-40e8-4145-8764-6c2f0d38678", "eventCreated": 1700000000, "storeId": 1003,
+         "entityId": 103000, "eventType": "order.created", "data": {"orderId": "XJ12H", "newPaymentStatus": "PAID"}}
+add("ecwid", "https://api-docs.ecwid.com/docs/webhooks", "base64 HMAC-SHA256(client secret, eventCreated.eventId)",
+    "ecwid-client-secret", compact(ecwid),
+    {"X-Ecwid-Webhook-Signature": b64(mac(S, "ecwid-client-secret", f"{ecwid['eventCreated']}.{ecwid['eventId']}"))},
+    "order.created", ecwid["eventId"])
+
+
 # --- HTTP Basic credentials (RFC 7617): Authorization: Basic base64(user:password) -------------
 def basic(preset, source, creds, text, event_type):
     add(preset, source, "Authorization: Basic + base64(user:password)", creds, text,
