@@ -9,6 +9,9 @@
 //! not for a `write(2)` to a file or a pipe (which cost ~30 µs per line on the bench machine,
 //! a third of the proxy's CPU per request). The queue is bounded (a full queue makes loggers
 //! wait, nothing is dropped) and [`flush`] drains it before the process exits.
+//!
+//! Per-request lines of requests that reached no upstream are sampled (see
+//! [`super::sampling`]).
 
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -17,6 +20,10 @@ use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+use super::sampling::SampleLayerLogs;
 
 use crate::cli::LogFormat;
 
@@ -42,11 +49,17 @@ pub(crate) fn init(format: LogFormat) {
         .with_writer(writer);
     // Already installed (tests): keep the first.
     let _ = match format {
-        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(false)
+            .finish()
+            .with(SampleLayerLogs)
+            .try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(false)
+            .finish()
+            .with(SampleLayerLogs)
             .try_init(),
     };
 }
