@@ -41,6 +41,7 @@ use super::deadline::{DeadlineBody, is_body_timeout};
 use super::forward::{Forward, Peer, RoutedPath, UpstreamClient, Upstreamed, strip_spoofable};
 use super::health::Health;
 use super::metrics::{Metrics, RouteMetrics};
+use super::logging::{self, Access};
 use super::path;
 use super::sampling::REJECTIONS;
 use super::trusted::{self, Cidr};
@@ -427,8 +428,7 @@ impl Router {
 
         let method = req.method().clone();
         // The path is copied only when the access log will show it.
-        let log_path = tracing::enabled!(target: "countersign::access", tracing::Level::INFO)
-            .then(|| req.uri().path().to_owned());
+        let log_path = logging::access_enabled().then(|| req.uri().path().to_owned());
         req.extensions_mut().insert(peer);
         let req = req.map(|body| DeadlineBody::new(body, self.body_timeout));
         let response = match route.service.clone().oneshot(req).await {
@@ -455,17 +455,16 @@ impl Router {
                 REJECTIONS.admit()
             }
         {
-            tracing::info!(
-                target: "countersign::access",
-                route = %route.name,
-                %method,
-                path = %path,
-                status = response.status().as_u16(),
+            logging::access(&Access {
+                route: Some(&route.name),
+                method: method.as_str(),
+                path: &path,
+                status: response.status().as_u16(),
                 outcome,
                 event_id,
-                duration_ms = micros(elapsed) / 1000.0,
-                suppressed = (suppressed > 0).then_some(suppressed),
-            );
+                duration_ms: Some(micros(elapsed) / 1000.0),
+                suppressed: (suppressed > 0).then_some(suppressed),
+            });
         }
         Ok(response.map(Either::Left))
     }
@@ -508,15 +507,17 @@ impl Router {
 
 /// The access-log line of a request refused before any route work (sampled).
 fn log_refused<B>(req: &Request<B>, status: u16, outcome: &'static str) {
-    if let Some(suppressed) = REJECTIONS.admit() {
-        tracing::info!(
-            target: "countersign::access",
-            method = %req.method(),
-            path = req.uri().path(),
+    if logging::access_enabled()
+        && let Some(suppressed) = REJECTIONS.admit()
+    {
+        logging::access(&Access {
+            method: req.method().as_str(),
+            path: req.uri().path(),
             status,
             outcome,
-            suppressed = (suppressed > 0).then_some(suppressed),
-        );
+            suppressed: (suppressed > 0).then_some(suppressed),
+            ..Access::default()
+        });
     }
 }
 
