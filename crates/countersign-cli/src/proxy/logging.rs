@@ -194,7 +194,7 @@ mod tests {
             status: 200,
             outcome: "forwarded",
             event_id: Some("evt \"1\""),
-            duration_ms: Some(0.214),
+            duration_micros: Some(214),
             suppressed: None,
         };
         let mut buf = Vec::new();
@@ -214,9 +214,19 @@ mod tests {
         assert_eq!(v["duration_ms"], 0.214);
         assert!(v.get("suppressed").is_none());
         let mut ts = [0u8; 27];
-        assert_eq!(timestamp(std::time::UNIX_EPOCH, &mut ts), "1970-01-01T00:00:00.000000Z");
+        timestamp(std::time::UNIX_EPOCH, &mut ts);
+        assert_eq!(&ts, b"1970-01-01T00:00:00.000000Z");
         let leap = std::time::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(timestamp(leap, &mut ts), "2000-02-29T00:00:00.000000Z");
+        timestamp(leap, &mut ts);
+        assert_eq!(&ts, b"2000-02-29T00:00:00.000000Z");
+        for (micros, text) in [(214, "0.214"), (2600, "2.6"), (3000, "3"), (12_005, "12.005"), (0, "0")] {
+            let mut b = Vec::new();
+            millis(&mut b, micros);
+            assert_eq!(b, text.as_bytes(), "{micros}");
+        }
+        let mut b = Vec::new();
+        quoted(&mut b, "a\nb");
+        assert_eq!(b, b"\"a\\nb\"");
     }
 
     #[test]
@@ -255,20 +265,17 @@ mod tests {
 }
 
 /// One access-log line (target `countersign::access`).
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default)]
 pub(crate) struct Access<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) route: Option<&'a str>,
     pub(crate) method: &'a str,
     pub(crate) path: &'a str,
     pub(crate) status: u16,
     pub(crate) outcome: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) event_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) duration_ms: Option<f64>,
+    /// Shown as `duration_ms` with three decimals at most.
+    pub(crate) duration_micros: Option<u64>,
     /// Sampled lines left out before this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) suppressed: Option<u64>,
 }
 
@@ -288,57 +295,129 @@ pub(crate) fn access(line: &Access<'_>) {
     let _ = tx.send(Msg::Line(buf));
 }
 
-fn format_access(buf: &mut Vec<u8>, line: &Access<'_>, format: LogFormat, now: std::time::SystemTime) {
-    #[derive(serde::Serialize)]
-    struct Json<'a> {
-        timestamp: &'a str,
-        level: &'static str,
-        #[serde(flatten)]
-        line: &'a Access<'a>,
-        target: &'static str,
-    }
+fn format_access(
+    buf: &mut Vec<u8>,
+    line: &Access<'_>,
+    format: LogFormat,
+    now: std::time::SystemTime,
+) {
+    // Written byte by byte rather than with `write!`: `core::fmt` alone cost more than the
+    // rest of the line.
     let mut ts = [0u8; 27];
-    let ts = timestamp(now, &mut ts);
+    timestamp(now, &mut ts);
     match format {
         LogFormat::Json => {
-            let json = Json {
-                timestamp: ts,
-                level: "INFO",
-                line,
-                target: "countersign::access",
+            buf.extend_from_slice(b"{\"timestamp\":\"");
+            buf.extend_from_slice(&ts);
+            buf.extend_from_slice(b"\",\"level\":\"INFO\"");
+            let mut field = |name: &str, value: &str| {
+                buf.extend_from_slice(b",\"");
+                buf.extend_from_slice(name.as_bytes());
+                buf.extend_from_slice(b"\":");
+                // A JSON string with every escape it needs.
+                let _ = serde_json::to_writer(&mut *buf, value);
             };
-            if serde_json::to_writer(&mut *buf, &json).is_err() {
-                buf.clear();
-                return;
+            if let Some(route) = line.route {
+                field("route", route);
             }
+            field("method", line.method);
+            field("path", line.path);
+            field("outcome", line.outcome);
+            if let Some(id) = line.event_id {
+                field("event_id", id);
+            }
+            buf.extend_from_slice(b",\"status\":");
+            decimal(buf, u64::from(line.status), 0);
+            if let Some(micros) = line.duration_micros {
+                buf.extend_from_slice(b",\"duration_ms\":");
+                millis(buf, micros);
+            }
+            if let Some(n) = line.suppressed {
+                buf.extend_from_slice(b",\"suppressed\":");
+                decimal(buf, n, 0);
+            }
+            buf.extend_from_slice(b",\"target\":\"countersign::access\"}");
         }
         LogFormat::Text => {
             // As tracing-subscriber's text format writes it.
-            let _ = write!(buf, "{ts}  INFO countersign::access:");
+            buf.extend_from_slice(&ts);
+            buf.extend_from_slice(b"  INFO countersign::access:");
             if let Some(route) = line.route {
-                let _ = write!(buf, " route={route}");
+                buf.extend_from_slice(b" route=");
+                buf.extend_from_slice(route.as_bytes());
             }
-            let _ = write!(
-                buf,
-                " method={} path={} status={} outcome={:?}",
-                line.method, line.path, line.status, line.outcome
-            );
+            buf.extend_from_slice(b" method=");
+            buf.extend_from_slice(line.method.as_bytes());
+            buf.extend_from_slice(b" path=");
+            buf.extend_from_slice(line.path.as_bytes());
+            buf.extend_from_slice(b" status=");
+            decimal(buf, u64::from(line.status), 0);
+            buf.extend_from_slice(b" outcome=\"");
+            buf.extend_from_slice(line.outcome.as_bytes());
+            buf.push(b'"');
             if let Some(id) = line.event_id {
-                let _ = write!(buf, " event_id={id:?}");
+                buf.extend_from_slice(b" event_id=");
+                quoted(buf, id);
             }
-            if let Some(ms) = line.duration_ms {
-                let _ = write!(buf, " duration_ms={ms}");
+            if let Some(micros) = line.duration_micros {
+                buf.extend_from_slice(b" duration_ms=");
+                millis(buf, micros);
             }
             if let Some(n) = line.suppressed {
-                let _ = write!(buf, " suppressed={n}");
+                buf.extend_from_slice(b" suppressed=");
+                decimal(buf, n, 0);
             }
         }
     }
     buf.push(b'\n');
 }
 
-/// `2026-12-02T02:13:44.081748Z` (RFC 3339, UTC, microseconds) into `out`.
-fn timestamp(now: std::time::SystemTime, out: &mut [u8; 27]) -> &str {
+/// `s` in double quotes, escaped as `{:?}` does (the common case, printable ASCII without
+/// `"` or `\`, copied as is).
+fn quoted(buf: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    } else {
+        let _ = write!(buf, "{s:?}");
+    }
+}
+
+/// `n` in decimal, at least `width` digits.
+fn decimal(buf: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = i.min(digits.len().saturating_sub(width));
+    buf.extend_from_slice(&digits[start..]);
+}
+
+/// Microseconds as milliseconds: `2611` → `2.611`, `2600` → `2.6`, `3000` → `3`.
+fn millis(buf: &mut Vec<u8>, micros: u64) {
+    decimal(buf, micros / 1000, 0);
+    let mut frac = micros % 1000;
+    if frac == 0 {
+        return;
+    }
+    let mut width = 3;
+    while frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    buf.push(b'.');
+    decimal(buf, frac, width);
+}
+
+/// `2026-12-02T02:13:44.081748Z` (RFC 3339, UTC, microseconds).
+fn timestamp(now: std::time::SystemTime, out: &mut [u8; 27]) {
     let since = now
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -353,17 +432,25 @@ fn timestamp(now: std::time::SystemTime, out: &mut [u8; 27]) -> &str {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    let mut w = &mut out[..];
-    let _ = write!(
-        w,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        since.subsec_micros()
-    );
-    let left = w.len();
-    let used = out.len() - left;
-    std::str::from_utf8(&out[..used]).unwrap_or_default()
+    let year = (yoe + era * 400 + u64::from(month <= 2)).min(9999);
+    let mut put = |at: usize, width: usize, mut n: u64| {
+        for i in (at..at + width).rev() {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem / 60 % 60);
+    put(17, 2, rem % 60);
+    put(20, 6, u64::from(since.subsec_micros()));
+    for (i, b) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = b;
+        }
+    }
 }
