@@ -215,11 +215,19 @@ async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<B
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
             tracing::warn!(target: "countersign::proxy", error = %ErrorChain(&e), "upstream request failed");
-            return local(StatusCode::BAD_GATEWAY, "upstream unavailable", Upstreamed::Failed);
+            return local(
+                StatusCode::BAD_GATEWAY,
+                "upstream unavailable",
+                Upstreamed::Failed,
+            );
         }
         Err(_) => {
             tracing::warn!(target: "countersign::proxy", timeout = ?config.timeout, "upstream did not answer in time; 504");
-            return local(StatusCode::GATEWAY_TIMEOUT, "upstream timed out", Upstreamed::TimedOut);
+            return local(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream timed out",
+                Upstreamed::TimedOut,
+            );
         }
     };
     let (parts, body) = response.into_parts();
@@ -232,7 +240,9 @@ async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<B
     strip_hop_by_hop(h);
     h.remove(header::CONTENT_LENGTH);
     response.extensions_mut().clear();
-    response.extensions_mut().insert(Upstreamed::Answered(status));
+    response
+        .extensions_mut()
+        .insert(Upstreamed::Answered(status));
     response
 }
 
@@ -501,17 +511,35 @@ mod tests {
     #[test]
     fn spoofable_headers() {
         let name = |s: &str| HeaderName::from_bytes(s.as_bytes()).unwrap();
-        for n in ["countersign-preset", "countersign_event_id", "countersign-whatever"] {
-            assert!(is_spoofable(&name(n), false) && is_spoofable(&name(n), true), "{n}");
+        for n in [
+            "countersign-preset",
+            "countersign_event_id",
+            "countersign-whatever",
+        ] {
+            assert!(
+                is_spoofable(&name(n), false) && is_spoofable(&name(n), true),
+                "{n}"
+            );
         }
-        for n in ["x-forwarded-host", "forwarded", "x-real-ip", "x-original-url"] {
+        for n in [
+            "x-forwarded-host",
+            "forwarded",
+            "x-real-ip",
+            "x-original-url",
+        ] {
             assert!(is_spoofable(&name(n), false), "{n}");
             assert!(!is_spoofable(&name(n), true), "{n} from a trusted proxy");
         }
         for n in ["x_forwarded_for", "x-real_ip", "x_original_url"] {
             assert!(is_spoofable(&name(n), true), "{n}");
         }
-        for n in ["content-type", "x-forwarded", "countersign", "x-hub-signature-256", "webhook-id"] {
+        for n in [
+            "content-type",
+            "x-forwarded",
+            "countersign",
+            "x-hub-signature-256",
+            "webhook-id",
+        ] {
             assert!(!is_spoofable(&name(n), false), "{n}");
         }
         let mut h = HeaderMap::new();

@@ -219,7 +219,13 @@ mod tests {
         let leap = std::time::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         timestamp(leap, &mut ts);
         assert_eq!(&ts, b"2000-02-29T00:00:00.000000Z");
-        for (micros, text) in [(214, "0.214"), (2600, "2.6"), (3000, "3"), (12_005, "12.005"), (0, "0")] {
+        for (micros, text) in [
+            (214, "0.214"),
+            (2600, "2.6"),
+            (3000, "3"),
+            (12_005, "12.005"),
+            (0, "0"),
+        ] {
             let mut b = Vec::new();
             millis(&mut b, micros);
             assert_eq!(b, text.as_bytes(), "{micros}");
@@ -375,7 +381,9 @@ fn format_access(
 /// `s` in double quotes, escaped as `{:?}` does (the common case, printable ASCII without
 /// `"` or `\`, copied as is).
 fn quoted(buf: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
         buf.push(b'"');
         buf.extend_from_slice(s.as_bytes());
         buf.push(b'"');
@@ -408,7 +416,7 @@ fn millis(buf: &mut Vec<u8>, micros: u64) {
         return;
     }
     let mut width = 3;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         width -= 1;
     }
@@ -448,7 +456,15 @@ fn timestamp(now: std::time::SystemTime, out: &mut [u8; 27]) {
     put(14, 2, rem / 60 % 60);
     put(17, 2, rem % 60);
     put(20, 6, u64::from(since.subsec_micros()));
-    for (i, b) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
+    for (i, b) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ] {
         if let Some(slot) = out.get_mut(i) {
             *slot = b;
         }

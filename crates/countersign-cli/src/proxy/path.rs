@@ -133,8 +133,18 @@ mod tests {
 
     #[test]
     fn normal_paths_are_borrowed() {
-        for p in ["/", "/webhooks/stripe", "/a/b/", "/a.json", "/a/.well-known", "/a;b"] {
-            assert!(matches!(normalize(p), Ok(Cow::Borrowed(q)) if q == p), "{p}");
+        for p in [
+            "/",
+            "/webhooks/stripe",
+            "/a/b/",
+            "/a.json",
+            "/a/.well-known",
+            "/a;b",
+        ] {
+            assert!(
+                matches!(normalize(p), Ok(Cow::Borrowed(q)) if q == p),
+                "{p}"
+            );
         }
     }
 

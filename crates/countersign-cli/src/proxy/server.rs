@@ -81,13 +81,8 @@ pub(crate) async fn serve(
     let slots = Arc::new(Semaphore::new(options.max_connections));
     let drain = CancellationToken::new();
     let mut conns = JoinSet::new();
-    let admin = admin.map(|l| {
-        tokio::spawn(admin_loop(
-            l,
-            Arc::clone(&router),
-            options.header_timeout,
-        ))
-    });
+    let admin =
+        admin.map(|l| tokio::spawn(admin_loop(l, Arc::clone(&router), options.header_timeout)));
     tokio::pin!(shutdown);
     tokio::pin!(second_signal);
     // 1. Serve until the first signal.

@@ -26,11 +26,7 @@ impl FromStr for Cidr {
         let net: IpAddr = addr.parse().map_err(|_| bad())?;
         let max = if net.is_ipv4() { 32 } else { 128 };
         let len = match len {
-            Some(l) => l
-                .parse::<u8>()
-                .ok()
-                .filter(|l| *l <= max)
-                .ok_or_else(bad)?,
+            Some(l) => l.parse::<u8>().ok().filter(|l| *l <= max).ok_or_else(bad)?,
             None => max,
         };
         Ok(Cidr {
@@ -97,7 +93,14 @@ mod tests {
         let v6: Cidr = "2001:db8::/32".parse().unwrap();
         assert!(v6.contains(ip("2001:db8:1::1")) && !v6.contains(ip("2001:db9::1")));
         assert!("::/0".parse::<Cidr>().unwrap().contains(ip("::1")));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0/8", "host/8", "10.0.0.0/", "10.0.0.0/-1"] {
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "host/8",
+            "10.0.0.0/",
+            "10.0.0.0/-1",
+        ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
         assert!(trusts(&[one, b], ip("10.0.0.9")));

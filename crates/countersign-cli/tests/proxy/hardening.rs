@@ -133,7 +133,9 @@ async fn methods_other_than_the_routes_are_405_with_allow_before_verification() 
         .await;
         assert_eq!(status_of(&response), 405, "{method}: {response}");
         assert!(
-            response.to_ascii_lowercase().contains("\r\nallow: post\r\n"),
+            response
+                .to_ascii_lowercase()
+                .contains("\r\nallow: post\r\n"),
             "{method}: {response}"
         );
     }
@@ -255,7 +257,9 @@ async fn forwarding_headers_from_untrusted_clients_are_replaced_and_kept_from_tr
     let proxy = Proxy::start(&base);
     let mut headers = delivery(&unique_id("xff"), body);
     spoof(&mut headers);
-    let a = post_once(proxy.addr, "/hooks", &headers, body).await.unwrap();
+    let a = post_once(proxy.addr, "/hooks", &headers, body)
+        .await
+        .unwrap();
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     let h = &upstream.seen()[0].headers;
     assert_eq!(h["x-forwarded-for"], "127.0.0.1");
@@ -272,11 +276,18 @@ async fn forwarding_headers_from_untrusted_clients_are_replaced_and_kept_from_tr
 
     // The client is a trusted proxy: its chain is kept and extended.
     let mut args = base.to_vec();
-    args.extend(["--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "127.0.0.1/32"]);
+    args.extend([
+        "--trusted-proxy",
+        "10.0.0.0/8",
+        "--trusted-proxy",
+        "127.0.0.1/32",
+    ]);
     let proxy = Proxy::start(&args);
     let mut headers = delivery(&unique_id("xff"), body);
     spoof(&mut headers);
-    let a = post_once(proxy.addr, "/hooks", &headers, body).await.unwrap();
+    let a = post_once(proxy.addr, "/hooks", &headers, body)
+        .await
+        .unwrap();
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     let h = &upstream.seen()[1].headers;
     assert_eq!(h["x-forwarded-for"], "6.6.6.6, 127.0.0.1");
@@ -320,7 +331,10 @@ async fn url_bound_presets_use_forwarded_headers_only_from_trusted_proxies() {
             "content-type",
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
-        h.insert("x-forwarded-host", HeaderValue::from_static("pub.example.com"));
+        h.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("pub.example.com"),
+        );
         h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
         h
     };
@@ -403,18 +417,37 @@ async fn slack_slash_commands_without_an_event_id_are_forwarded_without_dedup_by
     let upstream = Upstream::start().await;
     let url = upstream.url();
     let secret = "slack signing secret";
-    let base = ["--upstream", url.as_str(), "--preset", "slack", "--secret", secret];
+    let base = [
+        "--upstream",
+        url.as_str(),
+        "--preset",
+        "slack",
+        "--secret",
+        secret,
+    ];
     let proxy = Proxy::start(&base);
     let command = b"token=x&team_id=T1&command=%2Fweather&text=94070";
     for _ in 0..2 {
-        let a = post(&proxy.url("/slack"), &slack_command(secret, command), command).await;
+        let a = post(
+            &proxy.url("/slack"),
+            &slack_command(secret, command),
+            command,
+        )
+        .await;
         assert_eq!(a.status, StatusCode::OK, "{a:?}");
         assert!(!a.headers.contains_key("countersign-duplicate"));
     }
     assert_eq!(upstream.hits(), 2, "no id, no dedup: each is forwarded");
-    assert!(!upstream.seen()[0].headers.contains_key("countersign-event-id"));
+    assert!(
+        !upstream.seen()[0]
+            .headers
+            .contains_key("countersign-event-id")
+    );
     // Events API deliveries still carry an id and are deduplicated.
-    let event = format!(r#"{{"type":"event_callback","event_id":"{}"}}"#, unique_id("ev"));
+    let event = format!(
+        r#"{{"type":"event_callback","event_id":"{}"}}"#,
+        unique_id("ev")
+    );
     for _ in 0..2 {
         post(
             &proxy.url("/slack"),
@@ -428,7 +461,12 @@ async fn slack_slash_commands_without_an_event_id_are_forwarded_without_dedup_by
     let mut args = base.to_vec();
     args.extend(["--no-event-id", "reject"]);
     let proxy = Proxy::start(&args);
-    let a = post(&proxy.url("/slack"), &slack_command(secret, command), command).await;
+    let a = post(
+        &proxy.url("/slack"),
+        &slack_command(secret, command),
+        command,
+    )
+    .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{a:?}");
     assert_eq!(upstream.hits(), 3);
 }
@@ -455,9 +493,8 @@ async fn after_sigterm_the_listener_stays_open_healthz_is_503_and_new_deliveries
     ]);
     let addr = proxy.addr;
     let id = unique_id("drain");
-    let in_flight = tokio::spawn(async move {
-        post_once(addr, "/hooks", &delivery(&id, b"{}"), b"{}").await
-    });
+    let in_flight =
+        tokio::spawn(async move { post_once(addr, "/hooks", &delivery(&id, b"{}"), b"{}").await });
     while upstream.hits() == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -465,7 +502,11 @@ async fn after_sigterm_the_listener_stays_open_healthz_is_503_and_new_deliveries
     proxy.terminate();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let health = raw(addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let health = raw(
+        addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(status_of(&health), 503, "{health}");
     assert!(health.contains("shutting_down"), "{health}");
     let late = post_once(addr, "/hooks", &delivery(&unique_id("late"), b"{}"), b"{}")
@@ -474,7 +515,10 @@ async fn after_sigterm_the_listener_stays_open_healthz_is_503_and_new_deliveries
     assert_eq!(late.status, StatusCode::SERVICE_UNAVAILABLE, "{late:?}");
     assert!(late.headers.contains_key("retry-after"));
 
-    let first = in_flight.await.unwrap().expect("in-flight request answered");
+    let first = in_flight
+        .await
+        .unwrap()
+        .expect("in-flight request answered");
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(upstream.hits(), 1, "the late delivery was not forwarded");
     let status = proxy.wait(Duration::from_secs(10)).await;
@@ -546,7 +590,9 @@ async fn a_flood_of_rejections_is_logged_sampled_and_counted_exactly() {
     let headers = delivery(&unique_id("flood"), b"{}");
     for _ in 0..FLOOD {
         let mut req = http::Request::post(proxy.url("/hooks"))
-            .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{\"x\":1}")))
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                b"{\"x\":1}",
+            )))
             .unwrap();
         req.headers_mut().extend(headers.clone());
         let a = super::harness::send(&client, req).await;
@@ -567,7 +613,10 @@ async fn a_flood_of_rejections_is_logged_sampled_and_counted_exactly() {
         .lines()
         .filter(|l| l.contains("signature_mismatch") || l.contains("webhook rejected"))
         .count();
-    assert!(lines < 200, "{lines} rejection log lines for {FLOOD} rejections");
+    assert!(
+        lines < 200,
+        "{lines} rejection log lines for {FLOOD} rejections"
+    );
     assert!(lines > 0);
     assert!(logs.contains("suppressed"), "{logs}");
 }

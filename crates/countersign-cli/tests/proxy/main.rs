@@ -6,8 +6,8 @@
 mod config;
 mod dedup;
 mod forwarding;
-mod harness;
 mod hardening;
+mod harness;
 mod limits;
 mod ops;
 mod readme;

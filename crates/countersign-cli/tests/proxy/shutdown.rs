@@ -113,7 +113,10 @@ async fn sigterm_during_load_answers_every_request_and_leaves_no_claim_in_flight
             _ => panic!("{o:?}"),
         }
     }
-    assert!(drained > 0, "the listener stayed open during the grace period");
+    assert!(
+        drained > 0,
+        "the listener stayed open during the grace period"
+    );
     // No request was processed without its answer: every id the upstream saw was answered,
     // and a request that got no answer (refused, or closed before the proxy read it) never
     // reached the upstream — the provider retries it.

@@ -262,7 +262,10 @@ mod tests {
                 "/x",
                 &[
                     ("host", "internal:3000"),
-                    ("forwarded", r#"for=1.2.3.4;Proto=https;host="pub.example.com""#)
+                    (
+                        "forwarded",
+                        r#"for=1.2.3.4;Proto=https;host="pub.example.com""#
+                    )
                 ]
             )
             .as_deref(),
@@ -295,8 +298,10 @@ mod tests {
             Some("https://pub.example.com/x")
         );
         let mut p = parts("/x", &[("host", "internal:3000")]);
-        p.headers.append("x-forwarded-host", "evil.example".parse().unwrap());
-        p.headers.append("x-forwarded-host", "pub.example.com".parse().unwrap());
+        p.headers
+            .append("x-forwarded-host", "evil.example".parse().unwrap());
+        p.headers
+            .append("x-forwarded-host", "pub.example.com".parse().unwrap());
         assert_eq!(cfg.build(&p).as_deref(), Some("http://pub.example.com/x"));
         // Unknown protocols fall back to the configured scheme.
         assert_eq!(
