@@ -38,7 +38,9 @@ use tower_service::Service;
 
 use super::config::{RouteSpec, Settings, path_matches};
 use super::deadline::{DeadlineBody, is_body_timeout};
-use super::forward::{Forward, Peer, RoutedPath, UpstreamClient, Upstreamed, strip_spoofable};
+use super::forward::{
+    Forward, ForwardedEventType, Peer, RoutedPath, UpstreamClient, Upstreamed, strip_spoofable,
+};
 use super::health::Health;
 use super::logging::{self, Access};
 use super::metrics::{Metrics, RouteMetrics};
@@ -488,6 +490,10 @@ impl Router {
         if let Some(upstreamed) = ext.get::<Upstreamed>() {
             m.forwarded(*upstreamed);
             let without_dedup = ext.get::<WithoutDedup>().is_some();
+            m.event(
+                ext.get::<ForwardedEventType>()
+                    .and_then(|t| t.0.to_str().ok()),
+            );
             return match upstreamed {
                 Upstreamed::Answered(_) if without_dedup => "forwarded_without_event_id",
                 Upstreamed::Answered(_) => "forwarded",
