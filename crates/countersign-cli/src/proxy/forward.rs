@@ -33,6 +33,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
+use super::cancelled::Cancelled;
 use super::config::Upstream;
 
 /// `Countersign-Verified: true` on every forwarded request.
@@ -237,7 +238,7 @@ async fn forward_verified(
     let deadline = tokio::time::Instant::now() + config.timeout;
     let head = tokio::select! {
         biased;
-        () = config.cancel.cancelled() => return cancelled(),
+        () = Cancelled::new(&config.cancel) => return cancelled(),
         head = tokio::time::timeout_at(deadline, config.client.request(upstream_req)) => head,
     };
     let response = match head {
@@ -294,7 +295,7 @@ async fn read_answer(
         let read = Limited::new(body, MAX_UPSTREAM_RESPONSE).collect();
         tokio::select! {
             biased;
-            () = config.cancel.cancelled() => "not complete when the grace period ended".to_owned(),
+            () = Cancelled::new(&config.cancel) => "not complete when the grace period ended".to_owned(),
             read = tokio::time::timeout_at(deadline, read) => match read {
                 Ok(Ok(collected)) => return collected.to_bytes(),
                 Ok(Err(e)) => ErrorChain(&*e).to_string(),

@@ -18,6 +18,7 @@
 //! Exit codes: `0` after a clean shutdown (SIGTERM/SIGINT), `2` when the configuration is
 //! unusable or the proxy cannot start (address in use, Redis unreachable at start).
 
+mod cancelled;
 pub(crate) mod config;
 mod deadline;
 mod forward;

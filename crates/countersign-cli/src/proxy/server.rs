@@ -30,6 +30,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::cancelled::Cancelled;
 use super::forward::{ErrorChain, Peer};
 use super::metrics::Metrics;
 use super::route::Router;
@@ -260,13 +261,14 @@ async fn connection(
     let mut phase = 0u8;
     loop {
         tokio::select! {
+            biased;
             result = conn.as_mut() => {
                 if let Err(e) = result {
                     tracing::debug!(target: "countersign::proxy", %peer, error = %ErrorChain(&e), "connection ended with an error");
                 }
                 break;
             }
-            () = drain.cancelled(), if phase == 0 => {
+            () = Cancelled::new(&drain), if phase == 0 => {
                 if state.started.load(Ordering::Relaxed) {
                     conn.as_mut().graceful_shutdown();
                     phase = 2;
