@@ -643,3 +643,47 @@ fn check_parses_the_redis_url() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("Redis URL"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_ends_the_drain_at_once() {
+    let upstream = Upstream::start().await;
+    upstream.set(Mode::Hang);
+    let url = upstream.url();
+    let mut proxy = Proxy::start(&[
+        "--upstream",
+        &url,
+        "--preset",
+        "standard-webhooks",
+        "--secret",
+        SECRET,
+        "--grace-period",
+        "30s",
+    ]);
+    let addr = proxy.addr;
+    let in_flight = tokio::spawn(async move {
+        post_once(
+            addr,
+            "/hooks",
+            &delivery(&unique_id("second"), b"{}"),
+            b"{}",
+        )
+        .await
+    });
+    while upstream.hits() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    proxy.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second_at = Instant::now();
+    proxy.terminate();
+    let answer = in_flight.await.unwrap().expect("answered");
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
+    assert!(answer.headers.contains_key("retry-after"));
+    let status = proxy.wait(Duration::from_secs(10)).await;
+    assert!(status.success());
+    let took = second_at.elapsed();
+    assert!(
+        took < Duration::from_secs(6),
+        "exited {took:?} after the second signal"
+    );
+}
