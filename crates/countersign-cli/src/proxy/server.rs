@@ -10,11 +10,11 @@
 //!    connections close at once; a connection with no request yet is served its first request
 //!    (a 503) or closes at the header timeout.
 //! 3. When the grace period ends (or a second signal arrives), the listener closes; requests
-//!    still waiting for
-//!    the upstream are answered `503` + `Retry-After` and their claims released through the
-//!    dedup layer's normal path; at most [`RELEASE_WINDOW`] later whatever is left is
-//!    aborted, and the claims of aborted requests are released by the dedup layer's drop
-//!    guard — the proxy waits (bounded) until no claim is pending before it exits.
+//!    still waiting for the upstream are answered `503` + `Retry-After` and their claims
+//!    released through the dedup layer's normal path; at most [`RELEASE_WINDOW`] later
+//!    whatever is left is aborted, and the claims of aborted requests are released by the
+//!    dedup layer's drop guard — the proxy waits (bounded) until no claim is pending before
+//!    it exits.
 
 use std::future::Future;
 use std::net::SocketAddr;
