@@ -1,6 +1,8 @@
 //! The proxy's settings: from flags (one route) or a TOML file (several routes), with flags
-//! overriding the file's server settings. Everything is checked here or when the layers are
-//! built, before the proxy listens: a bad file never half-starts a server.
+//! overriding the file's server settings. A route given by flags and one given by a
+//! `[[route]]` table become the same value (`RouteInput`) and are resolved by one function,
+//! so they cannot drift apart. Everything is checked here or when the layers are built,
+//! before the proxy listens: a bad file never half-starts a server.
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
@@ -617,8 +619,31 @@ fn store_spec(args: &ProxyArgs, file: Option<&FileConfig>) -> Result<StoreSpec, 
     Ok(spec)
 }
 
+/// One route as given — by flags or by a `[[route]]` table — before anything is resolved:
+/// both forms become this value, and [`route_spec`] is the one way from it to a
+/// [`RouteSpec`].
+struct RouteInput {
+    path: String,
+    upstream: String,
+    name: Option<String>,
+    scheme: SchemeArgs,
+    secrets: Vec<SecretArg>,
+    secret_files: Vec<PathBuf>,
+    tolerance: Option<u64>,
+    body_limit: Option<usize>,
+    dedup: bool,
+    handshakes: bool,
+    public_url: Option<String>,
+    upstream_timeout: Duration,
+    methods: Vec<String>,
+    no_event_id: Option<NoEventId>,
+    /// Messages name flags (`--preset`) or, for a file, settings (`preset`).
+    from_file: bool,
+}
+
+/// The route of a flags-only invocation: every path (`/`).
 fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec, CliError> {
-    let upstream = args.upstream.as_deref().ok_or_else(|| {
+    let upstream = args.upstream.clone().ok_or_else(|| {
         CliError::Usage("give --upstream URL (or --config FILE with [[route]]s)".into())
     })?;
     if args.preset.is_none() && args.scheme_file.is_none() {
@@ -626,39 +651,35 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
             "give --preset NAME (or --scheme-file PATH, or --config FILE)".into(),
         ));
     }
-    let scheme = scheme_args::resolve(&SchemeArgs {
-        preset: args.preset.clone(),
-        scheme_file: args.scheme_file.clone(),
-        params: args.params.clone(),
-    })?;
     if args.secrets.is_empty() && args.secret_files.is_empty() {
         return Err(CliError::Usage(
             "give --secret S (or --secret env:NAME, --secret-file PATH)".into(),
         ));
     }
-    let secrets = secrets::collect(&args.secrets, &args.secret_files)?;
-    Ok(RouteSpec {
-        name: args
-            .name
-            .clone()
-            .unwrap_or_else(|| scheme.name().to_owned()),
+    route_spec(RouteInput {
         path: "/".to_owned(),
-        upstream: Upstream::parse(upstream).map_err(CliError::Usage)?,
-        secrets,
-        tolerance: args.tolerance.map(Duration::from_secs),
+        upstream,
+        name: args.name.clone(),
+        scheme: SchemeArgs {
+            preset: args.preset.clone(),
+            scheme_file: args.scheme_file.clone(),
+            params: args.params.clone(),
+        },
+        secrets: args.secrets.clone(),
+        secret_files: args.secret_files.clone(),
+        tolerance: args.tolerance,
         body_limit: args.body_limit,
         dedup: !args.no_dedup,
         handshakes: !args.forward_handshakes,
         public_url: args.public_url.clone(),
         upstream_timeout,
-        methods: methods(&args.methods)?,
-        no_event_id: args
-            .no_event_id
-            .unwrap_or_else(|| default_no_event_id(&scheme)),
-        scheme,
+        methods: args.methods.clone(),
+        no_event_id: args.no_event_id,
+        from_file: false,
     })
 }
 
+/// A `[[route]]` table: paths relative to the file's directory.
 fn file_route(
     route: FileRoute,
     base_dir: Option<&Path>,
@@ -685,22 +706,7 @@ fn file_route(
             "set exactly one of `preset` and `scheme_file`".into(),
         ));
     }
-    let scheme = scheme_args::resolve(&SchemeArgs {
-        preset: route.preset,
-        scheme_file: route.scheme_file.map(relative),
-        params: SchemeParams {
-            algorithm,
-            encoding,
-            signature_header: route.signature_header,
-            prefix: route.prefix,
-        },
-    })
-    .map_err(|e| match e {
-        // The messages speak of flags; close enough, and they name the setting.
-        CliError::Usage(m) => CliError::Usage(m.replace("--", "")),
-        other => other,
-    })?;
-    let secret_args: Vec<SecretArg> = route
+    let secrets: Vec<SecretArg> = route
         .secret
         .map(List::into_vec)
         .unwrap_or_default()
@@ -714,39 +720,72 @@ fn file_route(
         .into_iter()
         .map(relative)
         .collect();
-    if secret_args.is_empty() && secret_files.is_empty() {
+    if secrets.is_empty() && secret_files.is_empty() {
         return Err(CliError::Usage(
             "set `secret` (a value or \"env:NAME\") or `secret_file`".into(),
         ));
     }
-    let secrets = secrets::collect(&secret_args, &secret_files)?;
+    if route.trust_forwarded_headers.is_some() {
+        return Err(CliError::Usage(TRUST_FORWARDED_REPLACED.into()));
+    }
     let upstream_timeout = match &route.upstream_timeout {
         Some(v) => v.get("upstream_timeout")?,
         None => default_upstream_timeout,
     };
-    if upstream_timeout < Duration::from_millis(1) {
-        return Err(CliError::Usage(
-            "the upstream timeout must be at least 1ms".into(),
-        ));
-    }
-    let path = normalize_path(&route.path)?;
-    if route.trust_forwarded_headers.is_some() {
-        return Err(CliError::Usage(TRUST_FORWARDED_REPLACED.into()));
-    }
-    let methods = methods(&route.methods.unwrap_or_default())?;
-    Ok(RouteSpec {
-        name: route.name.unwrap_or_else(|| scheme.name().to_owned()),
-        path,
-        upstream: Upstream::parse(&route.upstream).map_err(CliError::Usage)?,
+    route_spec(RouteInput {
+        path: normalize_path(&route.path)?,
+        upstream: route.upstream,
+        name: route.name,
+        scheme: SchemeArgs {
+            preset: route.preset,
+            scheme_file: route.scheme_file.map(relative),
+            params: SchemeParams {
+                algorithm,
+                encoding,
+                signature_header: route.signature_header,
+                prefix: route.prefix,
+            },
+        },
         secrets,
-        tolerance: route.tolerance.map(Duration::from_secs),
+        secret_files,
+        tolerance: route.tolerance,
         body_limit: route.body_limit,
         dedup: route.dedup.unwrap_or(true),
         handshakes: route.handshakes.unwrap_or(true),
         public_url: route.public_url,
         upstream_timeout,
-        methods,
-        no_event_id: route
+        methods: route.methods.unwrap_or_default(),
+        no_event_id: route.no_event_id,
+        from_file: true,
+    })
+}
+
+/// Resolves a route: its scheme, secrets, upstream, methods and defaults.
+fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
+    let scheme = scheme_args::resolve(&input.scheme).map_err(|e| match e {
+        // The messages speak of flags; in a file they name the setting.
+        CliError::Usage(m) if input.from_file => CliError::Usage(m.replace("--", "")),
+        other => other,
+    })?;
+    let secrets = secrets::collect(&input.secrets, &input.secret_files)?;
+    if input.upstream_timeout < Duration::from_millis(1) {
+        return Err(CliError::Usage(
+            "the upstream timeout must be at least 1ms".into(),
+        ));
+    }
+    Ok(RouteSpec {
+        name: input.name.unwrap_or_else(|| scheme.name().to_owned()),
+        path: input.path,
+        upstream: Upstream::parse(&input.upstream).map_err(CliError::Usage)?,
+        secrets,
+        tolerance: input.tolerance.map(Duration::from_secs),
+        body_limit: input.body_limit,
+        dedup: input.dedup,
+        handshakes: input.handshakes,
+        public_url: input.public_url,
+        upstream_timeout: input.upstream_timeout,
+        methods: methods(&input.methods)?,
+        no_event_id: input
             .no_event_id
             .unwrap_or_else(|| default_no_event_id(&scheme)),
         scheme,
@@ -903,6 +942,70 @@ mod tests {
         for bad in ["/a/../b", "/a//b", "/a/%2e%2e", "/%67ithub", "/a\\b"] {
             assert!(normalize_path(bad).is_err(), "{bad}");
         }
+    }
+
+    fn proxy_args(args: &[&str]) -> ProxyArgs {
+        use clap::Parser as _;
+        let cli =
+            crate::cli::Cli::try_parse_from(["countersign", "proxy"].iter().chain(args.iter()))
+                .unwrap();
+        match cli.command {
+            crate::cli::Command::Proxy(args) => *args,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn flags_and_a_file_build_the_same_route() {
+        let dir = std::env::temp_dir().join(format!("cs-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "[[route]]\npath = \"/\"\npreset = \"slack\"\nsecret = \"s\"\nupstream = \"http://127.0.0.1:9/app\"\nname = \"n\"\ntolerance = 60\nbody_limit = 1000\ndedup = true\nhandshakes = false\nmethods = [\"post\", \"PUT\"]\nno_event_id = \"reject\"\npublic_url = \"https://h.example\"\n",
+        )
+        .unwrap();
+        let from_file = load(&proxy_args(&["--config", file.to_str().unwrap()])).unwrap();
+        let from_flags = load(&proxy_args(&[
+            "--upstream",
+            "http://127.0.0.1:9/app",
+            "--preset",
+            "slack",
+            "--secret",
+            "s",
+            "--name",
+            "n",
+            "--tolerance",
+            "60",
+            "--body-limit",
+            "1000",
+            "--forward-handshakes",
+            "--allow-method",
+            "post",
+            "--allow-method",
+            "PUT",
+            "--no-event-id",
+            "reject",
+            "--public-url",
+            "https://h.example",
+        ]))
+        .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let (a, b) = (&from_file.routes[0], &from_flags.routes[0]);
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(a.methods, [Method::POST, Method::PUT]);
+        // Defaults by preset, the same both ways.
+        let slack = load(&proxy_args(&[
+            "--upstream",
+            "http://a",
+            "--preset",
+            "slack",
+            "--secret",
+            "s",
+        ]))
+        .unwrap();
+        assert_eq!(slack.routes[0].no_event_id, NoEventId::Forward);
+        assert_eq!(slack.routes[0].methods, [Method::POST]);
     }
 
     #[test]
