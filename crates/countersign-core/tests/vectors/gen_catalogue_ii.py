@@ -7,8 +7,9 @@ directory:  python3 gen_catalogue_ii.py
 Same shape as catalogue.json (id, provider, preset, source, how, secret, body, headers, now,
 url, form, event_id, wrong_secret) plus `event_type`: what `Verified::event_type` must
 report for the delivery (null: none). None of these providers publishes a signed example
-with its secret, so every vector is computed ("official": false); `source` is the
-documentation the algorithm was taken from. Every vector is a valid delivery; the Rust test
+with its secret, so every vector is computed ("official": false) except one: Mux's official
+SDK documents an example (secret, body, timestamp, header), kept as published
+("official": true); `source` is the documentation the algorithm was taken from. Every vector is a valid delivery; the Rust test
 derives the negatives (tampered body, wrong key, stale and future timestamp, unknown
 version). Deterministic: fixed bodies, keys and clock, so re-running leaves git clean.
 """
@@ -252,6 +253,14 @@ def kv(preset, source, header, fmt, secret, text, event_type, event_id=None, ts=
 kv("mux", "https://www.mux.com/docs/core/verify-webhook-signatures", "Mux-Signature", "t={t},v1={sig}", "mux-signing-secret",
    compact({"type": "video.asset.ready", "id": "3a56ac3d-33da-4366-855b-f592d898409d", "object": {"type": "asset", "id": "a1"},
             "data": {"status": "ready"}}), "video.asset.ready", "3a56ac3d-33da-4366-855b-f592d898409d")
+# Published known answer: the example of Mux's official Elixir SDK (Mux.Webhooks.TestUtils,
+# generate_signature("payload", "SuperSecret123")), copied, not computed here.
+out.append({"id": "mux-sdk-example", "provider": "mux", "preset": "mux", "official": True,
+            "source": "https://hexdocs.pm/mux/Mux.Webhooks.TestUtils.html",
+            "how": "the SDK's documented output: t=1591664030, hex HMAC-SHA256(secret, t.body)",
+            "secret": "SuperSecret123", "body": "payload",
+            "headers": {"Mux-Signature": "t=1591664030,v1=e43496b6aae982c4c2fd6f8e92935f1d90216f1f64d56024e72390acfb988272"},
+            "event_type": None, "event_id": None, "now": 1591664030})
 kv("workos", "https://workos.com/docs/events/data-syncing/webhooks", "WorkOS-Signature", "t={t}, v1={sig}", "workos-webhook-secret",
    compact({"id": "event_01J0ZQ7YPZ8C3KQ3XBTQ4ZX7YE", "event": "user.created", "data": {"id": "user_01"}, "created_at": "2023-11-14T22:13:20.000Z"}),
    "user.created", "event_01J0ZQ7YPZ8C3KQ3XBTQ4ZX7YE", ts=NOW * 1000 + 123)
