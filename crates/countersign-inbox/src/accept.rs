@@ -282,7 +282,8 @@ async fn accept(config: &Config, req: Request<VerifiedBody>) -> Response<Full<By
         verified.preset(),
         headers,
         body.into_bytes(),
-    );
+    )
+    .target(parts.uri.path_and_query().map_or("/", |pq| pq.as_str()));
     match config.inbox.accept(&event).await {
         Ok(Accepted::Stored) => {
             tracing::debug!(target: "countersign::inbox", route, id, "stored");

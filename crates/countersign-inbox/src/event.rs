@@ -160,6 +160,7 @@ impl fmt::Display for LastError {
 pub struct NewEvent {
     pub(crate) key: EventKey,
     pub(crate) preset: String,
+    pub(crate) target: String,
     pub(crate) received_at: SystemTime,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -172,10 +173,19 @@ impl NewEvent {
         NewEvent {
             key,
             preset: preset.into(),
+            target: "/".to_owned(),
             received_at: SystemTime::now(),
             headers,
             body,
         }
+    }
+
+    /// The path and query the delivery was sent to (default `/`), so that a forwarder can
+    /// send it on to the same path.
+    #[must_use]
+    pub fn target(mut self, path_and_query: impl Into<String>) -> Self {
+        self.target = path_and_query.into();
+        self
     }
 
     /// Overrides the receive time (tests, imports).
@@ -227,6 +237,7 @@ impl fmt::Debug for NewEvent {
 pub struct Event {
     pub(crate) key: EventKey,
     pub(crate) preset: String,
+    pub(crate) target: String,
     pub(crate) received_at: SystemTime,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
@@ -241,6 +252,7 @@ impl Event {
         Event {
             key: e.key.clone(),
             preset: e.preset.clone(),
+            target: e.target.clone(),
             received_at: e.received_at,
             headers: e.headers.clone(),
             body: e.body.clone(),
@@ -275,6 +287,11 @@ impl Event {
     #[must_use]
     pub fn received_at(&self) -> SystemTime {
         self.received_at
+    }
+    /// The path and query it was sent to.
+    #[must_use]
+    pub fn target(&self) -> &str {
+        &self.target
     }
     /// The stored headers.
     #[must_use]

@@ -42,6 +42,7 @@ mod cases {
         assert_eq!(got.headers()["content-type"], "application/json");
         assert_eq!((got.state(), got.attempts()), (State::Pending, 0));
         assert_eq!(got.preset(), "stripe");
+        assert_eq!(got.target(), "/hooks/stripe?x=1");
         assert!(got.last_error().is_none());
         let age = SystemTime::now().duration_since(got.received_at()).unwrap();
         assert!(age < Duration::from_secs(5));

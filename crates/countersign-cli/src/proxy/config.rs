@@ -113,6 +113,8 @@ pub(crate) struct RouteSpec {
     pub(crate) public_url: Option<String>,
     pub(crate) trust_forwarded: bool,
     pub(crate) upstream_timeout: Duration,
+    /// Queued delivery (`--inbox`); `None`: synchronous.
+    pub(crate) inbox: Option<super::inbox::InboxSpec>,
 }
 
 impl RouteSpec {
@@ -279,6 +281,11 @@ struct FileRoute {
     public_url: Option<String>,
     trust_forwarded_headers: Option<bool>,
     upstream_timeout: Option<DurationValue>,
+    inbox: Option<String>,
+    max_attempts: Option<u32>,
+    retry_initial: Option<DurationValue>,
+    retry_max: Option<DurationValue>,
+    delivery_concurrency: Option<usize>,
 }
 
 impl fmt::Debug for FileRoute {
@@ -485,6 +492,7 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
         (!args.secrets.is_empty(), "--secret"),
         (!args.secret_files.is_empty(), "--secret-file"),
         (args.name.is_some(), "--name"),
+        (args.queued.any(), "--inbox (set `inbox` per [[route]])"),
         (args.tolerance.is_some(), "--tolerance"),
         (args.body_limit.is_some(), "--body-limit"),
         (args.no_dedup, "--no-dedup"),
@@ -580,6 +588,7 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
         public_url: args.public_url.clone(),
         trust_forwarded: args.trust_forwarded_headers,
         upstream_timeout,
+        inbox: super::inbox::spec((&args.queued).into(), !args.no_dedup)?,
         scheme,
     })
 }
@@ -655,7 +664,21 @@ fn file_route(
         ));
     }
     let path = normalize_path(&route.path)?;
+    let inbox = super::inbox::spec(
+        super::inbox::InboxFields {
+            inbox: route.inbox,
+            max_attempts: route.max_attempts,
+            retry_initial: route
+                .retry_initial
+                .map(|v| v.get("retry_initial"))
+                .transpose()?,
+            retry_max: route.retry_max.map(|v| v.get("retry_max")).transpose()?,
+            delivery_concurrency: route.delivery_concurrency,
+        },
+        route.dedup.unwrap_or(true),
+    )?;
     Ok(RouteSpec {
+        inbox,
         name: route.name.unwrap_or_else(|| scheme.name().to_owned()),
         path,
         upstream: Upstream::parse(&route.upstream).map_err(CliError::Usage)?,
@@ -768,6 +791,7 @@ mod tests {
             public_url: None,
             trust_forwarded: false,
             upstream_timeout: Duration::from_secs(1),
+            inbox: None,
         };
         let r = route("/hooks/stripe/");
         assert_eq!(r.path, "/hooks/stripe");

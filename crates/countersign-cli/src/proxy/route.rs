@@ -33,6 +33,7 @@ use super::config::{RouteSpec, Settings, path_matches};
 use super::deadline::{DeadlineBody, is_body_timeout};
 use super::forward::{Forward, Peer, UpstreamClient, Upstreamed};
 use super::health::Health;
+use super::inbox::Queued;
 use super::metrics::{Metrics, RouteMetrics};
 use crate::error::CliError;
 
@@ -59,6 +60,8 @@ pub(crate) struct Router {
     metrics: Arc<Metrics>,
     health: Health,
     body_timeout: Duration,
+    /// Queued routes (`--inbox`): their counters and inboxes.
+    queued: Arc<Queued>,
 }
 
 impl std::fmt::Debug for Router {
@@ -83,6 +86,7 @@ pub(crate) fn build(
     store_kind: &'static str,
     client: &UpstreamClient,
     cancel: &CancellationToken,
+    queued: &Arc<Queued>,
 ) -> Result<Router, CliError> {
     let mut routes = Vec::with_capacity(settings.routes.len());
     let mut route_metrics = Vec::with_capacity(settings.routes.len());
@@ -98,7 +102,11 @@ pub(crate) fn build(
             cancel.clone(),
         )
         .map_err(|m| context(CliError::Usage(m)))?;
-        let (service, stats): (RouteService, Option<DedupStats>) = if spec.dedup {
+        let accept = queued.accept_service(index, spec).map_err(context)?;
+        let (service, stats): (RouteService, Option<DedupStats>) = if let Some(accept) = accept {
+            // Queued: the inbox is the dedup store; the worker forwards later.
+            (BoxCloneSyncService::new(verify.layer(Tag(accept))), None)
+        } else if spec.dedup {
             any_dedup = true;
             let dedup = DedupLayer::builder(Arc::clone(&store))
                 .scheme(spec.scheme.clone())
@@ -136,6 +144,7 @@ pub(crate) fn build(
         metrics: Arc::new(Metrics::new(route_metrics)),
         health: Health::new(any_dedup.then_some(store), store_kind),
         body_timeout: settings.body_timeout,
+        queued: Arc::clone(queued),
     })
 }
 
@@ -266,7 +275,9 @@ impl Router {
                     return Ok(own(status, "application/json", body));
                 }
                 "/metrics" => {
-                    let body = self.metrics.render().into_bytes();
+                    let mut body = self.metrics.render();
+                    body.push_str(&self.queued.render().await);
+                    let body = body.into_bytes();
                     return Ok(own(
                         StatusCode::OK,
                         "text/plain; version=0.0.4; charset=utf-8",
@@ -338,6 +349,10 @@ impl Router {
             return reason;
         }
         m.verified();
+        if let Some(outcome) = ext.get::<countersign_inbox::AcceptOutcome>() {
+            self.queued.accepted(index, *outcome);
+            return outcome.as_str();
+        }
         if let Some(upstreamed) = ext.get::<Upstreamed>() {
             m.forwarded(*upstreamed);
             return match upstreamed {

@@ -7,6 +7,7 @@ mod config;
 mod dedup;
 mod forwarding;
 mod harness;
+mod inbox;
 mod limits;
 mod ops;
 mod readme;

@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS events (
     route        TEXT    NOT NULL,
     id           TEXT    NOT NULL,
     preset       TEXT    NOT NULL,
+    target       TEXT    NOT NULL DEFAULT '/',
     received_at  INTEGER NOT NULL,
     headers      BLOB    NOT NULL,
     body         BLOB    NOT NULL,
@@ -75,7 +76,7 @@ CREATE TABLE IF NOT EXISTS tokens (one INTEGER PRIMARY KEY CHECK (one = 1), last
 INSERT OR IGNORE INTO tokens (one, last) VALUES (1, 0);
 ";
 
-const COLUMNS: &str = "route, id, preset, received_at, headers, body, state, attempts, next_at, error_status, error_reason";
+const COLUMNS: &str = "route, id, preset, received_at, headers, body, state, attempts, next_at, error_status, error_reason, target";
 
 /// One operation for the writer thread: runs inside the batch's transaction and returns
 /// the answer to send once the commit is known.
@@ -377,6 +378,7 @@ fn event_of(row: &Row<'_>) -> rusqlite::Result<Event> {
     Ok(Event {
         key: EventKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
         preset: row.get(2)?,
+        target: row.get(11)?,
         received_at: from_ms(row.get(3)?),
         headers,
         body: Bytes::from(body),
@@ -408,6 +410,7 @@ impl Inbox for SqliteInbox {
         let route = event.key.route().to_owned();
         let id = event.key.id().to_owned();
         let preset = event.preset.clone();
+        let target = event.target.clone();
         let received = to_ms(event.received_at);
         let headers = encode_headers(&event.headers);
         let body = event.body.clone();
@@ -416,10 +419,10 @@ impl Inbox for SqliteInbox {
             let now = now_ms();
             let n = conn
                 .prepare_cached(
-                    "INSERT INTO events (route, id, preset, received_at, headers, body, state, next_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7) ON CONFLICT (route, id) DO NOTHING",
+                    "INSERT INTO events (route, id, preset, received_at, headers, body, state, next_at, updated_at, target)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7, ?8) ON CONFLICT (route, id) DO NOTHING",
                 )?
-                .execute(params![route, id, preset, received, headers, &body[..], now])?;
+                .execute(params![route, id, preset, received, headers, &body[..], now, target])?;
             Ok(if n == 0 { Accepted::Duplicate } else { Accepted::Stored })
         });
         Box::pin(async move {

@@ -53,6 +53,11 @@ impl Delivery {
     pub fn received_at(&self) -> SystemTime {
         self.event.received_at()
     }
+    /// The path and query the delivery was sent to.
+    #[must_use]
+    pub fn target(&self) -> &str {
+        self.event.target()
+    }
     /// The stored headers (those the scheme reads, `content-type`, the allow-list).
     #[must_use]
     pub fn headers(&self) -> &HeaderMap {

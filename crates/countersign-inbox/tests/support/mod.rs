@@ -74,4 +74,5 @@ pub(crate) fn event(route: &str, id: &str) -> NewEvent {
         headers,
         Bytes::from(body),
     )
+    .target("/hooks/stripe?x=1")
 }
