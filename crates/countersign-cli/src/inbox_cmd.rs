@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use clap::{Args, Subcommand};
 use countersign_inbox::{Event, EventKey, Inbox, InboxError, ListQuery, Requeue, State};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use crate::duration::parse_duration;
 use crate::error::{CliError, EXIT_INVALID};
@@ -135,15 +135,21 @@ async fn execute(
                 .oldest_pending
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .unwrap_or_default();
-            out = json!({
-                "pending": s.pending,
-                "in_flight": s.in_flight,
-                "done": s.done,
-                "dead": s.dead,
-                "oldest_pending_age_s": (age.as_secs_f64() * 1000.0).round() / 1000.0,
-            })
-            .to_string();
-            out.push('\n');
+            #[derive(Serialize)]
+            struct Stats {
+                pending: u64,
+                in_flight: u64,
+                done: u64,
+                dead: u64,
+                oldest_pending_age_s: f64,
+            }
+            out = json_line(&Stats {
+                pending: s.pending,
+                in_flight: s.in_flight,
+                done: s.done,
+                dead: s.dead,
+                oldest_pending_age_s: (age.as_secs_f64() * 1000.0).round() / 1000.0,
+            });
         }
         InboxCommand::List {
             state,
@@ -158,8 +164,7 @@ async fn execute(
                 q = q.route(r.clone());
             }
             for e in inbox.list(&q).await? {
-                out.push_str(&Value::Object(summary(&e)).to_string());
-                out.push('\n');
+                out.push_str(&json_line(&summary(&e)));
             }
         }
         InboxCommand::Show { id, route } => {
@@ -170,8 +175,7 @@ async fn execute(
             }
             for key in events {
                 if let Some(e) = inbox.show(&key).await? {
-                    out.push_str(&Value::Object(full(&e)).to_string());
-                    out.push('\n');
+                    out.push_str(&json_line(&full(&e)));
                 }
             }
         }
@@ -197,11 +201,11 @@ async fn execute(
                 }
                 n
             };
-            out = format!("{}\n", json!({ "requeued": requeued }));
+            out = format!("{{\"requeued\":{requeued}}}\n");
         }
         InboxCommand::Purge { state, older_than } => {
             let purged = inbox.purge(*state, *older_than).await?;
-            out = format!("{}\n", json!({ "purged": purged }));
+            out = format!("{{\"purged\":{purged}}}\n");
         }
     }
     Ok(output::stdout(out.as_bytes()).map(|()| code))
@@ -226,62 +230,95 @@ async fn find(
     Ok(found.iter().map(|e| e.key().clone()).collect())
 }
 
-fn summary(e: &Event) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), e.id().into());
-    m.insert("preset".into(), e.preset().into());
-    m.insert("route".into(), e.route().into());
-    m.insert("state".into(), e.state().as_str().into());
-    m.insert("attempts".into(), e.attempts().into());
-    m.insert(
-        "last_error".into(),
-        e.last_error().map_or(
-            Value::Null,
-            |l| json!({ "status": l.status(), "reason": l.reason() }),
-        ),
-    );
-    m.insert("received_at".into(), rfc3339(e.received_at()).into());
-    m.insert(
-        "next_attempt_at".into(),
-        rfc3339(e.next_attempt_at()).into(),
-    );
-    m
+/// One line of `list` (keys in the documented order).
+#[derive(Serialize)]
+struct Summary<'a> {
+    id: &'a str,
+    preset: &'a str,
+    route: &'a str,
+    state: &'static str,
+    attempts: u32,
+    last_error: Option<LastErrorJson<'a>>,
+    received_at: String,
+    next_attempt_at: String,
 }
 
-fn full(e: &Event) -> Map<String, Value> {
-    let mut m = summary(e);
-    m.insert("target".into(), e.target().into());
-    let headers: Vec<Value> = e
+#[derive(Serialize)]
+struct LastErrorJson<'a> {
+    status: Option<u16>,
+    reason: &'a str,
+}
+
+/// `show`: the summary, then where it was sent, its headers and its body.
+#[derive(Serialize)]
+struct Full<'a> {
+    #[serde(flatten)]
+    summary: Summary<'a>,
+    target: &'a str,
+    headers: Vec<HeaderJson<'a>>,
+    body: String,
+    body_encoding: &'static str,
+}
+
+#[derive(Serialize)]
+struct HeaderJson<'a> {
+    name: &'a str,
+    value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+}
+
+fn summary(e: &Event) -> Summary<'_> {
+    Summary {
+        id: e.id(),
+        preset: e.preset(),
+        route: e.route(),
+        state: e.state().as_str(),
+        attempts: e.attempts(),
+        last_error: e.last_error().map(|l| LastErrorJson {
+            status: l.status(),
+            reason: l.reason(),
+        }),
+        received_at: rfc3339(e.received_at()),
+        next_attempt_at: rfc3339(e.next_attempt_at()),
+    }
+}
+
+fn full(e: &Event) -> Full<'_> {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let headers = e
         .headers()
         .iter()
-        .map(
-            |(name, value)| match std::str::from_utf8(value.as_bytes()) {
-                Ok(v) => json!({ "name": name.as_str(), "value": v }),
-                Err(_) => json!({
-                    "name": name.as_str(),
-                    "value": base64::engine::general_purpose::STANDARD.encode(value.as_bytes()),
-                    "encoding": "base64",
-                }),
+        .map(|(name, value)| match std::str::from_utf8(value.as_bytes()) {
+            Ok(v) => HeaderJson {
+                name: name.as_str(),
+                value: v.to_owned(),
+                encoding: None,
             },
-        )
+            Err(_) => HeaderJson {
+                name: name.as_str(),
+                value: b64(value.as_bytes()),
+                encoding: Some("base64"),
+            },
+        })
         .collect();
-    m.insert("headers".into(), headers.into());
-    match std::str::from_utf8(e.body()) {
-        Ok(body) => {
-            m.insert("body".into(), body.into());
-            m.insert("body_encoding".into(), "utf-8".into());
-        }
-        Err(_) => {
-            m.insert(
-                "body".into(),
-                base64::engine::general_purpose::STANDARD
-                    .encode(e.body())
-                    .into(),
-            );
-            m.insert("body_encoding".into(), "base64".into());
-        }
+    let (body, body_encoding) = match std::str::from_utf8(e.body()) {
+        Ok(body) => (body.to_owned(), "utf-8"),
+        Err(_) => (b64(e.body()), "base64"),
+    };
+    Full {
+        summary: summary(e),
+        target: e.target(),
+        headers,
+        body,
+        body_encoding,
     }
-    m
+}
+
+fn json_line(value: &impl Serialize) -> String {
+    let mut line = serde_json::to_string(value).unwrap_or_default();
+    line.push('\n');
+    line
 }
 
 /// `2026-12-02T01:51:06.123Z`.

@@ -648,3 +648,70 @@ async fn configuration_errors() {
     );
     let _ = send;
 }
+
+/// The README's queued-delivery demo, run as written (free ports instead of 8000/8080).
+#[test]
+fn readme() {
+    use std::os::unix::process::CommandExt as _;
+    use std::process::Stdio;
+
+    use super::readme::{block, free_port, path_with_binary};
+
+    let script = block("inbox-demo");
+    assert!(script.contains("--inbox sqlite:inbox.db") && script.contains("countersign inbox"));
+    let (app, proxy) = (free_port(), free_port());
+    let script = script
+        .replace("8000", &app.to_string())
+        .replace("8080", &proxy.to_string());
+    let dir = Scratch::new();
+    let child = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&dir.0)
+        .env("PATH", path_with_binary())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pgid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!(
+        "--- stdout\n{stdout}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    let statuses: Vec<&str> = stdout.lines().filter(|l| l.starts_with("HTTP/")).collect();
+    assert_eq!(statuses, ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"], "{all}");
+    let app_lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("app got"))
+        .collect();
+    assert_eq!(
+        app_lines,
+        [r#"app got evt_1 attempt 1 {"id":"evt_1","type":"invoice.paid"}"#],
+        "{all}"
+    );
+    let stats: Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find(|l| l.starts_with("{\"pending\""))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        stats["pending"].as_u64().unwrap() + stats["in_flight"].as_u64().unwrap(),
+        1,
+        "{all}"
+    );
+    let listed: Value =
+        serde_json::from_str(stdout.lines().find(|l| l.starts_with("{\"id\"")).unwrap()).unwrap();
+    assert_eq!(listed["state"], "done", "{all}");
+}
