@@ -289,18 +289,20 @@ fn full(e: &Event) -> Full<'_> {
     let headers = e
         .headers()
         .iter()
-        .map(|(name, value)| match std::str::from_utf8(value.as_bytes()) {
-            Ok(v) => HeaderJson {
-                name: name.as_str(),
-                value: v.to_owned(),
-                encoding: None,
+        .map(
+            |(name, value)| match std::str::from_utf8(value.as_bytes()) {
+                Ok(v) => HeaderJson {
+                    name: name.as_str(),
+                    value: v.to_owned(),
+                    encoding: None,
+                },
+                Err(_) => HeaderJson {
+                    name: name.as_str(),
+                    value: b64(value.as_bytes()),
+                    encoding: Some("base64"),
+                },
             },
-            Err(_) => HeaderJson {
-                name: name.as_str(),
-                value: b64(value.as_bytes()),
-                encoding: Some("base64"),
-            },
-        })
+        )
         .collect();
     let (body, body_encoding) = match std::str::from_utf8(e.body()) {
         Ok(body) => (body.to_owned(), "utf-8"),

@@ -52,6 +52,32 @@
 //! Every backend implements [`Inbox`], whose documentation is the contract, and runs the
 //! same conformance suite (`tests/conformance.rs`).
 //!
+//! ## SQLite
+//!
+//! ### Why `rusqlite` (bundled) on a thread of its own
+//!
+//! SQLite is a synchronous C library with one writer at a time. `rusqlite` is its thin,
+//! well-kept binding (same `libsqlite3-sys` underneath as `sqlx`'s SQLite driver, which also
+//! runs each connection on a worker thread); with `bundled` the SQLite version is the one
+//! we tested, not whatever the system ships. A
+//! dedicated thread owns the connection, so nothing blocks the async runtime and, above all,
+//! **group commit** is natural: the thread takes every operation queued while the previous
+//! transaction was being fsynced (and waits up to `DEFAULT_GROUP_WINDOW` for more, up to
+//! `DEFAULT_GROUP_MAX` operations), runs each in a savepoint of one transaction, commits
+//! once, and only then answers every caller. Concurrent accepts share one fsync; a duplicate
+//! in the same batch sees the first insert and is answered `Duplicate` only after the commit
+//! that made the first durable (if the commit fails, both get the error).
+//!
+//! `sqlx` would add its own pool and runtime glue around the same thread model without
+//! giving us control of the batching, and pulls in far more code.
+//!
+//! ### Durability
+//!
+//! `journal_mode=WAL` (readers — e.g. `countersign inbox stats` from another process — never
+//! block the writer), `synchronous=FULL` (the WAL is fsynced at every commit: an answered
+//! accept survives power loss), `busy_timeout` 5 s (another process's write waits instead
+//! of failing). The schema carries `PRAGMA user_version`; a newer version is refused.
+//!
 //! ## Example
 //!
 //! ```

@@ -1,27 +1,6 @@
 //! [`SqliteInbox`]: one file, WAL, `synchronous=FULL`, group commit on one writer thread.
 //!
-//! ## Why `rusqlite` (bundled) on a thread of its own
-//!
-//! SQLite is a synchronous C library with one writer at a time. `rusqlite` is the thin,
-//! well-kept binding (the one `sqlx`'s SQLite driver itself wraps in a worker thread); with
-//! `bundled` the SQLite version is the one we tested, not whatever the system ships. A
-//! dedicated thread owns the connection, so nothing blocks the async runtime and, above all,
-//! **group commit** is natural: the thread takes every operation queued while the previous
-//! transaction was being fsynced (and waits up to [`DEFAULT_GROUP_WINDOW`] for more, up to
-//! [`DEFAULT_GROUP_MAX`] operations), runs each in a savepoint of one transaction, commits
-//! once, and only then answers every caller. Concurrent accepts share one fsync; a duplicate
-//! in the same batch sees the first insert and is answered `Duplicate` only after the commit
-//! that made the first durable (if the commit fails, both get the error).
-//!
-//! `sqlx` would add its own pool and runtime glue around the same thread model without
-//! giving us control of the batching, and pulls in far more code.
-//!
-//! ## Durability
-//!
-//! `journal_mode=WAL` (readers — e.g. `countersign inbox stats` from another process — never
-//! block the writer), `synchronous=FULL` (the WAL is fsynced at every commit: an answered
-//! accept survives power loss), `busy_timeout` 5 s (another process's write waits instead
-//! of failing). The schema carries `PRAGMA user_version`; a newer version is refused.
+//! The rationale (driver, pragmas, group commit) is in the crate docs, section "SQLite".
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -152,8 +131,8 @@ impl SqliteInboxBuilder {
     }
 }
 
-/// The embedded, durable inbox: one SQLite file (see the [module docs](self) for the choice
-/// of driver, the pragmas and group commit).
+/// The embedded, durable inbox: one SQLite file (see the [crate docs](crate#sqlite) for the
+/// choice of driver, the pragmas and group commit).
 ///
 /// Several processes may open the same file (a proxy and `countersign inbox`); writes are
 /// serialised by SQLite's lock, reads do not block (WAL). Workers in another process see new
