@@ -79,25 +79,36 @@ start_proxy() {
     wait_http "http://127.0.0.1:$port/healthz"
     echo "$port"
 }
-# wrk_run PORT CONNECTIONS DURATION LIMIT → "rps p50_ms p99_ms requests seconds"
+# wrk_run PORT CONNECTIONS DURATION LIMIT [COUNTER] → "rps p50_ms p99_ms requests seconds".
+# With LIMIT > 0 the lua script stops sending after LIMIT answers, and wrk is interrupted
+# (SIGINT: it prints its statistics) as soon as COUNTER (a command printing a number) reaches
+# LIMIT, so that its time is the burst's and not the -d duration's.
 wrk_run() {
-    local port=$1 conns=$2 dur=$3 limit=$4
+    local port=$1 conns=$2 dur=$3 limit=$4 counter=${5:-}
     local dir; dir="$work/d$(date +%s%N)"; mkdir -p "$dir"
     local n=$COUNT; [ "$limit" -gt 0 ] && n=$((limit + conns + 10))
     "$deliv" deliveries "$n" "r$(date +%s%N)" "$dir"
-    local out
-    out=$(DELIVERIES="$dir/deliveries" BODY="$dir/body" WRK_THREADS=1 LIMIT="$limit" \
-        wrk -t1 -c"$conns" -d"$dur" --timeout 30s --latency -s "$lua" "http://127.0.0.1:$port/hooks")
+    DELIVERIES="$dir/deliveries" BODY="$dir/body" WRK_THREADS=1 LIMIT="$limit" \
+        wrk -t1 -c"$conns" -d"$dur" --timeout 30s --latency -s "$lua" "http://127.0.0.1:$port/hooks" >"$dir/out" &
+    local wrk_pid=$!
+    if [ "$limit" -gt 0 ]; then
+        while kill -0 "$wrk_pid" 2>/dev/null; do
+            if [ "$($counter)" -ge "$limit" ]; then kill -INT "$wrk_pid"; break; fi
+            sleep 0.05
+        done
+    fi
+    wait "$wrk_pid" || true
+    local out; out=$(cat "$dir/out")
     rm -rf "$dir"
     if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
         echo "benches/inbox_load.sh: errors:" >&2; echo "$out" >&2; exit 1
     fi
     local ms='function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }'
-    awk "$ms"'
+    local secs='function secs(v) { sub(/,$/, "", v); if (v ~ /ms$/) return v / 1000; if (v ~ /m$/) return v * 60; return v + 0 }'
+    awk "$ms $secs"'
         / 50%/ {p50 = ms($2)} / 99%/ {p99 = ms($2)}
-        /requests in/ {n = $1; s = $4; sub(/s,?$/, "", s)}
-        /Requests\/sec/ {rps = $2}
-        END {printf "%s %s %s %s %s\n", rps, p50, p99, n, s}' <<<"$out"
+        /requests in/ {n = $1; s = secs($4)}
+        END {printf "%.0f %s %s %s %s\n", n / s, p50, p99, n, s}' <<<"$out"
 }
 count() { curl -s "http://127.0.0.1:$1/count"; }
 # drain INBOX_URL UPSTREAM_PORT MIN_DONE TIMEOUT_S → waits until nothing is pending or in
@@ -120,6 +131,11 @@ drain() {
         echo "benches/inbox_load.sh: check failed: inbox $s, upstream $c, wrk answers $min" >&2; exit 1
     fi
     awk -v a="$t1" -v b="$t0" 'BEGIN {printf "%.3f\n", a - b}'
+}
+upstream_distinct() { json "$(count "$UP")" distinct; }
+inbox_total() {
+    local s; s=$("$bin" inbox --inbox "$DB" stats)
+    echo $(( $(json "$s" pending) + $(json "$s" in_flight) + $(json "$s" done) + $(json "$s" dead) ))
 }
 check_direct() {
     local c; c=$(count "$1")
@@ -158,9 +174,9 @@ up_d=$(start_upstream 1000 0); up_q=$(start_upstream 1000 0)
 db="sqlite:$work/latency.db"
 px_d=$(start_proxy "$up_d" --upstream-timeout 10s)
 px_q=$(start_proxy "$up_q" --inbox "$db" --delivery-concurrency 256 --upstream-timeout 10s)
-read -r _ d_p50 d_p99 d_n _ <<<"$(wrk_run "$px_d" "$CONNECTIONS" 60s "$LATENCY_EVENTS")"
+read -r _ d_p50 d_p99 d_n _ <<<"$(UP=$up_d wrk_run "$px_d" "$CONNECTIONS" 300s "$LATENCY_EVENTS" upstream_distinct)"
 check_direct "$up_d" "$d_n"
-read -r q_rps q_p50 q_p99 q_n _ <<<"$(wrk_run "$px_q" "$CONNECTIONS" 60s "$LATENCY_EVENTS")"
+read -r q_rps q_p50 q_p99 q_n _ <<<"$(DB=$db wrk_run "$px_q" "$CONNECTIONS" 300s "$LATENCY_EVENTS" inbox_total)"
 drain_s=$(drain "$db" "$up_q" "$q_n" 300)
 printf 'direct/memory: p50 %s ms, p99 %s ms | queued/sqlite: p50 %s ms, p99 %s ms (%s answers, %.0f/s); drained in %s s, checked\n' \
     "$d_p50" "$d_p99" "$q_p50" "$q_p99" "$q_n" "$q_rps" "$drain_s"
@@ -171,7 +187,7 @@ up=$(start_upstream 0 "$BURST_RATE")
 db="sqlite:$work/burst.db"
 px=$(start_proxy "$up" --inbox "$db")
 t0=$(now)
-read -r b_rps b_p50 b_p99 b_n b_s <<<"$(wrk_run "$px" "$CONNECTIONS" 120s "$BURST")"
+read -r b_rps b_p50 b_p99 b_n b_s <<<"$(DB=$db wrk_run "$px" "$CONNECTIONS" 300s "$BURST" inbox_total)"
 drain_s=$(drain "$db" "$up" "$b_n" 600)
 total_s=$(awk -v a="$(now)" -v b="$t0" 'BEGIN {print a - b}')
 s=$("$bin" inbox --inbox "$db" stats)

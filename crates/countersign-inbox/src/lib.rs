@@ -74,9 +74,15 @@
 //! ### Durability
 //!
 //! `journal_mode=WAL` (readers — e.g. `countersign inbox stats` from another process — never
-//! block the writer), `synchronous=FULL` (the WAL is fsynced at every commit: an answered
-//! accept survives power loss), `busy_timeout` 5 s (another process's write waits instead
-//! of failing). The schema carries `PRAGMA user_version`; a newer version is refused.
+//! block the writer), `synchronous=FULL` for every commit that contains an accept, a requeue
+//! or a purge (the WAL is fsynced before any of them is answered: an acknowledged event
+//! survives power loss), `busy_timeout` 5 s (another process's write waits instead of
+//! failing). Leases, completions, retries and dead letters are committed atomically and seen
+//! by every process at once, but not fsynced on their own (`synchronous=NORMAL`): a power
+//! loss can only roll back the latest of them, which makes an event due again — a
+//! redelivery, which at-least-once allows — and they are fsynced with the next durable
+//! commit (the WAL is append-only). That keeps delivery off the fsync path. The schema
+//! carries `PRAGMA user_version`; a newer version is refused.
 //!
 //! ## Example
 //!

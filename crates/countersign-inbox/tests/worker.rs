@@ -234,7 +234,7 @@ async fn overrunning_and_panicking_handlers_are_retried(h: Harness) {
             Ok(())
         }
     })
-    .lease(Duration::from_millis(500))
+    .lease(Duration::from_millis(1000))
     .backoff(fast())
     .build()
     .unwrap();
@@ -251,7 +251,10 @@ async fn overrunning_and_panicking_handlers_are_retried(h: Harness) {
         "never concurrently twice"
     );
     let s = stats.snapshot();
-    assert_eq!((s.retried, s.stale), (2, 0), "{s:?}");
+    // Each first attempt ends in a retry; on a starved machine the retry of the cut-off one
+    // may land just after its lease ended (then it is stale and the lease expiry retries).
+    assert_eq!(s.retried + s.stale, 2, "{s:?}");
+    assert_eq!(s.attempts, 4, "{s:?}");
 }
 
 async fn shutdown_finishes_running_handlers_and_leases_nothing_new(h: Harness) {

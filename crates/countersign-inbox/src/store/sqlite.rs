@@ -60,7 +60,13 @@ const COLUMNS: &str = "route, id, preset, received_at, headers, body, state, att
 /// One operation for the writer thread: runs inside the batch's transaction and returns
 /// the answer to send once the commit is known.
 /// `Err`: the transaction could not begin, the job does not run.
-type Job = Box<dyn FnOnce(Result<&Connection, &rusqlite::Error>) -> Reply + Send>;
+type JobFn = Box<dyn FnOnce(Result<&Connection, &rusqlite::Error>) -> Reply + Send>;
+
+/// A job and whether its commit must be fsynced before it is answered.
+struct Job {
+    durable: bool,
+    run: JobFn,
+}
 /// Sends the job's result, or the commit's error when the commit failed.
 type Reply = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 
@@ -201,7 +207,7 @@ impl SqliteInbox {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> InboxFuture<'static, T> {
         let (tx, rx) = oneshot::channel::<Result<T, InboxError>>();
-        let job: Job = Box::new(move |conn| {
+        let run: JobFn = Box::new(move |conn| {
             let result = match conn {
                 Ok(conn) => savepoint(conn, f).map_err(|e| map_error(op, e)),
                 Err(e) => Err(InboxError::backend(op, CommitFailed(e.to_string()))),
@@ -215,6 +221,10 @@ impl SqliteInbox {
                 let _ = tx.send(answer);
             })
         });
+        let job = Job {
+            durable: durable(op),
+            run,
+        };
         let sent = self.tx.send(job).is_ok();
         Box::pin(async move {
             if !sent {
@@ -291,38 +301,80 @@ fn open_connection(path: &Path, busy: Duration) -> Result<Connection, InboxError
 }
 
 /// The writer loop: batch, one transaction, commit, answer.
+/// Whether an operation's commit is fsynced before it is answered.
+///
+/// Accepts are acknowledged to senders, requeues and purges are operators' decisions: those
+/// wait for the fsync. Leases, completions, retries, dead letters and reads are committed
+/// atomically (and visible to every process at once) but not fsynced on their own: a power
+/// loss can only roll back the latest of them, which makes an event due again — a
+/// redelivery, which at-least-once delivery allows — and the next fsynced commit makes them
+/// durable too (the WAL is written in order). This keeps the delivery side off the fsync
+/// path.
+fn durable(op: InboxOp) -> bool {
+    matches!(
+        op,
+        InboxOp::Accept | InboxOp::Requeue | InboxOp::Purge | InboxOp::Open
+    )
+}
+
 fn writer(conn: &Connection, rx: &mpsc::Receiver<Job>, window: Duration, max: usize) {
     let mut batch: Vec<Job> = Vec::with_capacity(max);
     let mut replies: Vec<Reply> = Vec::with_capacity(max);
+    let mut synced = true;
     while let Ok(first) = rx.recv() {
+        let mut durable = first.durable;
         batch.push(first);
         let deadline = Instant::now() + window;
         while batch.len() < max {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    durable |= job.durable;
+                    batch.push(job);
+                }
                 Err(mpsc::TryRecvError::Disconnected) => break,
                 Err(mpsc::TryRecvError::Empty) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
+                    // Only commits that will be fsynced are worth waiting for company.
+                    if left.is_zero() || !durable {
                         break;
                     }
                     match rx.recv_timeout(left) {
-                        Ok(job) => batch.push(job),
+                        Ok(job) => {
+                            durable |= job.durable;
+                            batch.push(job);
+                        }
                         Err(_) => break,
                     }
                 }
             }
         }
-        let begun = conn.execute_batch("BEGIN IMMEDIATE");
+        if durable != synced {
+            let pragma = if durable {
+                "PRAGMA synchronous=FULL"
+            } else {
+                "PRAGMA synchronous=NORMAL"
+            };
+            if let Err(e) = conn.execute_batch(pragma) {
+                tracing::error!(target: "countersign::inbox", error = %e, "sqlite: cannot set synchronous");
+            } else {
+                synced = durable;
+            }
+        }
+        let begun = if durable == synced {
+            conn.execute_batch("BEGIN IMMEDIATE")
+        } else {
+            // Never commit a durable batch without FULL.
+            Err(rusqlite::Error::InvalidQuery)
+        };
         if let Err(e) = begun {
             tracing::error!(target: "countersign::inbox", error = %e, "sqlite: cannot begin a transaction");
             for job in batch.drain(..) {
-                job(Err(&e))(Some(&e));
+                (job.run)(Err(&e))(Some(&e));
             }
             continue;
         }
         for job in batch.drain(..) {
-            replies.push(job(Ok(conn)));
+            replies.push((job.run)(Ok(conn)));
         }
         let committed = conn.execute_batch("COMMIT");
         if let Err(e) = &committed {
