@@ -5,6 +5,35 @@
 //! from value, `+` is a space, `%XX` is a byte and a malformed `%` stays as it is. The body
 //! need not be UTF-8. Memory is bounded by twice the body, which the verifier bounds.
 
+use std::borrow::Cow;
+
+/// How a [`Part::FormParams`](crate::Part::FormParams) handles bodies that are not form data.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FormParams {
+    /// A query parameter of the URL that, when present, says the body is not form data but
+    /// is covered by its SHA-256 (lowercase hex) carried in that parameter: the part then
+    /// contributes nothing and the body's digest must match (Twilio's `bodySHA256` for JSON
+    /// bodies).
+    pub body_hash_param: Option<Cow<'static, str>>,
+}
+
+impl FormParams {
+    /// Sorted form parameters, no body-hash variant.
+    #[must_use]
+    pub fn sorted() -> Self {
+        FormParams::default()
+    }
+
+    /// Sorted form parameters, or the body's SHA-256 in query parameter `name`.
+    #[must_use]
+    pub fn or_body_hash_in(name: &'static str) -> Self {
+        FormParams {
+            body_hash_param: Some(Cow::Borrowed(name)),
+        }
+    }
+}
+
 /// Decodes one form component.
 pub(crate) fn decode(component: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(component.len());

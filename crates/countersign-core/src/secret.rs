@@ -1,12 +1,12 @@
 //! Secrets as the user configures them: zeroized on drop, never printed.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::algorithm::Encoding;
 use crate::error::ConfigError;
-use crate::scheme::KeyFormat;
 
 /// A webhook secret (or, for key-pair schemes, a public key) exactly as configured —
 /// e.g. `whsec_…` for Stripe or Standard Webhooks.
@@ -78,6 +78,38 @@ impl From<&String> for Secret {
     }
 }
 
+/// How a configured secret becomes key bytes.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum KeyFormat {
+    /// The secret's bytes are the key, whatever they look like (Stripe uses its whole
+    /// `whsec_…` string this way).
+    #[default]
+    Raw,
+    /// Base64 after an optional prefix (Standard Webhooks and Svix: `whsec_<base64>`;
+    /// Standard Webhooks public keys: `whpk_<base64>`).
+    Base64 {
+        /// The prefix to strip when present.
+        prefix: Option<Cow<'static, str>>,
+    },
+    /// Hexadecimal, either case (Discord public keys).
+    Hex,
+    /// HTTP Basic credentials (RFC 7617): the secret is `user:password`, and the key is its
+    /// base64 encoding — what an `Authorization: Basic …` header carries. For token schemes
+    /// (`basic-auth`, Postmark, Pipedrive).
+    BasicAuth,
+}
+
+impl KeyFormat {
+    /// The prefix that marks secrets of this format, if any.
+    pub(crate) fn prefix(&self) -> Option<&str> {
+        match self {
+            KeyFormat::Base64 { prefix } => prefix.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// Turns a configured secret into key bytes according to the scheme's [`KeyFormat`].
 pub(crate) fn key_bytes(
     secret: &Secret,
@@ -102,6 +134,19 @@ pub(crate) fn key_bytes(
                         expected: "base64 (after the optional prefix)",
                     },
                 )?)
+            }
+            KeyFormat::BasicAuth => {
+                let raw = secret.expose();
+                if raw.is_empty() {
+                    return Err(ConfigError::EmptySecret { index });
+                }
+                if !raw.contains(&b':') {
+                    return Err(ConfigError::SecretEncoding {
+                        index,
+                        expected: "user:password",
+                    });
+                }
+                Zeroizing::new(Encoding::Base64.encode(raw).into_bytes())
             }
             KeyFormat::Hex => {
                 let raw = secret.expose().trim_ascii();
