@@ -12,15 +12,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Buf;
 use bytes::Bytes;
 use countersign_core::{Delivery, HandshakeReply, Prepared, VerifyError};
 use http::{HeaderValue, Method, Request, Response, Uri, header};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use tower_service::Service;
 
 use super::layer::Config;
 use crate::body::{VerifiedBody, VerifyResponseBody};
+use crate::budget::{BodyBudget, Reservation};
 use crate::rejection::{BodyReadError, VerifyRejection};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -112,17 +114,23 @@ where
         Err(e) => return local(reject(&config, e.into(), &parts.method, &parts.uri)),
     };
 
-    // 3. The body, bounded.
-    let bytes = match Limited::new(body, verifier.body_limit()).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            let rejection = if e.is::<LengthLimitError>() {
-                VerifyRejection::Verify(VerifyError::BodyTooLarge {
-                    limit: verifier.body_limit(),
-                })
-            } else {
-                VerifyRejection::BodyRead(BodyReadError::new(e))
-            };
+    // 3. The body, bounded (and counted against the budget, reserved before reading).
+    let reservation = match &config.budget {
+        None => None,
+        Some(budget) => {
+            let declared = declared_len(&parts.headers).min(verifier.body_limit());
+            match budget.try_reserve(declared) {
+                Some(r) => Some((budget, r)),
+                None => {
+                    let rejection = budget_exhausted(budget);
+                    return local(reject(&config, rejection, &parts.method, &parts.uri));
+                }
+            }
+        }
+    };
+    let bytes = match read_body(body, verifier.body_limit(), reservation).await {
+        Ok(bytes) => bytes,
+        Err(rejection) => {
             return local(reject(&config, rejection, &parts.method, &parts.uri));
         }
     };
@@ -174,6 +182,127 @@ where
     Ok(response.map(VerifyResponseBody::inner))
 }
 
+/// The declared `Content-Length` (0 when absent or unreadable: the body is then reserved
+/// chunk by chunk).
+fn declared_len(headers: &http::HeaderMap) -> usize {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+}
+
+fn budget_exhausted(budget: &BodyBudget) -> VerifyRejection {
+    VerifyRejection::BudgetExhausted {
+        capacity: budget.capacity(),
+        retry_after: budget.retry_after_secs(),
+    }
+}
+
+/// Reads the body into one buffer of at most `limit` bytes.
+///
+/// With a reservation, the buffer never outgrows what is reserved: a declared length is
+/// allocated (and was reserved) up front; more is reserved before the buffer grows. A body
+/// that arrives in one chunk is kept as that chunk, without a copy. The returned bytes keep
+/// the reservation until their last clone is dropped.
+async fn read_body<B>(
+    body: B,
+    limit: usize,
+    reservation: Option<(&BodyBudget, Reservation)>,
+) -> Result<Bytes, VerifyRejection>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let too_large = || VerifyRejection::Verify(VerifyError::BodyTooLarge { limit });
+    let (budget, mut reservation) = match reservation {
+        Some((budget, r)) => (Some(budget), Some(r)),
+        None => (None, None),
+    };
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| VerifyRejection::BodyRead(BodyReadError::new(e.into())))?;
+        let Ok(mut chunk) = frame.into_data() else {
+            continue; // trailers
+        };
+        let chunk = chunk.copy_to_bytes(chunk.remaining());
+        if chunk.is_empty() {
+            continue;
+        }
+        let held = first.as_ref().map_or(buf.len(), Bytes::len);
+        let total = held.checked_add(chunk.len()).ok_or_else(too_large)?;
+        if total > limit {
+            return Err(too_large());
+        }
+        if let Some(r) = reservation.as_mut() {
+            // The first chunk is held as it came; later ones are copied into `buf`, whose
+            // capacity is what counts.
+            let needed = if first.is_none() && buf.capacity() == 0 {
+                total
+            } else {
+                buf.capacity().max(total)
+            };
+            if needed > r.bytes() {
+                // Grow geometrically (bounded by the limit) to keep reallocations few.
+                let want = needed.max(r.bytes().saturating_mul(2)).min(limit);
+                if !r.try_grow(want.saturating_sub(r.bytes()))
+                    && !r.try_grow(needed.saturating_sub(r.bytes()))
+                {
+                    return Err(budget.map_or_else(too_large, budget_exhausted));
+                }
+            }
+        }
+        if first.is_none() && buf.capacity() == 0 {
+            first = Some(chunk);
+            continue;
+        }
+        if let Some(head) = first.take() {
+            // Exactly what is reserved (the declared length), or exactly the two chunks.
+            let capacity = reservation.as_ref().map_or(total, |r| r.bytes().max(total));
+            buf.reserve_exact(capacity);
+            buf.extend_from_slice(&head);
+        } else if buf.capacity() < total {
+            match &reservation {
+                Some(r) => buf.reserve_exact(r.bytes().max(total).saturating_sub(buf.len())),
+                None => buf.reserve(chunk.len()),
+            }
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    let bytes = match first {
+        Some(chunk) => chunk,
+        None => {
+            // Unused capacity goes back before the bytes are handed on.
+            buf.shrink_to_fit();
+            Bytes::from(buf)
+        }
+    };
+    Ok(match reservation {
+        Some(mut r) if !bytes.is_empty() => {
+            r.shrink_to(bytes.len());
+            Bytes::from_owner(Held {
+                bytes,
+                _reservation: r,
+            })
+        }
+        _ => bytes,
+    })
+}
+
+/// Verified bytes and the budget they hold.
+struct Held {
+    bytes: Bytes,
+    _reservation: Reservation,
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// Logs the rejection once and builds its response (the hook's, or the default).
 fn reject(
     config: &Config,
@@ -205,6 +334,14 @@ fn reject(
             response
         }
     };
+    if let VerifyRejection::BudgetExhausted { retry_after, .. } = &rejection {
+        // The body was not read: the connection cannot be reused.
+        let h = response.headers_mut();
+        if !h.contains_key(header::RETRY_AFTER) {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response.extensions_mut().insert(rejection);
     response
 }
