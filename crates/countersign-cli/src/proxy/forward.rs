@@ -9,7 +9,13 @@
 //! | any status | that status, headers (minus hop-by-hop) and body | 2xx → done; else released |
 //! | no connection / broken answer | `502 Bad Gateway` | released |
 //! | no complete answer within the timeout | `504 Gateway Timeout` | released |
-//! | the proxy's grace period ended | `503` + `Retry-After`, `Connection: close` | released |
+//!
+//! The dedup layer runs a forward in a task of its own once the claim is won: a client that
+//! goes away does not cut it short, the upstream's answer still decides done or released.
+//! When the grace period of a shutdown ends, the route answers [`cancelled`] instead (outside
+//! the dedup layer); forwards still running are abandoned with the runtime, their claims
+//! neither completed nor released — they expire with their lease, so a retry cannot race an
+//! upstream that may still be working.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -27,7 +33,6 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
 use super::config::Upstream;
@@ -102,16 +107,14 @@ struct Config {
     upstream: Upstream,
     host: HeaderValue,
     timeout: Duration,
-    cancel: CancellationToken,
 }
 
 impl Forward {
-    /// A forwarder to `upstream`; `cancel` fires when the grace period ends.
+    /// A forwarder to `upstream`.
     pub(crate) fn new(
         client: UpstreamClient,
         upstream: Upstream,
         timeout: Duration,
-        cancel: CancellationToken,
     ) -> Result<Self, String> {
         let host = HeaderValue::from_str(upstream.authority().as_str()).map_err(|_| {
             format!(
@@ -125,7 +128,6 @@ impl Forward {
                 upstream,
                 host,
                 timeout,
-                cancel,
             }),
         })
     }
@@ -205,39 +207,49 @@ async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<B
             .to_bytes();
         Ok::<_, ()>((parts, bytes))
     };
-    tokio::select! {
-        biased;
-        () = config.cancel.cancelled() => {
-            let mut response = local(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting down",
-                Upstreamed::Cancelled,
-            );
+    match tokio::time::timeout(config.timeout, exchange).await {
+        Ok(Ok((parts, bytes))) => {
+            let status = parts.status;
+            let mut response = Response::from_parts(parts, Full::new(bytes));
+            // Our side of the exchange is HTTP/1.1, whatever the upstream spoke.
+            *response.version_mut() = http::Version::HTTP_11;
             let h = response.headers_mut();
-            h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            strip_hop_by_hop(h);
+            h.remove(header::CONTENT_LENGTH);
+            response.extensions_mut().clear();
+            response
+                .extensions_mut()
+                .insert(Upstreamed::Answered(status));
             response
         }
-        result = tokio::time::timeout(config.timeout, exchange) => match result {
-            Ok(Ok((parts, bytes))) => {
-                let status = parts.status;
-                let mut response = Response::from_parts(parts, Full::new(bytes));
-                // Our side of the exchange is HTTP/1.1, whatever the upstream spoke.
-                *response.version_mut() = http::Version::HTTP_11;
-                let h = response.headers_mut();
-                strip_hop_by_hop(h);
-                h.remove(header::CONTENT_LENGTH);
-                response.extensions_mut().clear();
-                response.extensions_mut().insert(Upstreamed::Answered(status));
-                response
-            }
-            Ok(Err(())) => local(StatusCode::BAD_GATEWAY, "upstream unavailable", Upstreamed::Failed),
-            Err(_) => {
-                tracing::warn!(target: "countersign::proxy", timeout = ?config.timeout, "upstream did not answer in time; 504");
-                local(StatusCode::GATEWAY_TIMEOUT, "upstream timed out", Upstreamed::TimedOut)
-            }
+        Ok(Err(())) => local(
+            StatusCode::BAD_GATEWAY,
+            "upstream unavailable",
+            Upstreamed::Failed,
+        ),
+        Err(_) => {
+            tracing::warn!(target: "countersign::proxy", timeout = ?config.timeout, "upstream did not answer in time; 504");
+            local(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream timed out",
+                Upstreamed::TimedOut,
+            )
         }
     }
+}
+
+/// The answer to a request still waiting for its forward when the grace period ends: `503`
+/// + `Retry-After`, `Connection: close`.
+pub(crate) fn cancelled() -> Response<Full<Bytes>> {
+    let mut response = local(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "shutting down",
+        Upstreamed::Cancelled,
+    );
+    let h = response.headers_mut();
+    h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use countersign_core::{Tolerance, Verified};
 use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
-use countersign_tower::{VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody};
+use countersign_tower::{
+    BodyBudget, VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody,
+};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
@@ -31,7 +33,7 @@ use tower_service::Service;
 
 use super::config::{RouteSpec, Settings, path_matches};
 use super::deadline::{DeadlineBody, is_body_timeout};
-use super::forward::{Forward, Peer, UpstreamClient, Upstreamed};
+use super::forward::{Forward, Peer, UpstreamClient, Upstreamed, cancelled};
 use super::health::Health;
 use super::metrics::{Metrics, RouteMetrics};
 use crate::error::CliError;
@@ -87,17 +89,14 @@ pub(crate) fn build(
     let mut routes = Vec::with_capacity(settings.routes.len());
     let mut route_metrics = Vec::with_capacity(settings.routes.len());
     let mut any_dedup = false;
+    // One budget for every route: the bound is on the process.
+    let budget = BodyBudget::new(settings.max_body_memory);
     for (index, spec) in settings.routes.iter().enumerate() {
         let context =
             |e: CliError| CliError::Usage(format!("route `{}`: {}", spec.name, e.report()));
-        let verify = verify_layer(spec).map_err(|e| context(e.into()))?;
-        let forward = Forward::new(
-            client.clone(),
-            spec.upstream.clone(),
-            spec.upstream_timeout,
-            cancel.clone(),
-        )
-        .map_err(|m| context(CliError::Usage(m)))?;
+        let verify = verify_layer(spec, &budget).map_err(|e| context(e.into()))?;
+        let forward = Forward::new(client.clone(), spec.upstream.clone(), spec.upstream_timeout)
+            .map_err(|m| context(CliError::Usage(m)))?;
         let (service, stats): (RouteService, Option<DedupStats>) = if spec.dedup {
             any_dedup = true;
             let dedup = DedupLayer::builder(Arc::clone(&store))
@@ -108,10 +107,10 @@ pub(crate) fn build(
                 .build()
                 .map_err(|e| context(dedup_error(e, spec)))?;
             let stats = dedup.stats();
-            let stack = verify.layer(Tag(dedup.layer(forward)));
+            let stack = verify.layer(Tag(dedup.layer(forward), cancel.clone()));
             (BoxCloneSyncService::new(stack), Some(stats))
         } else {
-            let stack = verify.layer(Tag(forward));
+            let stack = verify.layer(Tag(forward, cancel.clone()));
             (BoxCloneSyncService::new(stack), None)
         };
         if spec.scheme.needs_url() && spec.public_url.is_none() && !spec.trust_forwarded {
@@ -139,9 +138,13 @@ pub(crate) fn build(
     })
 }
 
-fn verify_layer(spec: &RouteSpec) -> Result<VerifyLayer, countersign_core::ConfigError> {
+fn verify_layer(
+    spec: &RouteSpec,
+    budget: &BodyBudget,
+) -> Result<VerifyLayer, countersign_core::ConfigError> {
     let mut b = VerifyLayer::builder(spec.scheme.clone())
         .secrets(spec.secrets.iter().cloned())
+        .body_budget(budget.clone())
         .handshakes(spec.handshakes)
         .trust_forwarded_headers(spec.trust_forwarded)
         .on_rejection(rejection_response);
@@ -190,9 +193,11 @@ fn rejection_response(rejection: &VerifyRejection) -> Response<Bytes> {
 }
 
 /// Copies the [`Verified`] of a request into its response's extensions (for the access log;
-/// the request is consumed by the services inside).
+/// the request is consumed by the services inside); answers [`cancelled`] when the token
+/// fires (the grace period ended) — outside the dedup layer, so that a forward still running
+/// keeps its claim instead of releasing it.
 #[derive(Clone, Debug)]
-struct Tag<S>(S);
+struct Tag<S>(S, CancellationToken);
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -212,8 +217,13 @@ where
     fn call(&mut self, req: Request<VerifiedBody>) -> Self::Future {
         let verified = req.extensions().get::<Verified>().cloned();
         let fut = self.0.call(req);
+        let cancel = self.1.clone();
         Box::pin(async move {
-            let mut response = fut.await?;
+            let mut response = tokio::select! {
+                biased;
+                () = cancel.cancelled() => cancelled(),
+                response = fut => response?,
+            };
             if let Some(v) = verified {
                 response.extensions_mut().insert(v);
             }

@@ -221,7 +221,7 @@ where
     };
     let mut body = std::pin::pin!(body);
     let mut first: Option<Bytes> = None;
-    let mut buf: Vec<u8> = Vec::new();
+    let mut buf = Buffer::default();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| VerifyRejection::BodyRead(BodyReadError::new(e.into())))?;
         let Ok(mut chunk) = frame.into_data() else {
@@ -239,11 +239,7 @@ where
         if let Some(r) = reservation.as_mut() {
             // The first chunk is held as it came; later ones are copied into `buf`, whose
             // capacity is what counts.
-            let needed = if first.is_none() && buf.capacity() == 0 {
-                total
-            } else {
-                buf.capacity().max(total)
-            };
+            let needed = buf.capacity().max(total);
             if needed > r.bytes() {
                 // Grow geometrically (bounded by the limit) to keep reallocations few.
                 let want = needed.max(r.bytes().saturating_mul(2)).min(limit);
@@ -258,26 +254,23 @@ where
             first = Some(chunk);
             continue;
         }
+        if buf.capacity() < total {
+            // Exactly what is reserved (the declared length, or the grown reservation);
+            // without a budget, amortised doubling.
+            let capacity = match &reservation {
+                Some(r) => r.bytes().max(total),
+                None => total.max(buf.capacity().saturating_mul(2)).min(limit),
+            };
+            buf.grow_to(capacity);
+        }
         if let Some(head) = first.take() {
-            // Exactly what is reserved (the declared length), or exactly the two chunks.
-            let capacity = reservation.as_ref().map_or(total, |r| r.bytes().max(total));
-            buf.reserve_exact(capacity);
             buf.extend_from_slice(&head);
-        } else if buf.capacity() < total {
-            match &reservation {
-                Some(r) => buf.reserve_exact(r.bytes().max(total).saturating_sub(buf.len())),
-                None => buf.reserve(chunk.len()),
-            }
         }
         buf.extend_from_slice(&chunk);
     }
     let bytes = match first {
         Some(chunk) => chunk,
-        None => {
-            // Unused capacity goes back before the bytes are handed on.
-            buf.shrink_to_fit();
-            Bytes::from(buf)
-        }
+        None => buf.into_bytes(),
     };
     Ok(match reservation {
         Some(mut r) if !bytes.is_empty() => {
@@ -289,6 +282,124 @@ where
         }
         _ => bytes,
     })
+}
+
+/// Bodies buffered in at least this many bytes get an anonymous memory mapping of their
+/// own instead of a heap block: unmapped on drop, their memory goes back to the OS at once.
+/// General-purpose allocators keep freed large blocks for reuse (mimalloc, which the
+/// `countersign` binary uses, purges them only after a delay and only when it runs again),
+/// so a burst of large bodies would otherwise leave the process at its peak size.
+const MAP_THRESHOLD: usize = 1024 * 1024;
+
+/// The buffer a multi-chunk body is copied into.
+#[derive(Default)]
+enum Buffer {
+    #[default]
+    Empty,
+    Heap(Vec<u8>),
+    Mapped {
+        map: memmap2::MmapMut,
+        len: usize,
+    },
+}
+
+impl Buffer {
+    fn len(&self) -> usize {
+        match self {
+            Buffer::Empty => 0,
+            Buffer::Heap(v) => v.len(),
+            Buffer::Mapped { len, .. } => *len,
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        match self {
+            Buffer::Empty => 0,
+            Buffer::Heap(v) => v.capacity(),
+            Buffer::Mapped { map, .. } => map.len(),
+        }
+    }
+
+    /// Moves the bytes into a buffer of `capacity` (at least `len`).
+    fn grow_to(&mut self, capacity: usize) {
+        let old = std::mem::take(self);
+        let mapped = if capacity >= MAP_THRESHOLD {
+            memmap2::MmapMut::map_anon(capacity).ok()
+        } else {
+            None
+        };
+        *self = match mapped {
+            Some(mut map) => {
+                let len = old.len();
+                if let Some(dst) = map.get_mut(..len) {
+                    dst.copy_from_slice(old.as_slice());
+                }
+                Buffer::Mapped { map, len }
+            }
+            None => {
+                let mut v = match old {
+                    Buffer::Heap(v) => v,
+                    other => other.as_slice().to_vec(),
+                };
+                v.reserve_exact(capacity.saturating_sub(v.len()));
+                Buffer::Heap(v)
+            }
+        };
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Buffer::Empty => &[],
+            Buffer::Heap(v) => v,
+            Buffer::Mapped { map, len } => map.get(..*len).unwrap_or_default(),
+        }
+    }
+
+    /// Appends `bytes`; the caller made room.
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        match self {
+            Buffer::Empty => *self = Buffer::Heap(bytes.to_vec()),
+            Buffer::Heap(v) => v.extend_from_slice(bytes),
+            Buffer::Mapped { map, len } => {
+                let end = len.saturating_add(bytes.len());
+                match map.get_mut(*len..end) {
+                    Some(dst) => {
+                        dst.copy_from_slice(bytes);
+                        *len = end;
+                    }
+                    None => {
+                        // Not reached (the caller grows first); stay correct anyway.
+                        self.grow_to(end);
+                        self.extend_from_slice(bytes);
+                    }
+                }
+            }
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Buffer::Empty => Bytes::new(),
+            Buffer::Heap(mut v) => {
+                // Unused capacity goes back before the bytes are handed on.
+                v.shrink_to_fit();
+                Bytes::from(v)
+            }
+            Buffer::Mapped { map, len } => Bytes::from_owner(MappedBody { map, len }),
+        }
+    }
+}
+
+/// A body in its own mapping, as the owner of a `Bytes`.
+struct MappedBody {
+    map: memmap2::MmapMut,
+    len: usize,
+}
+
+impl AsRef<[u8]> for MappedBody {
+    fn as_ref(&self) -> &[u8] {
+        self.map.get(..self.len).unwrap_or_default()
+    }
 }
 
 /// Verified bytes and the budget they hold.
