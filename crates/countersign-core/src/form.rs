@@ -68,7 +68,9 @@ pub(crate) fn pairs(encoded: &[u8]) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> 
 /// more than [`MAX_FORM_PARAMS`] parameters.
 pub(crate) fn canonical(body: &[u8]) -> Option<Vec<u8>> {
     // Counted first: a body of many tiny parameters is refused before anything is decoded.
-    let count = raw_pairs(body).take(MAX_FORM_PARAMS.saturating_add(1)).count();
+    let count = raw_pairs(body)
+        .take(MAX_FORM_PARAMS.saturating_add(1))
+        .count();
     if count > MAX_FORM_PARAMS {
         return None;
     }

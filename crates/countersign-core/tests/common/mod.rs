@@ -152,7 +152,10 @@ pub(crate) fn non_canonical_signatures(scheme: &Scheme, headers: &HeaderMap) -> 
         return None;
     }
     let mut out = headers.clone();
-    out.insert(name, HeaderValue::from_str(&out_value).expect("header value"));
+    out.insert(
+        name,
+        HeaderValue::from_str(&out_value).expect("header value"),
+    );
     Some(out)
 }
 
