@@ -215,3 +215,56 @@ fn a_budget_smaller_than_the_body_limit_is_a_configuration_error() {
     assert_eq!(rejection.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(rejection.label(), "body_budget");
 }
+
+/// Large bodies (≥ 1 MiB: their own mapping) arrive byte-identical, declared or chunked,
+/// with and without a budget; the budget counts them while the handler holds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_arrive_exactly_with_and_without_a_budget() {
+    let chunk = |i: u8| {
+        Bytes::from(
+            (0..700 * 1024)
+                .map(|j| (j % 251) as u8 ^ i)
+                .collect::<Vec<u8>>(),
+        )
+    };
+    let chunks = vec![chunk(1), chunk(2), chunk(3)];
+    let body: Bytes = chunks.concat().into();
+    let headers = sign(Preset::Github, GITHUB_SECRET, &body, "big", NOW);
+    for budget in [None, Some(BodyBudget::new(8 * 1024 * 1024))] {
+        let mut builder = VerifyLayer::builder(Preset::Github)
+            .secret(GITHUB_SECRET)
+            .body_limit(4 * 1024 * 1024);
+        if let Some(b) = &budget {
+            builder = builder.body_budget(b.clone());
+        }
+        let seen_budget = budget.clone();
+        let expected = body.clone();
+        let app = Router::new()
+            .route(
+                "/github",
+                post(move |req: Request| {
+                    let (seen_budget, expected) = (seen_budget.clone(), expected.clone());
+                    async move {
+                        let got = axum::body::to_bytes(req.into_body(), usize::MAX)
+                            .await
+                            .unwrap();
+                        assert!(got == expected, "body differs");
+                        if let Some(b) = seen_budget {
+                            assert_eq!(b.in_use(), expected.len(), "held while in use");
+                        }
+                        "ok"
+                    }
+                }),
+            )
+            .route_layer(builder.build().unwrap());
+        let addr = serve(app).await;
+        let client = client();
+        let declared = send(&client, addr, "/github", &headers, full(body.clone())).await;
+        assert_eq!(declared.status, StatusCode::OK, "{}", declared.text());
+        let streamed = send(&client, addr, "/github", &headers, chunked(chunks.clone())).await;
+        assert_eq!(streamed.status, StatusCode::OK, "{}", streamed.text());
+        if let Some(b) = &budget {
+            wait_for(b, 0).await;
+        }
+    }
+}
