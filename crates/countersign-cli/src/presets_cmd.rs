@@ -15,6 +15,7 @@
 //! | `timestamp` | `{"source":"header:x-slack-request-timestamp","unit":"seconds"}`, `{"source":"signature:t",…}`, `{"source":"json:/webhookTimestamp","unit":"milliseconds"}` (`unit` also `rfc3339`) or `null` |
 //! | `event_id` | `"header:x-github-delivery"`, `"header:svix-id,webhook-id"` (first present), `"json:/id"` (JSON pointer) or `null` |
 //! | `event_id_signed` | `true` when the signature covers the event id (a signed header, or a JSON member of a signed body), `false` when it does not (a deduplication key only: a replay under a fresh id is not caught), `null` without an id |
+//! | `event_type` | `"json:/type"`, `"header:x-shopify-topic"`, `"header:x-github-event+json:/action"` (the header, then `.` and the JSON member when present: `issues.opened`) or `null` when the provider sends none |
 //! | `tolerance_secs` | `{"past":300,"future":300}` |
 //! | `body_limit` | bytes |
 //! | `options` | flags the preset takes beyond the common ones, e.g. `["--algorithm","--encoding"]` |
@@ -48,6 +49,7 @@ pub(crate) struct PresetInfo {
     timestamp: Option<TimestampInfo>,
     event_id: Option<String>,
     event_id_signed: Option<bool>,
+    event_type: Option<String>,
     tolerance_secs: ToleranceInfo,
     body_limit: usize,
     options: &'static [&'static str],
@@ -131,6 +133,7 @@ fn describe(scheme: &Scheme, description: &str, generic: bool) -> PresetInfo {
             _ => Some("other".to_owned()),
         },
         event_id_signed: event_id_signed(scheme),
+        event_type: (!scheme.event_type().is_none()).then(|| scheme.event_type().to_string()),
         tolerance_secs: ToleranceInfo {
             past: scheme.tolerance().past.as_secs(),
             future: scheme.tolerance().future.as_secs(),
@@ -271,7 +274,7 @@ fn signature_format(scheme: &Scheme) -> String {
 
 /// An aligned table; the description goes last and is not padded.
 fn table(list: &[PresetInfo]) -> String {
-    let rows: Vec<[String; 6]> = list
+    let rows: Vec<[String; 7]> = list
         .iter()
         .map(|p| {
             let signature = if p.signature_headers.is_empty() && p.options.is_empty() {
@@ -293,6 +296,7 @@ fn table(list: &[PresetInfo]) -> String {
                     (Some(id), _) => format!("{id} (unsigned)"),
                     (None, _) => "-".to_owned(),
                 },
+                p.event_type.clone().unwrap_or_else(|| "-".to_owned()),
                 p.description.clone(),
             ]
         })
@@ -303,6 +307,7 @@ fn table(list: &[PresetInfo]) -> String {
         "SIGNATURE HEADER",
         "TIMESTAMP",
         "EVENT ID",
+        "EVENT TYPE",
         "DESCRIPTION",
     ];
     let mut widths = titles.map(str::len);
@@ -361,6 +366,7 @@ mod tests {
                 "timestamp": {"source": "signature:t", "unit": "seconds"},
                 "event_id": "json:/id",
                 "event_id_signed": true,
+                "event_type": "json:/type",
                 "tolerance_secs": {"past": 300, "future": 300},
                 "body_limit": 1_048_576,
                 "options": [],
@@ -383,9 +389,27 @@ mod tests {
             Some("header:x-github-delivery")
         );
         assert_eq!(get("github").body_limit, 25 * 1024 * 1024);
+        assert_eq!(
+            get("github").event_type.as_deref(),
+            Some("header:x-github-event+json:/action")
+        );
+        assert_eq!(
+            get("shopify").event_type.as_deref(),
+            Some("header:x-shopify-topic")
+        );
+        assert_eq!(get("twilio").event_type, None);
+        // The key is present (null) on every preset, with or without an event type.
+        for p in &list {
+            let v = serde_json::to_value(p).unwrap();
+            assert!(
+                v.as_object().unwrap().contains_key("event_type"),
+                "{}",
+                p.name
+            );
+        }
         let hmac = get("hmac");
         assert!(hmac.signature_headers.is_empty());
-        assert!(hmac.timestamp.is_none() && hmac.event_id.is_none());
+        assert!(hmac.timestamp.is_none() && hmac.event_id.is_none() && hmac.event_type.is_none());
         assert_eq!(hmac.options.len(), 4);
     }
 

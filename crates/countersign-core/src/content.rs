@@ -1,8 +1,68 @@
 //! Streaming a scheme's signed content into a MAC (or another sink), part by part, so the
 //! content is never concatenated or re-encoded.
 
+use std::borrow::Cow;
+
+use http::HeaderName;
+
 use crate::algorithm::Sink;
-use crate::scheme::Part;
+use crate::form::FormParams;
+use crate::header::IntoHeaderName;
+use crate::url::UrlPart;
+
+/// One piece of the signed content, fed to the MAC (or the key-pair verifier) in order.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// The raw body bytes, unchanged.
+    Body,
+    /// The timestamp exactly as received (its text, not a re-formatted number).
+    Timestamp,
+    /// The value of a header (first of the names present); the header is then required.
+    Header(Vec<HeaderName>),
+    /// Fixed bytes such as a `.` separator.
+    Literal(Cow<'static, [u8]>),
+    /// The request method, e.g. `POST` ([`Delivery::with_method`](crate::Delivery::with_method);
+    /// `POST` when not given — webhooks are POSTs).
+    Method,
+    /// The public URL the provider sent the request to, including the query string
+    /// ([`Delivery::with_url`](crate::Delivery::with_url)). The URL cannot be derived from the
+    /// request alone behind proxies, so a delivery without one is rejected with
+    /// [`ErrorKind::MissingUrl`](crate::ErrorKind::MissingUrl).
+    Url(UrlPart),
+    /// The body's `application/x-www-form-urlencoded` parameters, decoded, sorted by name
+    /// then value with exact duplicates removed, and written as `name` followed by `value`
+    /// for each pair, without separators (Twilio).
+    FormParams(FormParams),
+    /// A string (or integer) member of the JSON body, found by following object keys from
+    /// the top level (Mailgun's `signature.token`). Absent: `malformed_body`.
+    JsonField(Vec<Cow<'static, str>>),
+}
+
+impl Part {
+    /// A literal separator or prefix.
+    #[must_use]
+    pub fn literal(bytes: &'static str) -> Self {
+        Part::Literal(Cow::Borrowed(bytes.as_bytes()))
+    }
+
+    /// The value of header `name`.
+    #[must_use]
+    pub fn header(name: impl IntoHeaderName) -> Self {
+        Part::Header(vec![name.into_header_name()])
+    }
+
+    /// The JSON member at `path` (object keys from the top level).
+    #[must_use]
+    pub fn json_field(path: &[&'static str]) -> Self {
+        Part::JsonField(path.iter().map(|k| Cow::Borrowed(*k)).collect())
+    }
+}
+
+/// How many [`Part::Header`] parts a scheme may have.
+pub(crate) const MAX_HEADER_PARTS: usize = 4;
+/// How many [`Part::JsonField`] parts a scheme may have.
+pub(crate) const MAX_JSON_PARTS: usize = 4;
 
 /// The values of the content parts, for a received delivery or one being signed. Every
 /// value is borrowed; building one allocates nothing.

@@ -1,17 +1,46 @@
-//! Reading the event id (the deduplication key) from a header or from the JSON body.
-//!
-//! JSON ids are found by streaming through the body with serde's `IgnoredAny` for everything
-//! that is not on the path: nothing is built but the id string. serde_json itself may add
-//! one small scratch buffer per body (the bracket stack it keeps while skipping nested
-//! values, or an escaped key), bounded by the body size.
+//! The event id (the deduplication key): where it lives and how it is read from a header or
+//! from the JSON body.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use http::{HeaderName, HeaderValue};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::error::VerifyError;
+use crate::json_path;
+
+/// Where a delivery's event id (the deduplication key) lives.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum EventIdSource {
+    /// The scheme carries no event id; deduplication needs a user-supplied extractor.
+    #[default]
+    None,
+    /// A header (first of the names present). Absent header: no event id.
+    Header(Vec<HeaderName>),
+    /// A string (or integer) member of the JSON body, found by following object keys from
+    /// the top level. Not JSON or absent: no event id.
+    JsonField(Vec<Cow<'static, str>>),
+}
+
+impl EventIdSource {
+    /// A top-level JSON member, e.g. Stripe's `id`.
+    #[must_use]
+    pub fn json_field(key: &'static str) -> Self {
+        EventIdSource::JsonField(vec![Cow::Borrowed(key)])
+    }
+
+    /// A nested JSON member, e.g. PagerDuty's `event.id`.
+    #[must_use]
+    pub fn json_path(path: &[&'static str]) -> Self {
+        EventIdSource::JsonField(path.iter().map(|k| Cow::Borrowed(*k)).collect())
+    }
+
+    /// Header `name`, falling back to the others in order.
+    #[must_use]
+    pub fn headers(names: &[&'static str]) -> Self {
+        EventIdSource::Header(names.iter().map(|n| HeaderName::from_static(n)).collect())
+    }
+}
 
 /// Longest event id accepted, in bytes. Stores hash long ids into fixed-size keys.
 pub const MAX_EVENT_ID_LEN: usize = 1024;
@@ -51,126 +80,12 @@ pub(crate) fn from_json(
     if !path.is_empty() && body.trim_ascii_start().first() != Some(&b'{') {
         return Ok(None);
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let found = PathSeed { path }.deserialize(&mut de).unwrap_or(None);
-    match found {
+    match json_path::read(body, path) {
         Some(id) if id.is_empty() => Ok(None),
         Some(id) if id.len() > MAX_EVENT_ID_LEN => Err(VerifyError::MalformedBody {
             reason: "event id longer than 1024 bytes",
         }),
         other => Ok(other),
-    }
-}
-
-/// The string or integer at `path` in a JSON body, for the other body-borne values
-/// (signatures, timestamps, signed fields). `None` when the body is not JSON, has nothing
-/// there, or the value is longer than [`MAX_EVENT_ID_LEN`].
-pub(crate) fn json_value(body: &[u8], path: &[Cow<'static, str>]) -> Option<String> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    PathSeed { path }
-        .deserialize(&mut de)
-        .ok()
-        .flatten()
-        .filter(|v| v.len() <= MAX_EVENT_ID_LEN)
-}
-
-struct PathSeed<'p> {
-    path: &'p [Cow<'static, str>],
-}
-
-impl<'de> DeserializeSeed<'de> for PathSeed<'_> {
-    type Value = Option<String>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        match self.path.split_first() {
-            None => d.deserialize_any(Leaf),
-            Some((key, rest)) => d.deserialize_any(Object { key, rest }),
-        }
-    }
-}
-
-/// The value at the end of the path: a string or an integer; anything else is "no id".
-struct Leaf;
-
-impl<'de> Visitor<'de> for Leaf {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an event id")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-}
-
-/// An object on the path: look for `key`, skip everything else.
-struct Object<'p> {
-    key: &'p str,
-    rest: &'p [Cow<'static, str>],
-}
-
-impl<'de> Visitor<'de> for Object<'_> {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(is_key) = map.next_key_seed(KeyIs(self.key))? {
-            if is_key && found.is_none() {
-                found = map.next_value_seed(PathSeed { path: self.rest })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// Compares an object key with the wanted one without allocating (for unescaped keys).
-struct KeyIs<'p>(&'p str);
-
-impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyIs<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-        Ok(v == self.0)
     }
 }
 

@@ -15,6 +15,35 @@ use std::ops::Range;
 /// anything is decoded. Twilio's requests carry a few dozen.
 pub(crate) const MAX_FORM_PARAMS: usize = 1000;
 
+use std::borrow::Cow;
+
+/// How a [`Part::FormParams`](crate::Part::FormParams) handles bodies that are not form data.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FormParams {
+    /// A query parameter of the URL that, when present, says the body is not form data but
+    /// is covered by its SHA-256 (lowercase hex) carried in that parameter: the part then
+    /// contributes nothing and the body's digest must match (Twilio's `bodySHA256` for JSON
+    /// bodies).
+    pub body_hash_param: Option<Cow<'static, str>>,
+}
+
+impl FormParams {
+    /// Sorted form parameters, no body-hash variant.
+    #[must_use]
+    pub fn sorted() -> Self {
+        FormParams::default()
+    }
+
+    /// Sorted form parameters, or the body's SHA-256 in query parameter `name`.
+    #[must_use]
+    pub fn or_body_hash_in(name: &'static str) -> Self {
+        FormParams {
+            body_hash_param: Some(Cow::Borrowed(name)),
+        }
+    }
+}
+
 /// Decodes one form component.
 pub(crate) fn decode(component: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(component.len());

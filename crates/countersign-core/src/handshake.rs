@@ -5,18 +5,17 @@
 //! [`HandshakeAnswer`] (what to send back). A scheme lists its handshakes
 //! ([`SchemeBuilder::handshake`](crate::SchemeBuilder::handshake)); presets declare the
 //! provider's: Slack `url_verification`, Twitch `webhook_callback_verification`, Zoom
-//! `endpoint.url_validation`, Discord `PING`. [`Verifier::handshake`] computes the reply for
+//! `endpoint.url_validation`, Discord `PING`. [`Verifier::handshake`](crate::Verifier::handshake) computes the reply for
 //! a delivery that has already been verified — a handshake is only ever answered after its
 //! signature checked out.
 
 use std::borrow::Cow;
 
-use http::HeaderName;
+use http::{HeaderMap, HeaderName};
 
 use crate::algorithm::{Algorithm, Encoding};
 use crate::error::ConfigError;
-use crate::event_id;
-use crate::verifier::{Delivery, Verifier};
+use crate::json_path;
 
 /// Longest value a handshake echoes back, in bytes.
 pub const MAX_CHALLENGE_LEN: usize = 1024;
@@ -52,18 +51,15 @@ impl HandshakeTrigger {
         }
     }
 
-    fn matches(&self, delivery: &Delivery<'_>) -> bool {
+    fn matches(&self, headers: &HeaderMap, body: &[u8]) -> bool {
         match self {
             HandshakeTrigger::JsonField { path, value } => {
                 // Cheap pre-filter: most deliveries are events, not handshakes.
-                contains(delivery.body(), value.as_bytes())
-                    && event_id::from_json(delivery.body(), path)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|found| found == *value)
+                contains(body, value.as_bytes())
+                    && json_path::json_value(body, path).is_some_and(|found| found == *value)
             }
             HandshakeTrigger::Header { name, value } => {
-                let mut values = delivery.headers().get_all(name).iter();
+                let mut values = headers.get_all(name).iter();
                 match (values.next(), values.next()) {
                     (Some(v), None) => v.as_bytes().eq_ignore_ascii_case(value.as_bytes()),
                     _ => false,
@@ -98,7 +94,7 @@ pub enum HandshakeAnswer {
         body: Cow<'static, [u8]>,
     },
     /// The string at `path` of the JSON body and its keyed digest
-    /// ([`Verifier::mac`]) under the verifier's first secret, sent back as the JSON object
+    /// ([`Verifier::mac`](crate::Verifier::mac)) under the verifier's first secret, sent back as the JSON object
     /// `{"<echo_key>": value, "<mac_key>": encoded digest}` (Zoom's `endpoint.url_validation`:
     /// `{"plainToken": …, "encryptedToken": hex HMAC-SHA256}`). Only for HMAC schemes.
     EchoWithMac {
@@ -114,7 +110,8 @@ pub enum HandshakeAnswer {
 }
 
 /// One kind of handshake a provider performs: recognised by a [`HandshakeTrigger`], answered
-/// with a [`HandshakeAnswer`]; [`Verifier::handshake`] computes the reply.
+/// with a [`HandshakeAnswer`]; [`Verifier::handshake`](crate::Verifier::handshake) computes
+/// the reply.
 ///
 /// ```
 /// use countersign_core::{Delivery, Preset, Signer, SignRequest, Verifier};
@@ -284,10 +281,10 @@ impl Handshake {
         Ok(())
     }
 
-    fn reply(&self, delivery: &Delivery<'_>, verifier: &Verifier) -> Option<HandshakeReply> {
+    fn reply(&self, body: &[u8], mac: &dyn Fn(&[u8]) -> Option<Vec<u8>>) -> Option<HandshakeReply> {
         let (content_type, body) = match &self.answer {
             HandshakeAnswer::EchoJson { path, key } => {
-                let value = challenge(delivery.body(), path)?;
+                let value = challenge(body, path)?;
                 let mut object = serde_json::Map::new();
                 object.insert(key.to_string(), serde_json::Value::String(value));
                 let body = serde_json::to_vec(&object).ok()?;
@@ -295,7 +292,7 @@ impl Handshake {
             }
             HandshakeAnswer::EchoText { path } => (
                 Cow::Borrowed("text/plain; charset=utf-8"),
-                challenge(delivery.body(), path)?.into_bytes(),
+                challenge(body, path)?.into_bytes(),
             ),
             HandshakeAnswer::Fixed { content_type, body } => {
                 (content_type.clone(), body.clone().into_owned())
@@ -306,8 +303,8 @@ impl Handshake {
                 mac_key,
                 encoding,
             } => {
-                let value = challenge(delivery.body(), path)?;
-                let digest = encoding.encode(&verifier.mac(value.as_bytes())?);
+                let value = challenge(body, path)?;
+                let digest = encoding.encode(&mac(value.as_bytes())?);
                 // Written by hand to keep the echoed value first, as the providers document.
                 let mut body = Vec::with_capacity(MAX_CHALLENGE_LEN.saturating_mul(2));
                 body.push(b'{');
@@ -364,28 +361,23 @@ impl HandshakeReply {
     }
 }
 
-impl Verifier {
-    /// The reply to `delivery` when it is one of the scheme's handshakes, `None` for an
-    /// ordinary delivery.
-    ///
-    /// Call it only with a delivery that [`verify`](Self::verify) accepted: this method
-    /// checks no signature. Pure: no I/O, nothing stored.
-    #[must_use]
-    pub fn handshake(&self, delivery: &Delivery<'_>) -> Option<HandshakeReply> {
-        self.scheme()
-            .handshakes()
-            .iter()
-            .find(|h| h.trigger.matches(delivery))
-            .and_then(|h| h.reply(delivery, self))
-    }
+/// The reply to the first of `handshakes` that the delivery triggers; `mac` computes the
+/// keyed digest of [`HandshakeAnswer::EchoWithMac`].
+pub(crate) fn reply(
+    handshakes: &[Handshake],
+    headers: &HeaderMap,
+    body: &[u8],
+    mac: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Option<HandshakeReply> {
+    handshakes
+        .iter()
+        .find(|h| h.trigger.matches(headers, body))
+        .and_then(|h| h.reply(body, mac))
 }
 
 /// A non-empty string of at most [`MAX_CHALLENGE_LEN`] bytes at `path`.
 fn challenge(body: &[u8], path: &[Cow<'static, str>]) -> Option<String> {
-    event_id::from_json(body, path)
-        .ok()
-        .flatten()
-        .filter(|v| v.len() <= MAX_CHALLENGE_LEN)
+    json_path::json_value(body, path).filter(|v| !v.is_empty() && v.len() <= MAX_CHALLENGE_LEN)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -395,7 +387,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Algorithm, Preset, Scheme, SignRequest, Signer};
+    use crate::{Algorithm, Delivery, Preset, Scheme, SignRequest, Signer, Verifier};
     use http::HeaderMap;
 
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";

@@ -1,12 +1,12 @@
 //! Secrets as the user configures them: zeroized on drop, never printed.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::algorithm::Encoding;
 use crate::error::ConfigError;
-use crate::scheme::KeyFormat;
 
 /// A webhook secret (or, for key-pair schemes, a public key) exactly as configured —
 /// e.g. `whsec_…` for Stripe or Standard Webhooks.
@@ -75,6 +75,34 @@ impl From<Vec<u8>> for Secret {
 impl From<&String> for Secret {
     fn from(s: &String) -> Self {
         Secret::from(s.as_str())
+    }
+}
+
+/// How a configured secret becomes key bytes.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum KeyFormat {
+    /// The secret's bytes are the key, whatever they look like (Stripe uses its whole
+    /// `whsec_…` string this way).
+    #[default]
+    Raw,
+    /// Base64 after an optional prefix (Standard Webhooks and Svix: `whsec_<base64>`;
+    /// Standard Webhooks public keys: `whpk_<base64>`).
+    Base64 {
+        /// The prefix to strip when present.
+        prefix: Option<Cow<'static, str>>,
+    },
+    /// Hexadecimal, either case (Discord public keys).
+    Hex,
+}
+
+impl KeyFormat {
+    /// The prefix that marks secrets of this format, if any.
+    pub(crate) fn prefix(&self) -> Option<&str> {
+        match self {
+            KeyFormat::Base64 { prefix } => prefix.as_deref(),
+            _ => None,
+        }
     }
 }
 

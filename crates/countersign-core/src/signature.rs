@@ -4,12 +4,96 @@
 //! versions are skipped; supported entries are decoded into fixed inline buffers so that the
 //! comparison later runs on bytes, in constant time.
 
+use std::borrow::Cow;
+
 use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
 use crate::error::VerifyError;
 use crate::keys;
-use crate::scheme::{Scheme, SignatureSyntax};
+
+/// Where the signature itself travels.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SignatureSource {
+    /// A header (first of the names present), parsed with the scheme's [`SignatureSyntax`].
+    Header(Vec<HeaderName>),
+    /// A string member of the JSON body (Mailgun's `signature.signature`); the syntax must be
+    /// [`SignatureSyntax::Single`].
+    JsonField(Vec<Cow<'static, str>>),
+}
+
+/// The syntax of the signature header.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SignatureSyntax {
+    /// The whole value is one signature after an optional prefix: GitHub `sha256=<hex>`,
+    /// Slack `v0=<hex>`, Shopify `<base64>`.
+    Single {
+        /// Required prefix, e.g. `sha256=`; empty for none.
+        prefix: Cow<'static, str>,
+    },
+    /// Space-separated `version,signature` entries (Standard Webhooks, Svix):
+    /// `v1,<base64> v1,<base64> v1a,<…>`. Entries of other versions are skipped.
+    VersionedList {
+        /// The supported version tag, e.g. `v1`.
+        version: Cow<'static, str>,
+    },
+    /// `key=value` pairs (Stripe `t=…,v1=…,v0=…`; Paddle `ts=…;h1=…`). Several signature
+    /// keys may appear; other keys are skipped.
+    KeyValue {
+        /// The byte between pairs, e.g. `,` or `;`.
+        separator: char,
+        /// The key of signature entries, e.g. `v1`.
+        signature_key: Cow<'static, str>,
+        /// The key of the timestamp, when it travels in this header (`t` for Stripe).
+        timestamp_key: Option<Cow<'static, str>>,
+    },
+}
+
+impl SignatureSyntax {
+    /// [`SignatureSyntax::Single`] with a prefix (`""` for none).
+    #[must_use]
+    pub fn single(prefix: impl Into<Cow<'static, str>>) -> Self {
+        SignatureSyntax::Single {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// [`SignatureSyntax::VersionedList`] accepting `version`.
+    #[must_use]
+    pub fn versioned_list(version: impl Into<Cow<'static, str>>) -> Self {
+        SignatureSyntax::VersionedList {
+            version: version.into(),
+        }
+    }
+
+    /// [`SignatureSyntax::KeyValue`] without a timestamp key.
+    #[must_use]
+    pub fn key_value(separator: char, signature_key: impl Into<Cow<'static, str>>) -> Self {
+        SignatureSyntax::KeyValue {
+            separator,
+            signature_key: signature_key.into(),
+            timestamp_key: None,
+        }
+    }
+
+    /// Sets the timestamp key of a [`SignatureSyntax::KeyValue`] syntax (no-op otherwise).
+    #[must_use]
+    pub fn with_timestamp_key(mut self, key: impl Into<Cow<'static, str>>) -> Self {
+        if let SignatureSyntax::KeyValue { timestamp_key, .. } = &mut self {
+            *timestamp_key = Some(key.into());
+        }
+        self
+    }
+
+    pub(crate) fn timestamp_key(&self) -> Option<&str> {
+        match self {
+            SignatureSyntax::KeyValue { timestamp_key, .. } => timestamp_key.as_deref(),
+            _ => None,
+        }
+    }
+}
 
 /// Supported entries accepted in one header; more is a malformed header.
 pub(crate) const MAX_CANDIDATES: usize = 16;
@@ -29,10 +113,9 @@ pub(crate) struct SigFormat {
 }
 
 impl SigFormat {
-    pub(crate) fn of(scheme: &Scheme) -> Self {
-        let a = scheme.algorithm;
+    pub(crate) fn new(a: Algorithm, encoding: Encoding) -> Self {
         SigFormat {
-            encoding: scheme.encoding,
+            encoding,
             min_len: a.min_output_len(),
             max_len: a.output_len(),
             digest: a == Algorithm::Token,

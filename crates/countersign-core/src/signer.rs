@@ -23,14 +23,14 @@ use zeroize::Zeroizing;
 use crate::algorithm::{Algorithm, MacKey};
 use crate::clock::{Clock, SystemClock};
 use crate::content::{self, Inputs};
+use crate::content::{MAX_HEADER_PARTS, MAX_JSON_PARTS, Part};
 use crate::error::{ConfigError, SignError};
-use crate::scheme::{
-    EventIdSource, MAX_HEADER_PARTS, MAX_JSON_PARTS, Part, Scheme, SignatureSource,
-    SignatureSyntax, TimestampSource, TimestampUnit,
-};
+use crate::event_id::EventIdSource;
+use crate::scheme::{Scheme, mode_for, modes_of};
 use crate::secret::{self, Secret};
-use crate::verifier::{mode_for, modes_of};
-use crate::{event_id, form, timestamp, url};
+use crate::signature::{SignatureSource, SignatureSyntax};
+use crate::timestamp::{self, TimestampSource, TimestampUnit};
+use crate::{form, json_path, url};
 
 /// What to sign: the body, and the inputs some schemes put next to it.
 #[non_exhaustive]
@@ -255,7 +255,7 @@ impl Signer {
                 {
                     String::new()
                 }
-                (TimestampSource::JsonField(path), _) => event_id::json_value(body, path)
+                (TimestampSource::JsonField(path), _) => json_path::json_value(body, path)
                     .ok_or(SignError::MissingInput("timestamp in the JSON body"))?,
                 (_, TimestampUnit::Seconds) => when.as_secs().to_string(),
                 (_, TimestampUnit::Milliseconds) => when.as_millis().to_string(),
@@ -291,7 +291,7 @@ impl Signer {
                 }
                 Part::JsonField(path) => {
                     if let Some(slot) = json_slots.next() {
-                        *slot = event_id::json_value(body, path)
+                        *slot = json_path::json_value(body, path)
                             .ok_or(SignError::MissingInput("a signed field of the JSON body"))?;
                     }
                 }

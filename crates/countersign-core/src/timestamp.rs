@@ -5,10 +5,120 @@
 //! grammar strictly (see [`TimestampUnit::Rfc3339`]). Everything else is a
 //! `malformed_timestamp` rejection; no input can overflow or panic.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
+use http::HeaderName;
+
 use crate::error::VerifyError;
-use crate::scheme::{TimestampUnit, Tolerance};
+use crate::header::IntoHeaderName;
+
+/// Default timestamp tolerance in each direction: 300 s.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// How far a signed timestamp may be from the verifier's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tolerance {
+    /// How old a timestamp may be.
+    pub past: Duration,
+    /// How far in the future a timestamp may be (clock skew).
+    pub future: Duration,
+}
+
+impl Tolerance {
+    /// The same window in both directions.
+    #[must_use]
+    pub const fn symmetric(window: Duration) -> Self {
+        Tolerance {
+            past: window,
+            future: window,
+        }
+    }
+}
+
+impl Default for Tolerance {
+    /// 300 s in both directions.
+    fn default() -> Self {
+        Tolerance::symmetric(DEFAULT_TOLERANCE)
+    }
+}
+
+/// Where the signed timestamp comes from.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TimestampSource {
+    /// A header of its own (first of the names present).
+    Header(Vec<HeaderName>),
+    /// The timestamp key of a [`SignatureSyntax::KeyValue`](crate::SignatureSyntax::KeyValue) signature header.
+    SignatureHeader,
+    /// A string or integer member of the JSON body (Linear's `webhookTimestamp`, Mailgun's
+    /// `signature.timestamp`). Checked after the signature, since it needs the body.
+    JsonField(Vec<Cow<'static, str>>),
+}
+
+/// The unit of a signed timestamp. Numbers are ASCII digits only, at most 19 of them.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimestampUnit {
+    /// Unix seconds.
+    Seconds,
+    /// Unix milliseconds.
+    Milliseconds,
+    /// An RFC 3339 date-time such as `2019-11-16T10:11:12.634234626Z` (Twitch): a `T` (or
+    /// `t`/space) separator, an optional fraction of up to 18 digits (nanoseconds are kept),
+    /// `Z` or a `±hh:mm` offset; not before 1970. Compared with nanosecond precision.
+    Rfc3339,
+}
+
+impl TimestampUnit {
+    /// The name used in scheme files: `seconds`, `milliseconds`, `rfc3339`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimestampUnit::Seconds => "seconds",
+            TimestampUnit::Milliseconds => "milliseconds",
+            TimestampUnit::Rfc3339 => "rfc3339",
+        }
+    }
+}
+
+/// A scheme's signed timestamp: where it is and what unit it has.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TimestampSpec {
+    /// Where it is.
+    pub source: TimestampSource,
+    /// Its unit.
+    pub unit: TimestampUnit,
+}
+
+impl TimestampSpec {
+    /// A timestamp in its own header.
+    #[must_use]
+    pub fn header(name: impl IntoHeaderName, unit: TimestampUnit) -> Self {
+        TimestampSpec {
+            source: TimestampSource::Header(vec![name.into_header_name()]),
+            unit,
+        }
+    }
+
+    /// A timestamp inside the signature header (`t=` for Stripe).
+    #[must_use]
+    pub fn in_signature_header(unit: TimestampUnit) -> Self {
+        TimestampSpec {
+            source: TimestampSource::SignatureHeader,
+            unit,
+        }
+    }
+
+    /// A timestamp inside the JSON body, at `path`.
+    #[must_use]
+    pub fn json_field(path: &[&'static str], unit: TimestampUnit) -> Self {
+        TimestampSpec {
+            source: TimestampSource::JsonField(path.iter().map(|k| Cow::Borrowed(*k)).collect()),
+            unit,
+        }
+    }
+}
 
 /// At most this many digits (`i64::MAX` has 19).
 pub(crate) const MAX_DIGITS: usize = 19;

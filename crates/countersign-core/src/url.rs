@@ -5,7 +5,41 @@
 
 use std::borrow::Cow;
 
-use crate::scheme::UrlPart;
+/// How a [`Part::Url`](crate::Part::Url) is written into the signed content.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct UrlPart {
+    /// Also accept the URL with its scheme's default port (`:443`/`:80`) added when absent,
+    /// and with any port removed — Twilio signs either form, and its SDKs try both.
+    pub either_default_port: bool,
+    /// ASCII characters whose percent-encodings (`%3A`, either case) are decoded before
+    /// signing — HubSpot v3 decodes `:/?@!$'()*,;` in the request URI.
+    pub decode: Cow<'static, [u8]>,
+}
+
+impl UrlPart {
+    /// The URL exactly as given.
+    #[must_use]
+    pub fn exact() -> Self {
+        UrlPart::default()
+    }
+
+    /// The URL as given, with the default port, and without a port (Twilio).
+    #[must_use]
+    pub fn either_default_port() -> Self {
+        UrlPart {
+            either_default_port: true,
+            ..UrlPart::default()
+        }
+    }
+
+    /// Decodes the percent-encodings of these ASCII characters first.
+    #[must_use]
+    pub fn decoding(mut self, chars: &'static [u8]) -> Self {
+        self.decode = Cow::Borrowed(chars);
+        self
+    }
+}
 
 /// Up to three ways of writing the URL, tried in order.
 pub(crate) type Variants<'a> = [Option<Cow<'a, [u8]>>; 3];

@@ -21,124 +21,31 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName};
 use subtle::ConstantTimeEq;
 
 use crate::algorithm::{Encoding, Sink};
-use crate::clock::{Clock, SystemClock};
-use crate::content::{self, Inputs};
+use crate::clock::Clock;
+use crate::content::{self, Inputs, MAX_HEADER_PARTS, MAX_JSON_PARTS, Part};
+use crate::delivery::{Delivery, Verified};
 use crate::error::{ConfigError, ErrorKind, VerifyError};
+use crate::event_id::{self, EventIdSource};
+use crate::event_type::EventTypeSource;
+use crate::handshake::{self, HandshakeReply};
+use crate::header::{find, require};
 use crate::keys::{self, Key};
-use crate::scheme::{
-    EventIdSource, MAX_HEADER_PARTS, MAX_JSON_PARTS, Part, Scheme, SignatureSource,
-    SignatureSyntax, TimestampSource, TimestampSpec, Tolerance,
-};
-use crate::secret::{self, Secret};
-use crate::signature::{self, Candidates, SigFormat};
-use crate::{event_id, form, timestamp, url};
+use crate::scheme::Scheme;
+use crate::secret::Secret;
+use crate::signature::{self, Candidates, SigFormat, SignatureSource, SignatureSyntax};
+use crate::timestamp::{self, TimestampSource, TimestampSpec, Tolerance};
+use crate::{form, json_path, url};
+
+mod builder;
+
+pub use builder::VerifierBuilder;
 
 /// Most secrets a verifier takes (rotation needs two or three).
 pub const MAX_SECRETS: usize = 16;
-
-/// What a verified delivery proved: which preset, which event, signed when.
-///
-/// The tower layer inserts this into the request extensions.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Verified {
-    preset: Arc<str>,
-    event_id: Option<String>,
-    timestamp: Option<i64>,
-}
-
-impl Verified {
-    /// Builds a value by hand (tests, custom verification, user id extractors).
-    #[must_use]
-    pub fn new(
-        preset: impl Into<Arc<str>>,
-        event_id: Option<String>,
-        timestamp: Option<i64>,
-    ) -> Self {
-        Verified {
-            preset: preset.into(),
-            event_id,
-            timestamp,
-        }
-    }
-
-    /// The scheme's name, e.g. `stripe`.
-    #[must_use]
-    pub fn preset(&self) -> &str {
-        &self.preset
-    }
-
-    /// The provider's event id, when the scheme has one and the delivery carried it.
-    #[must_use]
-    pub fn event_id(&self) -> Option<&str> {
-        self.event_id.as_deref()
-    }
-
-    /// The signed timestamp in Unix seconds, when the scheme has one.
-    #[must_use]
-    pub fn timestamp(&self) -> Option<i64> {
-        self.timestamp
-    }
-
-    /// Replaces the event id (for user-supplied id extractors).
-    #[must_use]
-    pub fn with_event_id(mut self, event_id: Option<String>) -> Self {
-        self.event_id = event_id;
-        self
-    }
-}
-
-/// A received delivery: the headers and raw body, plus the request line parts that
-/// URL-bound schemes sign.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) body: &'a [u8],
-    pub(crate) method: Option<&'a str>,
-    pub(crate) url: Option<&'a str>,
-}
-
-impl<'a> Delivery<'a> {
-    /// Headers and the exact body bytes as received.
-    #[must_use]
-    pub fn new(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
-        Delivery {
-            headers,
-            body,
-            method: None,
-            url: None,
-        }
-    }
-
-    /// The request method (for schemes that sign it).
-    #[must_use]
-    pub fn with_method(mut self, method: &'a str) -> Self {
-        self.method = Some(method);
-        self
-    }
-
-    /// The public URL the provider sent to (for schemes that sign it).
-    #[must_use]
-    pub fn with_url(mut self, url: &'a str) -> Self {
-        self.url = Some(url);
-        self
-    }
-
-    /// The headers.
-    #[must_use]
-    pub fn headers(&self) -> &'a HeaderMap {
-        self.headers
-    }
-
-    /// The body.
-    #[must_use]
-    pub fn body(&self) -> &'a [u8] {
-        self.body
-    }
-}
 
 /// The result of [`Verifier::prepare`]: headers parsed, timestamp checked, signatures
 /// decoded — everything that does not need the body. Borrows the headers.
@@ -194,6 +101,7 @@ pub struct Verifier {
 
 struct Inner {
     scheme: Scheme,
+    event_type: Option<Arc<EventTypeSource>>,
     modes: Box<[Mode]>,
     tolerance: Tolerance,
     body_limit: usize,
@@ -271,6 +179,21 @@ impl Verifier {
                 }
                 _ => None,
             })
+    }
+
+    /// The reply to `delivery` when it is one of the scheme's handshakes, `None` for an
+    /// ordinary delivery.
+    ///
+    /// Call it only with a delivery that [`verify`](Self::verify) accepted: this method
+    /// checks no signature. Pure: no I/O, nothing stored.
+    #[must_use]
+    pub fn handshake(&self, delivery: &Delivery<'_>) -> Option<HandshakeReply> {
+        handshake::reply(
+            self.scheme().handshakes(),
+            delivery.headers(),
+            delivery.body(),
+            &|message| self.mac(message),
+        )
     }
 
     /// Verifies a delivery: [`prepare`](Self::prepare) then [`finish`](Self::finish).
@@ -476,7 +399,7 @@ impl Verifier {
             SignatureSource::Header(_) => &prepared.candidates,
             SignatureSource::JsonField(path) => {
                 let value =
-                    event_id::json_value(body, path).ok_or(no("no signature in the JSON body"))?;
+                    json_path::json_value(body, path).ok_or(no("no signature in the JSON body"))?;
                 let value = value.trim();
                 let SignatureSyntax::Single { prefix } = &scheme.syntax else {
                     return Err(mismatch(scheme, &prepared.candidates));
@@ -497,7 +420,7 @@ impl Verifier {
             Some(TimestampSpec {
                 source: TimestampSource::JsonField(path),
                 unit,
-            }) => Some((event_id::json_value(body, path), *unit)),
+            }) => Some((json_path::json_value(body, path), *unit)),
             _ => None,
         };
         let timestamp_text = match &body_timestamp {
@@ -511,7 +434,7 @@ impl Verifier {
             if let Part::JsonField(path) = part
                 && let Some(slot) = json_slots.next()
             {
-                match event_id::json_value(body, path) {
+                match json_path::json_value(body, path) {
                     Some(value) => *slot = value,
                     None => json_missing = true,
                 }
@@ -605,6 +528,7 @@ impl Verifier {
             preset: Arc::clone(&self.inner.scheme.name),
             event_id,
             timestamp,
+            event_type: self.inner.event_type.clone(),
         })
     }
 }
@@ -639,157 +563,4 @@ fn more_telling(kept: Option<VerifyError>, new: VerifyError) -> VerifyError {
         Some(kept) if rank(&kept) >= rank(&new) => kept,
         _ => new,
     }
-}
-
-/// Builds a [`Verifier`]; see [`Verifier::builder`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct VerifierBuilder {
-    scheme: Scheme,
-    secrets: Vec<Secret>,
-    tolerance: Option<Tolerance>,
-    body_limit: Option<usize>,
-    clock: Option<Arc<dyn Clock>>,
-}
-
-impl VerifierBuilder {
-    /// Adds a secret (for key-pair schemes: the sender's public key). Add several to rotate:
-    /// a delivery is accepted when any signature entry matches any secret.
-    ///
-    /// With schemes that have [alternatives](Scheme::alternatives), each secret goes to the
-    /// mode its prefix selects (e.g. `whpk_…` keys to Standard Webhooks `v1a`).
-    pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.secrets.push(secret.into());
-        self
-    }
-
-    /// Adds several secrets.
-    pub fn secrets<S: Into<Secret>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
-        self.secrets.extend(secrets.into_iter().map(Into::into));
-        self
-    }
-
-    /// Overrides both tolerances (default: the scheme's, 300 s each way unless the provider
-    /// documents another).
-    pub fn tolerance(mut self, tolerance: Tolerance) -> Self {
-        self.tolerance = Some(tolerance);
-        self
-    }
-
-    /// Overrides the body limit (default: the scheme's, 1 MiB unless the provider sends more).
-    pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = Some(bytes);
-        self
-    }
-
-    /// Injects a clock (default: [`SystemClock`]).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Some(Arc::new(clock));
-        self
-    }
-
-    /// Injects a shared clock.
-    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Decodes the secrets and prepares their keys.
-    ///
-    /// # Errors
-    /// [`ConfigError::NoSecret`], [`ConfigError::EmptySecret`],
-    /// [`ConfigError::SecretEncoding`], [`ConfigError::InvalidPublicKey`],
-    /// [`ConfigError::TooManySecrets`], or [`ConfigError::InvalidScheme`].
-    pub fn build(self) -> Result<Verifier, ConfigError> {
-        self.scheme.validate()?;
-        if self.secrets.is_empty() {
-            return Err(ConfigError::NoSecret);
-        }
-        if self.secrets.len() > MAX_SECRETS {
-            return Err(ConfigError::TooManySecrets { max: MAX_SECRETS });
-        }
-        let all_modes = modes_of(&self.scheme);
-        let mut keys: Vec<Vec<Key>> = all_modes.iter().map(|_| Vec::new()).collect();
-        for (i, secret) in self.secrets.iter().enumerate() {
-            let m = mode_for(&all_modes, secret);
-            let Some(mode) = all_modes.get(m) else {
-                continue;
-            };
-            let bytes = secret::key_bytes(secret, &mode.key_format, i)?;
-            if let Some(slot) = keys.get_mut(m) {
-                slot.push(Key::new(mode.algorithm, &bytes, i)?);
-            }
-        }
-        let modes: Vec<Mode> = all_modes
-            .into_iter()
-            .zip(keys)
-            .filter(|(_, keys)| !keys.is_empty())
-            .map(|(scheme, keys)| Mode {
-                format: SigFormat::of(&scheme),
-                scheme,
-                keys,
-            })
-            .collect();
-        Ok(Verifier {
-            inner: Arc::new(Inner {
-                tolerance: self.tolerance.unwrap_or(self.scheme.tolerance),
-                body_limit: self.body_limit.unwrap_or(self.scheme.body_limit),
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                scheme: self.scheme,
-                modes: modes.into(),
-            }),
-        })
-    }
-}
-
-/// The scheme itself (without its alternatives) followed by its alternatives.
-pub(crate) fn modes_of(scheme: &Scheme) -> Vec<Scheme> {
-    let mut primary = scheme.clone();
-    let alternatives = std::mem::take(&mut primary.alternatives);
-    std::iter::once(primary).chain(alternatives).collect()
-}
-
-/// The mode a secret belongs to: the first whose key prefix it starts with, else the first.
-pub(crate) fn mode_for(modes: &[Scheme], secret: &Secret) -> usize {
-    modes
-        .iter()
-        .position(|m| {
-            m.key_format
-                .prefix()
-                .is_some_and(|p| !p.is_empty() && secret.expose().starts_with(p.as_bytes()))
-        })
-        .unwrap_or(0)
-}
-
-/// The first present header of `names`; present more than once is malformed.
-pub(crate) fn find<'h, 'n>(
-    headers: &'h HeaderMap,
-    names: &'n [HeaderName],
-) -> Result<Option<(&'n HeaderName, &'h HeaderValue)>, VerifyError> {
-    for name in names {
-        let mut values = headers.get_all(name).iter();
-        if let Some(value) = values.next() {
-            if values.next().is_some() {
-                return Err(VerifyError::MalformedHeader {
-                    name: name.clone(),
-                    reason: "appears more than once",
-                });
-            }
-            return Ok(Some((name, value)));
-        }
-    }
-    Ok(None)
-}
-
-/// Like [`find`], but absent is `missing_header` (naming the preferred header).
-pub(crate) fn require<'h, 'n>(
-    headers: &'h HeaderMap,
-    names: &'n [HeaderName],
-) -> Result<(&'n HeaderName, &'h HeaderValue), VerifyError> {
-    find(headers, names)?.ok_or_else(|| VerifyError::MissingHeader {
-        name: names
-            .first()
-            .cloned()
-            .unwrap_or(HeaderName::from_static("signature")),
-    })
 }

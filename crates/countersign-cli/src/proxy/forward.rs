@@ -1,7 +1,7 @@
 //! [`Forward`]: the innermost service of a route. It sends a verified delivery to the
 //! upstream — same path and query on the upstream base, the exact body, the original headers
-//! minus hop-by-hop ones, plus `Countersign-Verified`, `Countersign-Event-Id` and
-//! `Countersign-Preset` — and returns the upstream's answer *complete* (bounded), so that the
+//! minus hop-by-hop ones, plus `Countersign-Verified`, `Countersign-Event-Id`,
+//! `Countersign-Event-Type` and `Countersign-Preset` — and returns the upstream's answer *complete* (bounded), so that the
 //! dedup layer around it records a 2xx as done before anything is relayed to the provider.
 //!
 //! | upstream | answer | dedup |
@@ -41,6 +41,9 @@ use super::config::Upstream;
 pub(crate) const VERIFIED_HEADER: HeaderName = HeaderName::from_static("countersign-verified");
 /// The provider's event id (percent-encoded where it is not printable ASCII).
 pub(crate) const EVENT_ID_HEADER: HeaderName = HeaderName::from_static("countersign-event-id");
+/// The event type, where the preset has one ([`Verified::event_type`]: bounded length and
+/// character set, so always a valid header value).
+pub(crate) const EVENT_TYPE_HEADER: HeaderName = HeaderName::from_static("countersign-event-type");
 /// The preset (scheme) name.
 pub(crate) const PRESET_HEADER: HeaderName = HeaderName::from_static("countersign-preset");
 
@@ -49,6 +52,11 @@ pub(crate) const MAX_UPSTREAM_RESPONSE: usize = 1024 * 1024;
 
 /// The HTTP client every route shares (pooled keep-alive connections per upstream).
 pub(crate) type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
+
+/// The forwarded delivery's event type, in the response extensions for metrics and the
+/// access log.
+#[derive(Debug, Clone)]
+pub(crate) struct ForwardedEventType(pub(crate) HeaderValue);
 
 /// What happened upstream; put into the response extensions for metrics and the access log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +159,24 @@ impl Service<Request<VerifiedBody>> for Forward {
 }
 
 async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<Bytes>> {
+    // Read from the delivery as received (borrowed where it is one header).
+    let event_type = req
+        .extensions()
+        .get::<Verified>()
+        .and_then(|v| v.event_type(req.headers(), req.body().as_bytes()))
+        .and_then(|t| HeaderValue::from_str(t.as_str()).ok());
+    let mut response = forward_verified(config, req, event_type.clone()).await;
+    if let Some(value) = event_type {
+        response.extensions_mut().insert(ForwardedEventType(value));
+    }
+    response
+}
+
+async fn forward_verified(
+    config: &Config,
+    req: Request<VerifiedBody>,
+    event_type: Option<HeaderValue>,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let uri = match config.upstream.uri_for(parts.uri.path_and_query()) {
         Ok(uri) => uri,
@@ -179,7 +205,11 @@ async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<B
     // Set by the proxy alone: whatever the sender put there is replaced.
     headers.insert(VERIFIED_HEADER, HeaderValue::from_static("true"));
     headers.remove(EVENT_ID_HEADER);
+    headers.remove(EVENT_TYPE_HEADER);
     headers.remove(PRESET_HEADER);
+    if let Some(value) = event_type {
+        headers.insert(EVENT_TYPE_HEADER, value);
+    }
     if let Some(verified) = parts.extensions.get::<Verified>() {
         if let Some(id) = verified.event_id() {
             headers.insert(EVENT_ID_HEADER, event_id_value(id));

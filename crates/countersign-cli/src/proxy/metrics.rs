@@ -7,6 +7,7 @@
 //! | `countersign_verified_total` | counter | `route` |
 //! | `countersign_rejected_total` | counter | `route`, `reason` (error kind, `body_read`, `body_budget`, `body_timeout`) |
 //! | `countersign_forwarded_total` | counter | `route`, `result` (`2xx`…`5xx`, `error`, `timeout`, `cancelled`) |
+//! | `countersign_events_total` | counter | `route`, `event_type` (forwarded deliveries; the first 32 distinct types of a route, later ones `other`, none `none`) |
 //! | `countersign_handshakes_total` | counter | `route` |
 //! | `countersign_duplicates_total` | counter | `route` (processed already: 200, not forwarded) |
 //! | `countersign_in_flight_conflicts_total` | counter | `route` (409) |
@@ -18,6 +19,7 @@
 //! | `countersign_connections_total` | counter | — |
 
 use std::fmt::Write as _;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -45,6 +47,10 @@ const REASONS: [&str; 14] = [
 
 const RESULTS: [&str; 7] = ["2xx", "3xx", "4xx", "5xx", "error", "timeout", "cancelled"];
 
+/// Distinct event types counted per route; later ones count as `other`. Bounds the series
+/// a sender can create (header-borne event types are not signed by most providers).
+pub(crate) const MAX_EVENT_TYPES: usize = 32;
+
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -69,6 +75,10 @@ pub(crate) struct RouteMetrics {
     handshakes: AtomicU64,
     rejected: [AtomicU64; REASONS.len()],
     forwarded: [AtomicU64; RESULTS.len()],
+    /// `(event type, count)`, first seen first; `none` and `other` are kept apart.
+    event_types: RwLock<Vec<(Box<str>, AtomicU64)>>,
+    events_without_type: AtomicU64,
+    events_other_type: AtomicU64,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -84,6 +94,9 @@ impl RouteMetrics {
             handshakes: AtomicU64::new(0),
             rejected: Default::default(),
             forwarded: Default::default(),
+            event_types: RwLock::new(Vec::new()),
+            events_without_type: AtomicU64::new(0),
+            events_other_type: AtomicU64::new(0),
             buckets: Default::default(),
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
@@ -120,6 +133,34 @@ impl RouteMetrics {
             .and_then(|i| self.forwarded.get(i))
         {
             c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A forwarded delivery of this event type (`None`: it has none). The type is already
+    /// bounded in length and character set by the core.
+    pub(crate) fn event(&self, event_type: Option<&str>) {
+        let Some(t) = event_type else {
+            self.events_without_type.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let bump = |list: &[(Box<str>, AtomicU64)]| {
+            list.iter()
+                .find(|(name, _)| &**name == t)
+                .map(|(_, c)| c.fetch_add(1, Ordering::Relaxed))
+                .is_some()
+        };
+        // A poisoned lock only means a panic elsewhere mid-push; the list is still sound.
+        if bump(&self.event_types.read().unwrap_or_else(|e| e.into_inner())) {
+            return;
+        }
+        let mut list = self.event_types.write().unwrap_or_else(|e| e.into_inner());
+        if bump(&list) {
+            return;
+        }
+        if list.len() < MAX_EVENT_TYPES && t != "none" && t != "other" {
+            list.push((t.into(), AtomicU64::new(1)));
+        } else {
+            self.events_other_type.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -235,6 +276,35 @@ impl Metrics {
                     &mut out,
                     "countersign_forwarded_total",
                     &[("route", &r.name), ("result", result)],
+                    get(c),
+                );
+            }
+        }
+        family(
+            &mut out,
+            "countersign_events_total",
+            "counter",
+            "Deliveries forwarded upstream, by event type (bounded: later types count as other).",
+        );
+        for r in &self.routes {
+            let name = "countersign_events_total";
+            let list = r.event_types.read().unwrap_or_else(|e| e.into_inner());
+            for (t, c) in list.iter() {
+                sample(
+                    &mut out,
+                    name,
+                    &[("route", &r.name), ("event_type", t)],
+                    get(c),
+                );
+            }
+            for (t, c) in [
+                ("none", &r.events_without_type),
+                ("other", &r.events_other_type),
+            ] {
+                sample(
+                    &mut out,
+                    name,
+                    &[("route", &r.name), ("event_type", t)],
                     get(c),
                 );
             }
@@ -478,6 +548,35 @@ mod tests {
             let value = l.rsplit(' ').next().unwrap();
             assert!(value.parse::<f64>().is_ok(), "{l}");
         }
+    }
+
+    #[test]
+    fn event_types_are_bounded() {
+        let m = Metrics::new(vec![RouteMetrics::new("gh", None)]);
+        let r = m.route(0).unwrap();
+        r.event(Some("push"));
+        r.event(Some("push"));
+        r.event(None);
+        // A sender cycling through types fills the table, then lands in `other`.
+        for i in 0..100 {
+            r.event(Some(&format!("t{i}")));
+        }
+        r.event(Some("other"));
+        let text = m.render();
+        let events: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("countersign_events_total{"))
+            .collect();
+        assert_eq!(events.len(), MAX_EVENT_TYPES + 2, "{text}");
+        for line in [
+            "countersign_events_total{route=\"gh\",event_type=\"push\"} 2",
+            "countersign_events_total{route=\"gh\",event_type=\"t30\"} 1",
+            "countersign_events_total{route=\"gh\",event_type=\"none\"} 1",
+            "countersign_events_total{route=\"gh\",event_type=\"other\"} 70",
+        ] {
+            assert!(events.contains(&line), "missing {line:?} in\n{text}");
+        }
+        assert!(!text.contains("t31\""));
     }
 
     #[test]

@@ -33,7 +33,7 @@ use tower_service::Service;
 
 use super::config::{RouteSpec, Settings, path_matches};
 use super::deadline::{DeadlineBody, is_body_timeout};
-use super::forward::{Forward, Peer, UpstreamClient, Upstreamed, cancelled};
+use super::forward::{Forward, ForwardedEventType, Peer, UpstreamClient, Upstreamed, cancelled};
 use super::health::Health;
 use super::metrics::{Metrics, RouteMetrics};
 use crate::error::CliError;
@@ -350,6 +350,10 @@ impl Router {
         m.verified();
         if let Some(upstreamed) = ext.get::<Upstreamed>() {
             m.forwarded(*upstreamed);
+            m.event(
+                ext.get::<ForwardedEventType>()
+                    .and_then(|t| t.0.to_str().ok()),
+            );
             return match upstreamed {
                 Upstreamed::Answered(_) => "forwarded",
                 Upstreamed::Failed => "upstream_error",

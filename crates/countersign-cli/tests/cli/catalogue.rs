@@ -341,7 +341,7 @@ content = "v0:{timestamp}:{body}"
         let r = run(&ok, b"");
         assert_eq!(
             r.json(),
-            json!({"valid": true, "preset": name, "event_id": null, "timestamp": 1_700_000_000}),
+            json!({"valid": true, "preset": name, "event_id": null, "timestamp": 1_700_000_000, "event_type": null}),
             "{r:?}"
         );
         let mut bad = base.to_vec();

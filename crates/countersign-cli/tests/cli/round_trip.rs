@@ -118,6 +118,33 @@ fn expected_event_id(p: &Value, id: Option<&str>) -> Value {
     }
 }
 
+/// The event type `verify` must report for [`BODY`] signed by `sign` (which sets no
+/// event-type header): JSON parts are read from the body, a header part is absent.
+fn expected_event_type(p: &Value) -> Value {
+    let Some(source) = p["event_type"].as_str() else {
+        return Value::Null;
+    };
+    let body: Value = serde_json::from_slice(&body_for(p)).unwrap();
+    let mut out: Option<String> = None;
+    for (i, part) in source.split('+').enumerate() {
+        let value = part
+            .strip_prefix("json:")
+            .and_then(|ptr| body.pointer(ptr))
+            .and_then(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| v.as_i64().map(|n| n.to_string()))
+            });
+        match (i, value) {
+            (0, None) => return Value::Null,
+            (0, Some(v)) => out = Some(v),
+            (_, Some(v)) => out = out.map(|o| format!("{o}.{v}")),
+            (_, None) => {}
+        }
+    }
+    out.map_or(Value::Null, Value::String)
+}
+
 #[test]
 fn every_listed_preset_round_trips() {
     let list = presets();
@@ -177,6 +204,7 @@ fn every_listed_preset_round_trips() {
                 "preset": name,
                 "event_id": expected_event_id(p, Some(&id)),
                 "timestamp": timestamp,
+                "event_type": expected_event_type(p),
             }),
             "{name}"
         );
@@ -257,7 +285,7 @@ fn generic_hmac_every_algorithm_and_encoding() {
             let ok = verify(&flags, &["acme-secret"], &headers, &body);
             assert_eq!(
                 ok.json(),
-                json!({"valid": true, "preset": "hmac", "event_id": null, "timestamp": null}),
+                json!({"valid": true, "preset": "hmac", "event_id": null, "timestamp": null, "event_type": null}),
                 "{algorithm}/{encoding}"
             );
             // Verifying with another algorithm or encoding than the sender used fails.
@@ -344,7 +372,7 @@ fn sign_prints_only_header_lines_and_reads_stdin() {
     let v = run(&args, BODY);
     assert_eq!(
         v.json(),
-        json!({"valid": true, "preset": "standard-webhooks", "event_id": "msg_1", "timestamp": 1_700_000_000})
+        json!({"valid": true, "preset": "standard-webhooks", "event_id": "msg_1", "timestamp": 1_700_000_000, "event_type": "round.trip"})
     );
 }
 

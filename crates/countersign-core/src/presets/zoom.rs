@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::handshake::Handshake;
 use crate::scheme::{Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
 
@@ -21,5 +22,6 @@ pub(super) fn scheme() -> Scheme {
             Part::Body,
         ])
         .handshake(Handshake::zoom_endpoint_url_validation())
+        .event_type(EventTypeSource::json_field(&["event"]))
         .unchecked()
 }
