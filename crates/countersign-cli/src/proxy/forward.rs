@@ -7,15 +7,16 @@
 //! | upstream | answer | dedup |
 //! |---|---|---|
 //! | any status | that status, headers (minus hop-by-hop) and body | 2xx → done; else released |
+//! | any status, body > 1 MiB, broken or late | that status and headers, empty body (logged) | 2xx → done; else released |
 //! | no connection / broken answer | `502 Bad Gateway` | released |
 //! | no complete answer within the timeout | `504 Gateway Timeout` | released |
 //!
 //! The dedup layer runs a forward in a task of its own once the claim is won: a client that
 //! goes away does not cut it short, the upstream's answer still decides done or released.
 //! When the grace period of a shutdown ends, the route answers [`cancelled`] instead (outside
-//! the dedup layer); forwards still running are abandoned with the runtime, their claims
-//! neither completed nor released — they expire with their lease, so a retry cannot race an
-//! upstream that may still be working.
+//! the dedup layer); forwards still waiting for a status line are abandoned with the runtime,
+//! their claims neither completed nor released — they expire with their lease, so a retry
+//! cannot race an upstream that may still be working.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -29,12 +30,16 @@ use bytes::Bytes;
 use countersign_core::Verified;
 use countersign_tower::VerifiedBody;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
+use super::cancelled::Cancelled;
 use super::config::Upstream;
 
 /// `Countersign-Verified: true` on every forwarded request.
@@ -91,14 +96,17 @@ impl Upstreamed {
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
     ip: HeaderValue,
+    /// A trusted proxy (`--trusted-proxy`): its forwarding headers are kept.
+    pub(crate) trusted: bool,
 }
 
 impl Peer {
-    pub(crate) fn new(addr: SocketAddr) -> Self {
+    pub(crate) fn new(addr: SocketAddr, trusted: bool) -> Self {
         Peer {
             // An IP address is always a valid header value.
             ip: HeaderValue::from_str(&addr.ip().to_string())
                 .unwrap_or(HeaderValue::from_static("unknown")),
+            trusted,
         }
     }
 }
@@ -115,14 +123,16 @@ struct Config {
     upstream: Upstream,
     host: HeaderValue,
     timeout: Duration,
+    cancel: CancellationToken,
 }
 
 impl Forward {
-    /// A forwarder to `upstream`.
+    /// A forwarder to `upstream`; `cancel` fires when the grace period ends.
     pub(crate) fn new(
         client: UpstreamClient,
         upstream: Upstream,
         timeout: Duration,
+        cancel: CancellationToken,
     ) -> Result<Self, String> {
         let host = HeaderValue::from_str(upstream.authority().as_str()).map_err(|_| {
             format!(
@@ -136,6 +146,7 @@ impl Forward {
                 upstream,
                 host,
                 timeout,
+                cancel,
             }),
         })
     }
@@ -177,8 +188,10 @@ async fn forward_verified(
     req: Request<VerifiedBody>,
     event_type: Option<HeaderValue>,
 ) -> Response<Full<Bytes>> {
-    let (parts, body) = req.into_parts();
-    let uri = match config.upstream.uri_for(parts.uri.path_and_query()) {
+    let (mut parts, body) = req.into_parts();
+    let routed = parts.extensions.remove::<RoutedPath>();
+    let path = routed.as_ref().map(|r| &r.0).or(parts.uri.path_and_query());
+    let uri = match config.upstream.uri_for(path) {
         Ok(uri) => uri,
         Err(_) => {
             return local(
@@ -193,20 +206,22 @@ async fn forward_verified(
     // Verified, so the body is in memory: no 100-continue dance upstream.
     headers.remove(header::EXPECT);
     headers.remove(header::CONTENT_LENGTH);
+    // The router removed forwarding headers unless the peer is a trusted proxy: what is left
+    // is a trusted proxy's, kept; the rest is what this proxy saw.
     if let Some(host) = headers.remove(header::HOST)
         && !headers.contains_key(X_FORWARDED_HOST)
     {
         headers.insert(X_FORWARDED_HOST, host);
     }
+    if !headers.contains_key(X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    }
     headers.insert(header::HOST, config.host.clone());
     if let Some(peer) = parts.extensions.get::<Peer>() {
         append_forwarded_for(&mut headers, &peer.ip);
     }
-    // Set by the proxy alone: whatever the sender put there is replaced.
+    // Set by the proxy alone (the router removed whatever the sender put there).
     headers.insert(VERIFIED_HEADER, HeaderValue::from_static("true"));
-    headers.remove(EVENT_ID_HEADER);
-    headers.remove(EVENT_TYPE_HEADER);
-    headers.remove(PRESET_HEADER);
     if let Some(value) = event_type {
         headers.insert(EVENT_TYPE_HEADER, value);
     }
@@ -223,49 +238,82 @@ async fn forward_verified(
     *upstream_req.uri_mut() = uri;
     *upstream_req.headers_mut() = headers;
 
-    let exchange = async {
-        let response = config.client.request(upstream_req).await.map_err(|e| {
+    // The status line decides: once it has arrived, a 2xx is a success whatever happens to
+    // the body (too big, broken, late), so the claim is recorded done and never released
+    // for an event the upstream processed.
+    let deadline = tokio::time::Instant::now() + config.timeout;
+    // Not cut short when the grace period ends: the route answers the client then, and this
+    // forward keeps its claim (see the module docs).
+    let head = tokio::time::timeout_at(deadline, config.client.request(upstream_req)).await;
+    let response = match head {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => {
             tracing::warn!(target: "countersign::proxy", error = %ErrorChain(&e), "upstream request failed");
-        })?;
-        let (parts, body) = response.into_parts();
-        let bytes = Limited::new(body, MAX_UPSTREAM_RESPONSE)
-            .collect()
-            .await
-            .map_err(|e| {
-                tracing::warn!(target: "countersign::proxy", error = %ErrorChain(&*e), "upstream answer could not be read (or exceeds 1 MiB)");
-            })?
-            .to_bytes();
-        Ok::<_, ()>((parts, bytes))
-    };
-    match tokio::time::timeout(config.timeout, exchange).await {
-        Ok(Ok((parts, bytes))) => {
-            let status = parts.status;
-            let mut response = Response::from_parts(parts, Full::new(bytes));
-            // Our side of the exchange is HTTP/1.1, whatever the upstream spoke.
-            *response.version_mut() = http::Version::HTTP_11;
-            let h = response.headers_mut();
-            strip_hop_by_hop(h);
-            h.remove(header::CONTENT_LENGTH);
-            response.extensions_mut().clear();
-            response
-                .extensions_mut()
-                .insert(Upstreamed::Answered(status));
-            response
+            return local(
+                StatusCode::BAD_GATEWAY,
+                "upstream unavailable",
+                Upstreamed::Failed,
+            );
         }
-        Ok(Err(())) => local(
-            StatusCode::BAD_GATEWAY,
-            "upstream unavailable",
-            Upstreamed::Failed,
-        ),
         Err(_) => {
             tracing::warn!(target: "countersign::proxy", timeout = ?config.timeout, "upstream did not answer in time; 504");
-            local(
+            return local(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream timed out",
                 Upstreamed::TimedOut,
-            )
+            );
         }
-    }
+    };
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    let bytes = read_answer(config, &parts.headers, body, deadline, status).await;
+    let mut response = Response::from_parts(parts, Full::new(bytes));
+    // Our side of the exchange is HTTP/1.1, whatever the upstream spoke.
+    *response.version_mut() = http::Version::HTTP_11;
+    let h = response.headers_mut();
+    strip_hop_by_hop(h);
+    h.remove(header::CONTENT_LENGTH);
+    response.extensions_mut().clear();
+    response
+        .extensions_mut()
+        .insert(Upstreamed::Answered(status));
+    response
+}
+
+/// The upstream's answer body, at most [`MAX_UPSTREAM_RESPONSE`] bytes, complete by
+/// `deadline`; empty (and logged) when it is larger, broken, late or the grace period ended.
+async fn read_answer(
+    config: &Config,
+    headers: &HeaderMap,
+    body: Incoming,
+    deadline: tokio::time::Instant,
+    status: StatusCode,
+) -> Bytes {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let problem = if declared.is_some_and(|n| n > MAX_UPSTREAM_RESPONSE as u64) {
+        "larger than 1 MiB (Content-Length)".to_owned()
+    } else {
+        let read = Limited::new(body, MAX_UPSTREAM_RESPONSE).collect();
+        tokio::select! {
+            biased;
+            () = Cancelled::new(&config.cancel) => "not complete when the grace period ended".to_owned(),
+            read = tokio::time::timeout_at(deadline, read) => match read {
+                Ok(Ok(collected)) => return collected.to_bytes(),
+                Ok(Err(e)) => ErrorChain(&*e).to_string(),
+                Err(_) => "not complete within the upstream timeout".to_owned(),
+            },
+        }
+    };
+    tracing::warn!(
+        target: "countersign::proxy",
+        status = status.as_u16(),
+        problem,
+        "upstream answer body dropped: the status is relayed (and a 2xx recorded done) with an empty body"
+    );
+    Bytes::new()
 }
 
 /// The answer to a request still waiting for its forward when the grace period ends: `503`
@@ -284,6 +332,57 @@ pub(crate) fn cancelled() -> Response<Full<Bytes>> {
 
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// Whether a request header must not reach the upstream from this peer: any spelling of a
+/// `Countersign-*` name (the proxy's own; `_` counts as `-`, since CGI/WSGI servers read
+/// both as `HTTP_COUNTERSIGN_…`), and forwarding or path-override headers unless the peer
+/// is a trusted proxy (and never in their underscore spelling).
+pub(crate) fn is_spoofable(name: &HeaderName, trusted: bool) -> bool {
+    let n = name.as_str().as_bytes();
+    if starts_with_dashed(n, b"countersign-") {
+        return true;
+    }
+    let forwarding = starts_with_dashed(n, b"x-forwarded-")
+        || eq_dashed(n, b"forwarded")
+        || eq_dashed(n, b"x-real-ip")
+        || eq_dashed(n, b"x-original-url")
+        || eq_dashed(n, b"x-rewrite-url");
+    forwarding && (!trusted || n.contains(&b'_'))
+}
+
+/// `name` (lower-case, as parsed) equals `expected` with `_` read as `-`.
+fn eq_dashed(name: &[u8], expected: &[u8]) -> bool {
+    name.len() == expected.len() && starts_with_dashed(name, expected)
+}
+
+fn starts_with_dashed(name: &[u8], prefix: &[u8]) -> bool {
+    name.len() >= prefix.len()
+        && name
+            .iter()
+            .zip(prefix)
+            .all(|(a, b)| a == b || (*a == b'_' && *b == b'-'))
+}
+
+/// Removes every header [`is_spoofable`] from this peer.
+pub(crate) fn strip_spoofable(headers: &mut HeaderMap, trusted: bool) {
+    if !headers.keys().any(|n| is_spoofable(n, trusted)) {
+        return;
+    }
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| is_spoofable(n, trusted))
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(name);
+    }
+}
+
+/// The path a route matched, when it differs from the request's (percent-encoding
+/// normalised): forwarded instead of the raw one.
+#[derive(Debug, Clone)]
+pub(crate) struct RoutedPath(pub(crate) PathAndQuery);
 
 /// A short plain-text answer written by the proxy.
 fn local(status: StatusCode, text: &'static str, what: Upstreamed) -> Response<Full<Bytes>> {
@@ -429,11 +528,11 @@ mod tests {
     #[test]
     fn forwarded_for_appends() {
         let mut h = HeaderMap::new();
-        append_forwarded_for(&mut h, &Peer::new(([10, 0, 0, 1], 5).into()).ip);
+        append_forwarded_for(&mut h, &Peer::new(([10, 0, 0, 1], 5).into(), false).ip);
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1");
-        append_forwarded_for(&mut h, &Peer::new(([127, 0, 0, 1], 6).into()).ip);
+        append_forwarded_for(&mut h, &Peer::new(([127, 0, 0, 1], 6).into(), false).ip);
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
-        let v6 = Peer::new("[::1]:8080".parse().unwrap());
+        let v6 = Peer::new("[::1]:8080".parse().unwrap(), false);
         assert_eq!(v6.ip, "::1");
     }
 
@@ -443,5 +542,47 @@ mod tests {
         assert_eq!(Upstreamed::Answered(StatusCode::NOT_FOUND).label(), "4xx");
         assert_eq!(Upstreamed::Answered(StatusCode::BAD_GATEWAY).label(), "5xx");
         assert_eq!(Upstreamed::TimedOut.label(), "timeout");
+    }
+
+    #[test]
+    fn spoofable_headers() {
+        let name = |s: &str| HeaderName::from_bytes(s.as_bytes()).unwrap();
+        for n in [
+            "countersign-preset",
+            "countersign_event_id",
+            "countersign-whatever",
+        ] {
+            assert!(
+                is_spoofable(&name(n), false) && is_spoofable(&name(n), true),
+                "{n}"
+            );
+        }
+        for n in [
+            "x-forwarded-host",
+            "forwarded",
+            "x-real-ip",
+            "x-original-url",
+        ] {
+            assert!(is_spoofable(&name(n), false), "{n}");
+            assert!(!is_spoofable(&name(n), true), "{n} from a trusted proxy");
+        }
+        for n in ["x_forwarded_for", "x-real_ip", "x_original_url"] {
+            assert!(is_spoofable(&name(n), true), "{n}");
+        }
+        for n in [
+            "content-type",
+            "x-forwarded",
+            "countersign",
+            "x-hub-signature-256",
+            "webhook-id",
+        ] {
+            assert!(!is_spoofable(&name(n), false), "{n}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("countersign_preset", HeaderValue::from_static("stripe"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        h.insert("content-type", HeaderValue::from_static("a/b"));
+        strip_spoofable(&mut h, false);
+        assert_eq!(h.len(), 1);
     }
 }

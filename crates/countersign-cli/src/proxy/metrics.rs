@@ -45,6 +45,9 @@ const REASONS: [&str; 14] = [
     "other",
 ];
 
+/// Why a request was refused before any route work.
+const REFUSED: [&str; 3] = ["draining", "bad_path", "method"];
+
 const RESULTS: [&str; 7] = ["2xx", "3xx", "4xx", "5xx", "error", "timeout", "cancelled"];
 
 /// Distinct event types counted per route; later ones count as `other`. Bounds the series
@@ -61,6 +64,7 @@ const BUCKETS: [f64; 14] = [
 pub(crate) struct Metrics {
     routes: Vec<RouteMetrics>,
     unrouted: AtomicU64,
+    refused: [AtomicU64; REFUSED.len()],
     connections_open: AtomicI64,
     connections_total: AtomicU64,
     requests_in_flight: AtomicI64,
@@ -190,6 +194,7 @@ impl Metrics {
         Metrics {
             routes,
             unrouted: AtomicU64::new(0),
+            refused: Default::default(),
             connections_open: AtomicI64::new(0),
             connections_total: AtomicU64::new(0),
             requests_in_flight: AtomicI64::new(0),
@@ -204,6 +209,17 @@ impl Metrics {
     /// A request that matched no route.
     pub(crate) fn unrouted(&self) {
         self.unrouted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request refused before any route work: `draining`, `bad_path` or `method`.
+    pub(crate) fn refused(&self, reason: &str) {
+        if let Some(c) = REFUSED
+            .iter()
+            .position(|r| *r == reason)
+            .and_then(|i| self.refused.get(i))
+        {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// A connection was accepted (`+1`) or closed (`-1`).
@@ -440,6 +456,20 @@ impl Metrics {
         );
         family(
             &mut out,
+            "countersign_refused_total",
+            "counter",
+            "Requests refused before verification: draining (503), bad_path (400), method (405).",
+        );
+        for (reason, c) in REFUSED.iter().zip(&self.refused) {
+            sample(
+                &mut out,
+                "countersign_refused_total",
+                &[("reason", reason)],
+                get(c),
+            );
+        }
+        family(
+            &mut out,
             "countersign_connections_total",
             "counter",
             "Connections accepted.",
@@ -516,6 +546,7 @@ mod tests {
         r.observe(Duration::from_micros(1500));
         r.observe(Duration::from_secs(60));
         m.unrouted();
+        m.refused("method");
         m.connection(1);
         let text = m.render();
         for line in [
@@ -533,6 +564,8 @@ mod tests {
             "countersign_request_duration_seconds_sum{route=\"stripe\"} 60.0015",
             "countersign_request_duration_seconds_count{route=\"stripe\"} 2",
             "countersign_unrouted_total 1",
+            "countersign_refused_total{reason=\"method\"} 1",
+            "countersign_refused_total{reason=\"bad_path\"} 0",
             "countersign_connections_open 1",
             "# TYPE countersign_request_duration_seconds histogram",
         ] {

@@ -8,6 +8,7 @@ mod config;
 mod dedup;
 mod disconnect;
 mod forwarding;
+mod hardening;
 mod harness;
 mod limits;
 mod ops;
