@@ -163,7 +163,7 @@ pub(crate) fn non_canonical_signatures(scheme: &Scheme, headers: &HeaderMap) -> 
 /// must fail).
 pub(crate) fn wrong_secret(scheme: &Scheme, secret: &str) -> String {
     match scheme.key_format() {
-        KeyFormat::Raw => format!("{secret}x"),
+        KeyFormat::Raw | KeyFormat::BasicAuth => format!("{secret}x"),
         KeyFormat::Base64 { prefix } => {
             let (pre, b64) = match prefix.as_deref() {
                 Some(p) if secret.starts_with(p) => secret.split_at(p.len()),
