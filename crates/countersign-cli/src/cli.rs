@@ -320,6 +320,12 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "N", help_heading = "Server")]
     pub(crate) memory_capacity: Option<usize>,
 
+    /// Request-body bytes held in memory by all requests together; a request that does not
+    /// fit is answered 503 + Retry-After before its body is read. At least the largest body
+    /// limit [default: 268435456 (256 MiB)].
+    #[arg(long, value_name = "BYTES", help_heading = "Server")]
+    pub(crate) max_body_memory: Option<usize>,
+
     /// Prefix of the Redis keys [default: countersign:dedup:].
     #[arg(long, value_name = "PREFIX", help_heading = "Server")]
     pub(crate) redis_prefix: Option<String>,

@@ -50,6 +50,8 @@ pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Request-body bytes in memory, all requests together: ten 25 MiB GitHub bodies.
+pub(crate) const DEFAULT_MAX_BODY_MEMORY: usize = 256 * 1024 * 1024;
 
 /// Everything the proxy runs with.
 #[derive(Debug)]
@@ -59,6 +61,8 @@ pub(crate) struct Settings {
     pub(crate) redis_prefix: Option<String>,
     /// Records of the in-memory store.
     pub(crate) memory_capacity: usize,
+    /// The body budget shared by every route, in bytes.
+    pub(crate) max_body_memory: usize,
     pub(crate) lease: Duration,
     pub(crate) retention: Duration,
     pub(crate) header_timeout: Duration,
@@ -262,6 +266,7 @@ struct FileConfig {
     redis_cluster: Option<List<String>>,
     redis_prefix: Option<String>,
     memory_capacity: Option<usize>,
+    max_body_memory: Option<usize>,
     lease: Option<DurationValue>,
     retention: Option<DurationValue>,
     header_timeout: Option<DurationValue>,
@@ -400,6 +405,10 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
     if memory_capacity == 0 {
         return Err(CliError::Usage("memory capacity must be at least 1".into()));
     }
+    let max_body_memory = args
+        .max_body_memory
+        .or_else(|| file_ref.and_then(|f| f.max_body_memory))
+        .unwrap_or(DEFAULT_MAX_BODY_MEMORY);
     let lease = pick(
         args.lease,
         file_ref.and_then(|f| f.lease.as_ref()),
@@ -489,6 +498,7 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
         store,
         redis_prefix,
         memory_capacity,
+        max_body_memory,
         lease,
         retention,
         header_timeout,

@@ -10,7 +10,13 @@
 //! | any status, body > 1 MiB, broken or late | that status and headers, empty body (logged) | 2xx → done; else released |
 //! | no connection / broken answer | `502 Bad Gateway` | released |
 //! | no complete answer within the timeout | `504 Gateway Timeout` | released |
-//! | the proxy's grace period ended | `503` + `Retry-After`, `Connection: close` | released |
+//!
+//! The dedup layer runs a forward in a task of its own once the claim is won: a client that
+//! goes away does not cut it short, the upstream's answer still decides done or released.
+//! When the grace period of a shutdown ends, the route answers [`cancelled`] instead (outside
+//! the dedup layer); forwards still waiting for a status line are abandoned with the runtime,
+//! their claims neither completed nor released — they expire with their lease, so a retry
+//! cannot race an upstream that may still be working.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -236,11 +242,9 @@ async fn forward_verified(
     // the body (too big, broken, late), so the claim is recorded done and never released
     // for an event the upstream processed.
     let deadline = tokio::time::Instant::now() + config.timeout;
-    let head = tokio::select! {
-        biased;
-        () = Cancelled::new(&config.cancel) => return cancelled(),
-        head = tokio::time::timeout_at(deadline, config.client.request(upstream_req)) => head,
-    };
+    // Not cut short when the grace period ends: the route answers the client then, and this
+    // forward keeps its claim (see the module docs).
+    let head = tokio::time::timeout_at(deadline, config.client.request(upstream_req)).await;
     let response = match head {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
@@ -312,7 +316,9 @@ async fn read_answer(
     Bytes::new()
 }
 
-fn cancelled() -> Response<Full<Bytes>> {
+/// The answer to a request still waiting for its forward when the grace period ends: `503`
+/// + `Retry-After`, `Connection: close`.
+pub(crate) fn cancelled() -> Response<Full<Bytes>> {
     let mut response = local(
         StatusCode::SERVICE_UNAVAILABLE,
         "shutting down",

@@ -315,7 +315,7 @@ async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
         tracing::warn!(
             target: "countersign::proxy",
             claims_pending = report.claims_pending,
-            "stopped with claims that could not be released (store unreachable?); they expire with their lease"
+            "stopped with forwards still running; their claims expire with their lease (a retry before then is answered 409)"
         );
     }
     tracing::info!(

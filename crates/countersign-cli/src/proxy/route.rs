@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use countersign_core::{Tolerance, Verified};
 use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
-use countersign_tower::{VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody};
+use countersign_tower::{
+    BodyBudget, VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody,
+};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{Either, Full};
@@ -39,7 +41,8 @@ use tower_service::Service;
 use super::config::{RouteSpec, Settings, path_matches};
 use super::deadline::{DeadlineBody, is_body_timeout};
 use super::forward::{
-    Forward, ForwardedEventType, Peer, RoutedPath, UpstreamClient, Upstreamed, strip_spoofable,
+    Forward, ForwardedEventType, Peer, RoutedPath, UpstreamClient, Upstreamed, cancelled,
+    strip_spoofable,
 };
 use super::health::Health;
 use super::inbox::Queued;
@@ -111,6 +114,8 @@ pub(crate) fn build(
     let mut routes = Vec::with_capacity(settings.routes.len());
     let mut route_metrics = Vec::with_capacity(settings.routes.len());
     let mut any_dedup = false;
+    // One budget for every route: the bound is on the process.
+    let budget = BodyBudget::new(settings.max_body_memory);
     for (index, spec) in settings.routes.iter().enumerate() {
         let context =
             |e: CliError| CliError::Usage(format!("route `{}`: {}", spec.name, e.report()));
@@ -122,13 +127,14 @@ pub(crate) fn build(
         )
         .map_err(|m| context(CliError::Usage(m)))?;
         let trust_forwarded = !settings.trusted_proxies.is_empty();
-        let verify = verify_layer(spec, trust_forwarded).map_err(|e| context(e.into()))?;
+        let verify = verify_layer(spec, trust_forwarded, &budget).map_err(|e| context(e.into()))?;
         let accept = queued.accept_service(index, spec).map_err(context)?;
         let (service, stats): (RouteService, Option<DedupStats>) = if let Some(accept) = accept {
             // Queued: the inbox is the dedup store; the worker forwards later.
             let stack = verify.layer(Tag {
                 inner: accept,
                 without_id: None,
+                cancel: cancel.clone(),
             });
             (BoxCloneSyncService::new(stack), None)
         } else if spec.dedup {
@@ -145,12 +151,14 @@ pub(crate) fn build(
             let stack = verify.layer(Tag {
                 inner: dedup.layer(forward),
                 without_id,
+                cancel: cancel.clone(),
             });
             (BoxCloneSyncService::new(stack), Some(stats))
         } else {
             let stack = verify.layer(Tag {
                 inner: forward,
                 without_id: None,
+                cancel: cancel.clone(),
             });
             (BoxCloneSyncService::new(stack), None)
         };
@@ -196,9 +204,11 @@ pub(crate) fn build(
 fn verify_layer(
     spec: &RouteSpec,
     trust_forwarded: bool,
+    budget: &BodyBudget,
 ) -> Result<VerifyLayer, countersign_core::ConfigError> {
     let mut b = VerifyLayer::builder(spec.scheme.clone())
         .secrets(spec.secrets.iter().cloned())
+        .body_budget(budget.clone())
         .handshakes(spec.handshakes)
         .trust_forwarded_headers(trust_forwarded)
         .on_rejection(rejection_response);
@@ -248,11 +258,14 @@ fn rejection_response(rejection: &VerifyRejection) -> Response<Bytes> {
 
 /// Copies the [`Verified`] of a request into its response's extensions (for the access log;
 /// the request is consumed by the services inside). A delivery without an event id goes to
-/// `without_id` when set (`no_event_id = forward`: past the dedup layer).
+/// `without_id` when set (`no_event_id = forward`: past the dedup layer). When `cancel`
+/// fires (the grace period ended) the request is answered [`cancelled`] here, outside the
+/// dedup layer, so that a forward still running keeps its claim instead of releasing it.
 #[derive(Clone, Debug)]
 struct Tag<S> {
     inner: S,
     without_id: Option<Forward>,
+    cancel: CancellationToken,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -276,8 +289,13 @@ where
         if no_id && let Some(forward) = &mut self.without_id {
             // Forward is always ready.
             let fut = forward.call(req);
+            let cancel = self.cancel.clone();
             return Box::pin(async move {
-                let mut response = fut.await?;
+                let mut response = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => cancelled(),
+                    response = fut => response?,
+                };
                 response.extensions_mut().insert(WithoutDedup);
                 if let Some(v) = verified {
                     response.extensions_mut().insert(v);
@@ -286,8 +304,13 @@ where
             });
         }
         let fut = self.inner.call(req);
+        let cancel = self.cancel.clone();
         Box::pin(async move {
-            let mut response = fut.await?;
+            let mut response = tokio::select! {
+                biased;
+                () = cancel.cancelled() => cancelled(),
+                response = fut => response?,
+            };
             if let Some(v) = verified {
                 response.extensions_mut().insert(v);
             }

@@ -3,8 +3,10 @@
 //! from `countersign-testkit`. Nothing is mocked.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod budget;
 mod config;
 mod dedup;
+mod disconnect;
 mod forwarding;
 mod hardening;
 mod harness;
