@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | any status | that status, headers (minus hop-by-hop) and body | 2xx → done; else released |
 //! | any status, body > 1 MiB, broken or late | that status and headers, empty body (logged) | 2xx → done; else released |
-//! | no connection / broken answer | `502 Bad Gateway` | released |
+//! | no connection / broken answer / `101` | `502 Bad Gateway` | released |
 //! | no complete answer within the timeout | `504 Gateway Timeout` | released |
 //! | the proxy's grace period ended | `503` + `Retry-After`, `Connection: close` | released |
 
@@ -262,6 +262,16 @@ async fn forward_verified(
     };
     let (parts, body) = response.into_parts();
     let status = parts.status;
+    if status.is_informational() {
+        // Only `101` gets here (hyper skips the others): the sender asked for no upgrade, and
+        // relaying it would leave its connection switched to nothing.
+        tracing::warn!(target: "countersign::proxy", status = status.as_u16(), "upstream answered an informational status as final; 502");
+        return local(
+            StatusCode::BAD_GATEWAY,
+            "upstream answer unusable",
+            Upstreamed::Failed,
+        );
+    }
     let bytes = read_answer(config, &parts.headers, body, deadline, status).await;
     let mut response = Response::from_parts(parts, Full::new(bytes));
     // Our side of the exchange is HTTP/1.1, whatever the upstream spoke.
