@@ -11,5 +11,6 @@ mod harness;
 mod limits;
 mod ops;
 mod readme;
+mod review;
 mod send;
 mod shutdown;

@@ -1,0 +1,128 @@
+//! Defects found by a second outside-in review of the hardened proxy (after issue 13): raw
+//! sockets on both sides where a client or server library would tidy the bytes up.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use countersign_core::Preset;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::harness::{Proxy, Upstream, pairs, raw, raw_request, signed, status_of, unique_id};
+
+const GITHUB_SECRET: &str = "github review secret";
+
+fn github_proxy(upstream: &str) -> Proxy {
+    Proxy::start(&[
+        "--upstream",
+        upstream,
+        "--preset",
+        "github",
+        "--secret",
+        GITHUB_SECRET,
+    ])
+}
+
+/// The normaliser copied the path byte by byte as Latin-1 characters once it held an escape:
+/// `/webhooks/café%41` reached the upstream as `/webhooks/cafÃ©A` (UTF-8 encoded twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_ascii_characters_next_to_an_escape_are_forwarded_unchanged() {
+    let upstream = Upstream::start().await;
+    let proxy = github_proxy(&upstream.url());
+    let body = br#"{"action":"opened"}"#;
+    let headers = signed(Preset::Github, GITHUB_SECRET, &unique_id("utf8"), body);
+    let response = raw(
+        proxy.addr,
+        &raw_request(
+            "POST",
+            "/webhooks/caf\u{e9}%41/\u{fc}?q=\u{e9}",
+            &pairs(&headers),
+            body,
+        ),
+    )
+    .await;
+    assert_eq!(status_of(&response), 200, "{response}");
+    assert_eq!(upstream.hits(), 1);
+    assert_eq!(
+        upstream.seen()[0].uri,
+        "/webhooks/caf\u{e9}A/\u{fc}?q=\u{e9}"
+    );
+}
+
+/// hyper's default head buffer (~400 KiB) let every connection hold that much before any
+/// verification: 1 000 connections trickling an unfinished head took the proxy to 350 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_over_64_kib_is_431_and_never_forwarded() {
+    let upstream = Upstream::start().await;
+    let proxy = github_proxy(&upstream.url());
+    let body = br#"{"action":"opened"}"#;
+    let headers = signed(Preset::Github, GITHUB_SECRET, &unique_id("head"), body);
+    let mut headers = pairs(&headers);
+    // hyper checks the limit between reads, so a head is refused somewhere between 32 and
+    // 64 KiB: 160 KB is over both, and well under hyper's default (~400 KiB).
+    for i in 0..40 {
+        headers.push((format!("x-pad-{i}"), "a".repeat(4000)));
+    }
+    let response = raw(proxy.addr, &raw_request("POST", "/hook", &headers, body)).await;
+    assert_eq!(status_of(&response), 431, "{}", &response[..60]);
+    assert_eq!(upstream.hits(), 0);
+
+    // A normal head still passes.
+    let headers = signed(Preset::Github, GITHUB_SECRET, &unique_id("head"), body);
+    let response = raw(
+        proxy.addr,
+        &raw_request("POST", "/hook", &pairs(&headers), body),
+    )
+    .await;
+    assert_eq!(status_of(&response), 200, "{response}");
+}
+
+/// An upstream answering `101 Switching Protocols` to a plain POST: the proxy relayed the
+/// `101` (without `Upgrade`) and left the sender's connection hanging in an upgrade to
+/// nothing. It is a broken answer: `502`, and the claim is released for the retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_101_is_502_and_the_retry_is_forwarded() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Head and the (small) body: read until the client pauses.
+                while let Ok(Ok(read)) =
+                    tokio::time::timeout(std::time::Duration::from_millis(200), s.read(&mut chunk))
+                        .await
+                {
+                    if read == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..read]);
+                }
+                let answer: &[u8] = if n == 0 {
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                };
+                let _ = s.write_all(answer).await;
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            });
+        }
+    });
+    let proxy = github_proxy(&format!("http://{addr}"));
+    let body = br#"{"action":"opened"}"#;
+    let headers = signed(Preset::Github, GITHUB_SECRET, &unique_id("upgrade"), body);
+    let request = raw_request("POST", "/hook", &pairs(&headers), body);
+    let response = raw(proxy.addr, &request).await;
+    assert_eq!(status_of(&response), 502, "{response}");
+    let response = raw(proxy.addr, &request).await;
+    assert_eq!(
+        status_of(&response),
+        200,
+        "the claim was released: {response}"
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+}
