@@ -1,5 +1,6 @@
 //! The HTTP/1.1 server: accept loop with a connection limit, per-connection hyper with a
-//! header-read timeout, and graceful shutdown.
+//! header-read timeout (also the longest a client may leave its answers unread, see
+//! [`super::stall`]), and graceful shutdown.
 //!
 //! ## Shutdown
 //!
@@ -34,6 +35,7 @@ use super::cancelled::Cancelled;
 use super::forward::{ErrorChain, Peer};
 use super::metrics::Metrics;
 use super::route::Router;
+use super::stall::WriteStall;
 
 /// After the grace period: how long requests cut off from their upstream get to answer
 /// `503` and release their claims before the rest is aborted.
@@ -232,7 +234,10 @@ async fn admin_loop(listener: TcpListener, router: Arc<Router>, header_timeout: 
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
                 .max_buf_size(MAX_HEAD_BYTES)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(
+                    TokioIo::new(WriteStall::new(stream, header_timeout)),
+                    service,
+                )
                 .await;
         });
     }
@@ -262,7 +267,10 @@ async fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEAD_BYTES)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(
+            TokioIo::new(WriteStall::new(stream, header_timeout)),
+            service,
+        );
     tokio::pin!(conn);
 
     // 0: serving; 1: draining, waiting for the first request; 2: graceful shutdown asked.
