@@ -126,3 +126,56 @@ async fn an_upstream_101_is_502_and_the_retry_is_forwarded() {
     );
     assert_eq!(served.load(Ordering::SeqCst), 2);
 }
+
+/// hyper has no write timeout and reads nothing while an answer waits to be written: a client
+/// that pipelined requests and never read the answers held its connection slot forever (no
+/// header or body timeout runs meanwhile). `--max-connections` such clients took every slot,
+/// `/healthz` included. Now a connection whose writes make no progress for the header timeout
+/// is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_their_answers_do_not_keep_their_connection_slots() {
+    use std::time::Duration;
+    let upstream = Upstream::start().await;
+    let proxy = Proxy::start(&[
+        "--upstream",
+        &upstream.url(),
+        "--preset",
+        "github",
+        "--secret",
+        GITHUB_SECRET,
+        "--max-connections",
+        "2",
+        "--header-timeout",
+        "1s",
+    ]);
+    let pipelined = b"GET /healthz HTTP/1.1\r\nHost: proxy.test\r\n\r\n".repeat(1000);
+    let mut hogs = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        // Write until the proxy stops reading (its answers fill both socket buffers) or
+        // closes the connection.
+        let started = tokio::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            match tokio::time::timeout(Duration::from_millis(500), s.write_all(&pipelined)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+        hogs.push(s);
+    }
+    // Both slots are taken by clients that read nothing; within a few header timeouts the
+    // proxy must have let them go and answer someone else.
+    let mut probe = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    probe
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(8), probe.read_to_end(&mut answer)).await;
+    assert!(
+        read.is_ok(),
+        "no answer within 8 s: the non-reading clients still hold every slot"
+    );
+    assert_eq!(status_of(&String::from_utf8_lossy(&answer)), 200);
+    drop(hogs);
+}
