@@ -179,3 +179,18 @@ async fn clients_that_never_read_their_answers_do_not_keep_their_connection_slot
     assert_eq!(status_of(&String::from_utf8_lossy(&answer)), 200);
     drop(hogs);
 }
+
+/// Two `Host` headers (RFC 9112 §3.2: a 400) were verified and forwarded, the first one as
+/// `X-Forwarded-Host`; a server in front of the proxy may have routed on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_host_headers_are_400_and_never_forwarded() {
+    let upstream = Upstream::start().await;
+    let proxy = github_proxy(&upstream.url());
+    let body = br#"{"action":"opened"}"#;
+    let headers = signed(Preset::Github, GITHUB_SECRET, &unique_id("host"), body);
+    let mut headers = pairs(&headers);
+    headers.push(("host".to_owned(), "admin.internal".to_owned()));
+    let response = raw(proxy.addr, &raw_request("POST", "/hook", &headers, body)).await;
+    assert_eq!(status_of(&response), 400, "{response}");
+    assert_eq!(upstream.hits(), 0);
+}
