@@ -7,6 +7,7 @@
 //! | key | example |
 //! |---|---|
 //! | `name` | `"stripe"` |
+//! | `aliases` | other names `--preset` accepts, e.g. `["quickbooks"]` for `intuit`; usually `[]` |
 //! | `description` | one line |
 //! | `algorithm` | `"sha256"` (the `--algorithm` spelling; also `sha256-secret-prefix`, `ed25519`, `ecdsa-p256-sha256`, `token`) |
 //! | `encoding` | `"hex"` / `"base64"` |
@@ -40,6 +41,7 @@ use crate::scheme_args::{self, GENERIC_HMAC, GENERIC_HMAC_DESCRIPTION};
 #[derive(Debug, Serialize)]
 pub(crate) struct PresetInfo {
     name: String,
+    aliases: Vec<&'static str>,
     description: String,
     algorithm: &'static str,
     encoding: &'static str,
@@ -99,7 +101,11 @@ pub(crate) fn run(args: &PresetsArgs) -> Result<ExitCode, CliError> {
 pub(crate) fn all() -> Result<Vec<PresetInfo>, CliError> {
     let mut list: Vec<PresetInfo> = Preset::ALL
         .iter()
-        .map(|p| describe(&p.scheme(), p.description(), false))
+        .map(|p| {
+            let mut info = describe(&p.scheme(), p.description(), false);
+            info.aliases = p.aliases().collect();
+            info
+        })
         .collect();
     let mut generic = describe(
         &scheme_args::generic_hmac_defaults()?,
@@ -117,6 +123,7 @@ fn describe(scheme: &Scheme, description: &str, generic: bool) -> PresetInfo {
     let encoding = scheme.encoding().as_str();
     PresetInfo {
         name: scheme.name().to_owned(),
+        aliases: Vec::new(),
         description: description.to_owned(),
         algorithm: scheme.algorithm().as_str(),
         encoding,
@@ -325,6 +332,7 @@ mod tests {
             stripe,
             serde_json::json!({
                 "name": "stripe",
+                "aliases": [],
                 "description": Preset::Stripe.description(),
                 "algorithm": "sha256",
                 "encoding": "hex",
@@ -364,6 +372,7 @@ mod tests {
             Some("header:x-shopify-topic")
         );
         assert_eq!(get("twilio").event_type, None);
+        assert_eq!(get("intuit").aliases, ["quickbooks"]);
         // The key is present (null) on every preset, with or without an event type.
         for p in &list {
             let v = serde_json::to_value(p).unwrap();

@@ -47,7 +47,7 @@ use crate::url::UrlPart;
 /// event_id_header = "X-Acme-Delivery" # or a list; or event_id_json = "data.id"
 /// event_type_header = "X-Acme-Event"  # and/or event_type_json = "action": with both, the
 ///                                     # header qualified by the field (`issues.opened`)
-/// key_format = "raw"                  # raw | base64 | hex
+/// key_format = "raw"                  # raw | base64 | hex | basic-auth (user:password)
 /// # key_prefix = "whsec_"             # stripped before base64 decoding
 /// body_limit = 1048576
 /// ```
@@ -158,7 +158,7 @@ pub struct SchemeConfig {
     /// qualifier appended after a `.` when present (GitHub's `X-GitHub-Event` + `action`).
     #[serde(default)]
     pub event_type_json: Option<String>,
-    /// `raw` (default), `base64` or `hex`.
+    /// `raw` (default), `base64`, `hex` or `basic-auth` (a token scheme's `user:password`).
     #[serde(default)]
     pub key_format: Option<String>,
     /// With `key_format = "base64"`: a prefix stripped first, e.g. `whsec_`.
@@ -465,10 +465,11 @@ impl SchemeConfig {
                 prefix: self.key_prefix.clone().map(Cow::Owned),
             },
             Some(k) if k == "hex" => KeyFormat::Hex,
+            Some(k) if k == "basic-auth" => KeyFormat::BasicAuth,
             Some(k) => {
                 return Err(field(
                     "key_format",
-                    format!("`{k}`: expected raw, base64 or hex"),
+                    format!("`{k}`: expected raw, base64, hex or basic-auth"),
                 ));
             }
         };

@@ -13,7 +13,8 @@ use super::{Run, Scratch, bin, run};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const OTHER_SECRET: &str = "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldA==";
 const TS: u64 = 1_700_000_000;
-const BODY: &[u8] = br#"{"id":"evt_rt","event_id":"Ev_rt","type":"round.trip","data":{"n":1}}"#;
+/// Carries the ids and signed fields the presets read (Ecwid signs `eventCreated.eventId`).
+const BODY: &[u8] = br#"{"id":"evt_rt","event_id":"Ev_rt","type":"round.trip","eventId":"ev-rt","eventCreated":1700000000,"data":{"n":1}}"#;
 const URL: &str = "https://example.com/webhooks?x=1";
 
 fn presets() -> Vec<Value> {
@@ -145,6 +146,28 @@ fn expected_event_type(p: &Value) -> Value {
     out.map_or(Value::Null, Value::String)
 }
 
+/// A secret and another one of the same kind, in the encoding the preset's key format
+/// expects (hex or unprefixed base64 keys cannot be `whsec_` strings).
+fn secrets_for(name: &str) -> (String, String) {
+    let format = countersign_core::Preset::from_name(name)
+        .map(|p| p.scheme().key_format().clone())
+        .unwrap_or_default();
+    match format {
+        countersign_core::KeyFormat::Hex => (hex32(1), hex32(2)),
+        countersign_core::KeyFormat::BasicAuth => ("user:pass".to_owned(), "user:other".to_owned()),
+        // 32 bytes of 0x01 and of 0x02.
+        countersign_core::KeyFormat::Base64 { prefix: None } => (
+            "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_owned(),
+            "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=".to_owned(),
+        ),
+        _ => (SECRET.to_owned(), OTHER_SECRET.to_owned()),
+    }
+}
+
+fn hex32(byte: u8) -> String {
+    format!("{byte:02x}").repeat(32)
+}
+
 #[test]
 fn every_listed_preset_round_trips() {
     let list = presets();
@@ -165,10 +188,18 @@ fn every_listed_preset_round_trips() {
         let bytes = body_for(p);
         let body = dir.file(&format!("{name}.body"), &bytes);
         let mut tampered = bytes.clone();
-        tampered[10] ^= 0x01;
+        // Ecwid signs only `eventCreated.eventId`: tamper with the id (its data is unsigned).
+        let at = if name == "ecwid" {
+            bytes.windows(5).position(|w| w == b"ev-rt").unwrap() + 4
+        } else {
+            10
+        };
+        tampered[at] ^= 0x01;
         let tampered = dir.file(&format!("{name}.tampered"), &tampered);
         let id = format!("evt-{name}-1");
-        let signed = sign(&flags, SECRET, Some(&id), &body);
+        let (secret, other) = secrets_for(name);
+        let (secret, other) = (secret.as_str(), other.as_str());
+        let signed = sign(&flags, secret, Some(&id), &body);
         if signed.code != 0 && signed.stderr.contains("this scheme cannot sign") {
             cannot_sign.push(format!("{name}: {}", signed.stderr.trim()));
             continue;
@@ -183,13 +214,13 @@ fn every_listed_preset_round_trips() {
         }
         let headers = dir.file(&format!("{name}.headers"), signed.stdout.as_bytes());
 
-        let ok = verify(&flags, &[SECRET], &headers, &body);
+        let ok = verify(&flags, &[secret], &headers, &body);
         // The secret's prefix may select another mode (GitLab's `whsec_` signing token).
         let mode = p["alternatives"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|a| SECRET.starts_with(a["key_prefix"].as_str().unwrap()))
+            .find(|a| secret.starts_with(a["key_prefix"].as_str().unwrap()))
             .unwrap_or(p);
         let timestamp = if mode["timestamp"].is_null() {
             Value::Null
@@ -209,17 +240,27 @@ fn every_listed_preset_round_trips() {
             "{name}"
         );
         // Rotation: the right secret second.
-        let rotated = verify(&flags, &[OTHER_SECRET, SECRET], &headers, &body);
+        let rotated = verify(&flags, &[other, secret], &headers, &body);
         assert_eq!(rotated.code, 0, "{name}: {rotated:?}");
         // Wrong secret, tampered body: rejected.
-        verify(&flags, &[OTHER_SECRET], &headers, &body).assert_invalid(name, "signature_mismatch");
-        verify(&flags, &[SECRET], &headers, &tampered).assert_invalid(name, "signature_mismatch");
+        verify(&flags, &[other], &headers, &body).assert_invalid(name, "signature_mismatch");
+        if mode["algorithm"] == "token" {
+            // A token signs nothing: any body passes with the right token.
+            assert_eq!(
+                verify(&flags, &[secret], &headers, &tampered).code,
+                0,
+                "{name}"
+            );
+        } else {
+            verify(&flags, &[secret], &headers, &tampered)
+                .assert_invalid(name, "signature_mismatch");
+        }
 
         // Without --id, schemes that send an id header get a generated one.
-        let signed = sign(&flags, SECRET, None, &body);
+        let signed = sign(&flags, secret, None, &body);
         assert_eq!(signed.code, 0, "{name}: {signed:?}");
         let headers = dir.file(&format!("{name}.noid.headers"), signed.stdout.as_bytes());
-        let ok = verify(&flags, &[SECRET], &headers, &body);
+        let ok = verify(&flags, &[secret], &headers, &body);
         assert_eq!(ok.code, 0, "{name}: {ok:?}");
         let event_id = ok.json()["event_id"].clone();
         if p["event_id"]
