@@ -340,11 +340,12 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 
 /// Whether a request header must not reach the upstream from this peer: any spelling of a
 /// `Countersign-*` name (the proxy's own; `_` counts as `-`, since CGI/WSGI servers read
-/// both as `HTTP_COUNTERSIGN_…`), and forwarding or path-override headers unless the peer
-/// is a trusted proxy (and never in their underscore spelling).
+/// both as `HTTP_COUNTERSIGN_…`) or of a method-override header, and forwarding or
+/// path-override headers unless the peer is a trusted proxy (and never in their underscore
+/// spelling).
 pub(crate) fn is_spoofable(name: &HeaderName, trusted: bool) -> bool {
     let n = name.as_str().as_bytes();
-    if starts_with_dashed(n, b"countersign-") {
+    if starts_with_dashed(n, b"countersign-") || is_method_override(n) {
         return true;
     }
     let forwarding = starts_with_dashed(n, b"x-forwarded-")
@@ -353,6 +354,15 @@ pub(crate) fn is_spoofable(name: &HeaderName, trusted: bool) -> bool {
         || eq_dashed(n, b"x-original-url")
         || eq_dashed(n, b"x-rewrite-url");
     forwarding && (!trusted || n.contains(&b'_'))
+}
+
+/// A header frameworks read as the request's method (Express `method-override`, Symfony,
+/// Laravel, …): it would turn a verified `POST` into a `DELETE` upstream past the route's
+/// methods, and the signature does not cover the method.
+fn is_method_override(name: &[u8]) -> bool {
+    eq_dashed(name, b"x-http-method-override")
+        || eq_dashed(name, b"x-http-method")
+        || eq_dashed(name, b"x-method-override")
 }
 
 /// `name` (lower-case, as parsed) equals `expected` with `_` read as `-`.
@@ -555,6 +565,9 @@ mod tests {
             "countersign-preset",
             "countersign_event_id",
             "countersign-whatever",
+            "x-http-method-override",
+            "x_http_method",
+            "x-method-override",
         ] {
             assert!(
                 is_spoofable(&name(n), false) && is_spoofable(&name(n), true),
