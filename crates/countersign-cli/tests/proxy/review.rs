@@ -194,3 +194,30 @@ async fn two_host_headers_are_400_and_never_forwarded() {
     assert_eq!(status_of(&response), 400, "{response}");
     assert_eq!(upstream.hits(), 0);
 }
+
+/// The route accepts `POST` only (issue 13), but `X-HTTP-Method-Override: DELETE` reached the
+/// upstream, where Express's `method-override`, Symfony or Laravel read the request as a
+/// `DELETE` — the signature does not cover the method. Any spelling is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn method_override_headers_never_reach_the_upstream() {
+    let upstream = Upstream::start().await;
+    let proxy = github_proxy(&upstream.url());
+    let body = br#"{"action":"opened"}"#;
+    let headers = signed(Preset::Github, GITHUB_SECRET, &unique_id("override"), body);
+    let mut headers = pairs(&headers);
+    for name in [
+        "X-HTTP-Method-Override",
+        "x_http_method",
+        "X-Method-Override",
+    ] {
+        headers.push((name.to_owned(), "DELETE".to_owned()));
+    }
+    let response = raw(proxy.addr, &raw_request("POST", "/hook", &headers, body)).await;
+    assert_eq!(status_of(&response), 200, "{response}");
+    let seen = upstream.seen();
+    let names: Vec<&str> = seen[0].headers.keys().map(|n| n.as_str()).collect();
+    assert!(
+        !names.iter().any(|n| n.contains("method")),
+        "a method override reached the upstream: {names:?}"
+    );
+}
