@@ -8,3 +8,10 @@ pub use countersign_dedup::*;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use countersign_tower::*;
+/// The durable inbox: accept a verified delivery once it is stored, deliver it later
+/// (see [`countersign_inbox`]).
+#[cfg(feature = "inbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "inbox")))]
+pub mod inbox {
+    pub use countersign_inbox::*;
+}

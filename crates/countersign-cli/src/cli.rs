@@ -46,6 +46,8 @@ pub(crate) enum Command {
     Send(SendArgs),
     /// Run a reverse proxy that verifies, deduplicates and forwards deliveries to an upstream.
     Proxy(Box<ProxyArgs>),
+    /// Inspect and repair a queued-delivery inbox: stats, list, show, retry, purge.
+    Inbox(crate::inbox_cmd::InboxArgs),
 }
 
 /// `countersign presets`.
@@ -391,6 +393,9 @@ pub(crate) struct ProxyArgs {
 
     #[command(flatten)]
     pub(crate) params: SchemeParams,
+
+    #[command(flatten)]
+    pub(crate) queued: crate::proxy::inbox::InboxFlags,
 
     /// A secret to accept; repeat for rotation. `env:NAME` reads the environment.
     #[arg(

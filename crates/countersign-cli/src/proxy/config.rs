@@ -128,6 +128,8 @@ pub(crate) struct RouteSpec {
     pub(crate) methods: Vec<Method>,
     /// Verified deliveries without an event id, with dedup on.
     pub(crate) no_event_id: NoEventId,
+    /// Queued delivery (`--inbox`); `None`: synchronous.
+    pub(crate) inbox: Option<super::inbox::InboxSpec>,
 }
 
 impl RouteSpec {
@@ -299,6 +301,11 @@ struct FileRoute {
     upstream_timeout: Option<DurationValue>,
     methods: Option<Vec<String>>,
     no_event_id: Option<NoEventId>,
+    inbox: Option<String>,
+    max_attempts: Option<u32>,
+    retry_initial: Option<DurationValue>,
+    retry_max: Option<DurationValue>,
+    delivery_concurrency: Option<usize>,
 }
 
 impl fmt::Debug for FileRoute {
@@ -542,6 +549,7 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
         (!args.secrets.is_empty(), "--secret"),
         (!args.secret_files.is_empty(), "--secret-file"),
         (args.name.is_some(), "--name"),
+        (args.queued.any(), "--inbox (set `inbox` per [[route]])"),
         (args.tolerance.is_some(), "--tolerance"),
         (args.body_limit.is_some(), "--body-limit"),
         (args.no_dedup, "--no-dedup"),
@@ -639,6 +647,8 @@ struct RouteInput {
     no_event_id: Option<NoEventId>,
     /// Messages name flags (`--preset`) or, for a file, settings (`preset`).
     from_file: bool,
+    /// Queued delivery settings, as written.
+    inbox: super::inbox::InboxFields,
 }
 
 /// The route of a flags-only invocation: every path (`/`).
@@ -676,6 +686,7 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
         methods: args.methods.clone(),
         no_event_id: args.no_event_id,
         from_file: false,
+        inbox: (&args.queued).into(),
     })
 }
 
@@ -757,6 +768,16 @@ fn file_route(
         methods: route.methods.unwrap_or_default(),
         no_event_id: route.no_event_id,
         from_file: true,
+        inbox: super::inbox::InboxFields {
+            inbox: route.inbox,
+            max_attempts: route.max_attempts,
+            retry_initial: route
+                .retry_initial
+                .map(|v| v.get("retry_initial"))
+                .transpose()?,
+            retry_max: route.retry_max.map(|v| v.get("retry_max")).transpose()?,
+            delivery_concurrency: route.delivery_concurrency,
+        },
     })
 }
 
@@ -788,6 +809,7 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         no_event_id: input
             .no_event_id
             .unwrap_or_else(|| default_no_event_id(&scheme)),
+        inbox: super::inbox::spec(input.inbox, input.dedup)?,
         scheme,
     })
 }
@@ -929,6 +951,7 @@ mod tests {
             upstream_timeout: Duration::from_secs(1),
             methods: vec![Method::POST],
             no_event_id: NoEventId::Reject,
+            inbox: None,
         };
         let r = route("/hooks/stripe/");
         assert_eq!(r.path, "/hooks/stripe");

@@ -42,6 +42,7 @@ use super::forward::{
     Forward, ForwardedEventType, Peer, RoutedPath, UpstreamClient, Upstreamed, strip_spoofable,
 };
 use super::health::Health;
+use super::inbox::Queued;
 use super::logging::{self, Access};
 use super::metrics::{Metrics, RouteMetrics};
 use super::path;
@@ -76,6 +77,8 @@ pub(crate) struct Router {
     metrics: Arc<Metrics>,
     health: Health,
     body_timeout: Duration,
+    /// Queued routes (`--inbox`): their counters and inboxes.
+    queued: Arc<Queued>,
     trusted_proxies: Vec<Cidr>,
     /// `/healthz` and `/metrics` on the public listener (no `--admin-listen`).
     serves_admin: bool,
@@ -103,6 +106,7 @@ pub(crate) fn build(
     store_kind: &'static str,
     client: &UpstreamClient,
     cancel: &CancellationToken,
+    queued: &Arc<Queued>,
 ) -> Result<Router, CliError> {
     let mut routes = Vec::with_capacity(settings.routes.len());
     let mut route_metrics = Vec::with_capacity(settings.routes.len());
@@ -119,7 +123,15 @@ pub(crate) fn build(
         .map_err(|m| context(CliError::Usage(m)))?;
         let trust_forwarded = !settings.trusted_proxies.is_empty();
         let verify = verify_layer(spec, trust_forwarded).map_err(|e| context(e.into()))?;
-        let (service, stats): (RouteService, Option<DedupStats>) = if spec.dedup {
+        let accept = queued.accept_service(index, spec).map_err(context)?;
+        let (service, stats): (RouteService, Option<DedupStats>) = if let Some(accept) = accept {
+            // Queued: the inbox is the dedup store; the worker forwards later.
+            let stack = verify.layer(Tag {
+                inner: accept,
+                without_id: None,
+            });
+            (BoxCloneSyncService::new(stack), None)
+        } else if spec.dedup {
             any_dedup = true;
             let dedup = DedupLayer::builder(Arc::clone(&store))
                 .scheme(spec.scheme.clone())
@@ -173,6 +185,7 @@ pub(crate) fn build(
         metrics: Arc::new(Metrics::new(route_metrics)),
         health: Health::new(any_dedup.then_some(store), store_kind),
         body_timeout: settings.body_timeout,
+        queued: Arc::clone(queued),
         trusted_proxies: settings.trusted_proxies.clone(),
         serves_admin: settings.admin_listen.is_none(),
     })
@@ -330,7 +343,9 @@ impl Router {
                 Some(own(status, "application/json", body))
             }
             "/metrics" => {
-                let body = self.metrics.render().into_bytes();
+                let mut body = self.metrics.render();
+                body.push_str(&self.queued.render().await);
+                let body = body.into_bytes();
                 Some(own(
                     StatusCode::OK,
                     "text/plain; version=0.0.4; charset=utf-8",
@@ -498,6 +513,10 @@ impl Router {
             return reason;
         }
         m.verified();
+        if let Some(outcome) = ext.get::<countersign_inbox::AcceptOutcome>() {
+            self.queued.accepted(index, *outcome);
+            return outcome.as_str();
+        }
         if let Some(upstreamed) = ext.get::<Upstreamed>() {
             m.forwarded(*upstreamed);
             let without_dedup = ext.get::<WithoutDedup>().is_some();

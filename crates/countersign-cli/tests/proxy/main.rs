@@ -8,6 +8,7 @@ mod dedup;
 mod forwarding;
 mod hardening;
 mod harness;
+mod inbox;
 mod limits;
 mod ops;
 mod readme;
