@@ -339,7 +339,8 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
     pub(crate) retention: Option<Duration>,
 
-    /// Close a connection whose request head is not complete within this long [default: 10s].
+    /// Close a connection whose request head is not complete within this long, or that reads
+    /// none of its answers for this long [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
     pub(crate) header_timeout: Option<Duration>,
 

@@ -46,7 +46,7 @@ const REASONS: [&str; 14] = [
 ];
 
 /// Why a request was refused before any route work.
-const REFUSED: [&str; 3] = ["draining", "bad_path", "method"];
+const REFUSED: [&str; 4] = ["draining", "bad_path", "bad_host", "method"];
 
 const RESULTS: [&str; 7] = ["2xx", "3xx", "4xx", "5xx", "error", "timeout", "cancelled"];
 
@@ -211,7 +211,7 @@ impl Metrics {
         self.unrouted.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A request refused before any route work: `draining`, `bad_path` or `method`.
+    /// A request refused before any route work: `draining`, `bad_path`, `bad_host` or `method`.
     pub(crate) fn refused(&self, reason: &str) {
         if let Some(c) = REFUSED
             .iter()
@@ -458,7 +458,7 @@ impl Metrics {
             &mut out,
             "countersign_refused_total",
             "counter",
-            "Requests refused before verification: draining (503), bad_path (400), method (405).",
+            "Requests refused before verification: draining (503), bad_path (400), bad_host (400), method (405).",
         );
         for (reason, c) in REFUSED.iter().zip(&self.refused) {
             sample(

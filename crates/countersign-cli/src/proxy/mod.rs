@@ -13,7 +13,7 @@
 //! Modules: [`config`] (flags and TOML file), [`route`] (the per-route stack and the router),
 //! [`path`] (the normal form of request paths), [`trusted`] (trusted proxies),
 //! [`forward`] (the upstream call), [`deadline`] (body timeout), [`server`] (accept loop,
-//! limits, draining), [`health`], [`metrics`], [`logging`], [`sampling`] (rejection logs).
+//! limits, draining), [`stall`] (write stall timeout), [`health`], [`metrics`], [`logging`], [`sampling`] (rejection logs).
 //!
 //! Exit codes: `0` after a clean shutdown (SIGTERM/SIGINT), `2` when the configuration is
 //! unusable or the proxy cannot start (address in use, Redis unreachable at start).
@@ -30,6 +30,7 @@ mod path;
 mod route;
 mod sampling;
 mod server;
+mod stall;
 mod trusted;
 
 use std::fmt::Write as _;

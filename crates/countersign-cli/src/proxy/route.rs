@@ -2,8 +2,8 @@
 //! itself (`GET /healthz`, `GET /metrics` unless `--admin-listen`, `404`, …).
 //!
 //! Before any work, in this order: `503` + `Retry-After` while draining (after SIGTERM);
-//! `400` for a path that could be read as another one ([`super::path`]); `404` when no route
-//! matches the normalised path; `405` + `Allow` for a method the route does not accept. Then
+//! `400` for more than one `Host`, and for a path that could be read as another one
+//! ([`super::path`]); `404` when no route matches the normalised path; `405` + `Allow` for a method the route does not accept. Then
 //! the headers only the proxy may set are removed (any spelling of `Countersign-*`; the
 //! forwarding headers unless the peer is a trusted proxy) and the route's stack runs,
 //! outermost first:
@@ -420,6 +420,17 @@ impl Router {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             h.insert(header::CONNECTION, HeaderValue::from_static("close"));
             return Ok(response);
+        }
+        // RFC 9112 §3.2: more than one Host is a 400. The forwarder and the URL rebuilt for
+        // URL-bound presets would each pick one, and a server in front may pick another.
+        if req.headers().get_all(header::HOST).iter().nth(1).is_some() {
+            self.metrics.refused("bad_host");
+            log_refused(&req, 400, "bad_host");
+            return Ok(own(
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=utf-8",
+                b"more than one Host header\n".to_vec(),
+            ));
         }
         let path = match path::normalize(req.uri().path()) {
             Ok(path) => path,

@@ -14,5 +14,6 @@ mod inbox;
 mod limits;
 mod ops;
 mod readme;
+mod review;
 mod send;
 mod shutdown;
