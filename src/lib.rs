@@ -16,3 +16,10 @@ pub use countersign_tower::*;
 pub mod publish {
     pub use countersign_publish::*;
 }
+/// The durable inbox: accept a verified delivery once it is stored, deliver it later
+/// (see [`countersign_inbox`]).
+#[cfg(feature = "inbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "inbox")))]
+pub mod inbox {
+    pub use countersign_inbox::*;
+}

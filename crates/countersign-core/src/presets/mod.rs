@@ -198,7 +198,9 @@ presets! {
     /// query parameter: the URL alone is signed and the body must hash to that value. Like
     /// Twilio's SDKs, the URL is accepted with and without the default port. Needs the URL
     /// ([`Delivery::with_url`](crate::Delivery::with_url)); event id
-    /// `I-Twilio-Idempotency-Token`. The auth token is the secret.
+    /// `I-Twilio-Idempotency-Token`. The auth token is the secret. The parameters are decoded
+    /// and sorted before the signature can be checked, so the body limit is 256 KiB and a
+    /// form body with more than 1 000 parameters is `malformed_body`.
     Twilio => twilio,
     /// Square: `x-square-hmacsha256-signature: <base64>` HMAC-SHA256 over the notification
     /// URL (exactly as configured in Square) followed by the body; event id JSON `event_id`.
