@@ -68,7 +68,7 @@ async fn inline(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<String, StatusCode> {
-    match verifier.verify(&Delivery::new(&headers, &body).with_method("POST")) {
+    match verifier.verify(&Delivery::new(&headers, &body).method("POST")) {
         Ok(_) => Ok(format!("{}", body.len())),
         Err(e) => Err(e.status()),
     }

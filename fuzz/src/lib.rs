@@ -141,8 +141,8 @@ pub fn check(
     // URL-bound presets (Twilio, HubSpot v3, …) sign the request URL; without one they
     // stop at `MissingUrl` before parsing anything.
     let delivery = Delivery::new(headers, body)
-        .with_url(URL)
-        .with_method("POST");
+        .url(URL)
+        .method("POST");
     let one = verifier.verify(&delivery);
     let two = verifier
         .prepare(headers)

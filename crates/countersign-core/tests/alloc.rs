@@ -102,7 +102,7 @@ fn verification_allocates_only_the_event_id() {
         // Cloning (axum clones handler state per request) only bumps reference counts.
         assert_eq!(count(|| v.clone()), NONE, "{preset} clone");
         assert_eq!(
-            count(|| v.finish(v.prepare(&h).unwrap(), &Delivery::new(&h, &body))),
+            count(|| v.prepare(&h).unwrap().finish(&body)),
             ONE(id.len()),
             "{preset} prepare+finish"
         );

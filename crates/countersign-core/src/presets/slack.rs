@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::handshake::Handshake;
 use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
@@ -11,7 +13,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-slack-signature", SignatureSyntax::single("v0="))
         .timestamp(TimestampSpec::header(
-            "x-slack-request-timestamp",
+            HeaderName::from_static("x-slack-request-timestamp"),
             TimestampUnit::Seconds,
         ))
         .content([

@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::handshake::Handshake;
 use crate::scheme::{Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
@@ -11,7 +13,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-zm-signature", SignatureSyntax::single("v0="))
         .timestamp(TimestampSpec::header(
-            "x-zm-request-timestamp",
+            HeaderName::from_static("x-zm-request-timestamp"),
             TimestampUnit::Seconds,
         ))
         .content([
