@@ -43,9 +43,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use countersign::dedup::DedupStats;
+use countersign::verify::Tolerance;
 use countersign::{
-    DedupLayer, DedupStats, Delivery, MemoryStore, Preset, RedisStore, SignRequest, Signer,
-    Tolerance, Verifier, VerifyLayer,
+    DedupLayer, Delivery, MemoryStore, Preset, RedisStore, SignRequest, Signer, Verifier,
+    VerifyLayer,
 };
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
