@@ -99,11 +99,11 @@ measure() {
 echo "machine: $(lscpu | grep 'Model name' | sed 's/ \+/ /g'); N=$N sequential requests after $WARMUP warm-up; user-space instructions of the proxy process"
 measure passthrough -- "$helper" passthrough PORT "$upstream_port"
 measure memory -- "$bin" proxy --listen 127.0.0.1:PORT --upstream "http://127.0.0.1:$upstream_port" \
-    --preset standard-webhooks --secret "$SECRET"
+    --preset standard-webhooks --secret "$SECRET" --grace-period 1s
 LOG=warn measure memory-nolog -- "$bin" proxy --listen 127.0.0.1:PORT --upstream "http://127.0.0.1:$upstream_port" \
-    --preset standard-webhooks --secret "$SECRET"
+    --preset standard-webhooks --secret "$SECRET" --grace-period 1s
 measure redis -- "$bin" proxy --listen 127.0.0.1:PORT --upstream "http://127.0.0.1:$upstream_port" \
-    --preset standard-webhooks --secret "$SECRET" --redis "redis://127.0.0.1:$redis_port/"
+    --preset standard-webhooks --secret "$SECRET" --grace-period 1s --redis "redis://127.0.0.1:$redis_port/"
 
 echo "redis: instructions per request by component (self cost of each function, grouped):"
 awk -v n="$N" '/^ *[0-9,]+ .*:/ {

@@ -19,9 +19,10 @@
 /// errors.
 pub mod verify {
     pub use countersign_core::{
-        Clock, ConfigError, DEFAULT_TOLERANCE, Delivery, ErrorKind, FixedClock, MAX_EVENT_ID_LEN,
-        MAX_SECRETS, Outcome, Prepared, Secret, SignError, SignRequest, Signer, SystemClock,
-        Tolerance, Verified, Verifier, VerifierBuilder, VerifyError,
+        Clock, ConfigError, DEFAULT_TOLERANCE, Delivery, ErrorKind, EventType, EventTypePart,
+        FixedClock, MAX_EVENT_ID_LEN, MAX_EVENT_TYPE_LEN, MAX_SECRETS, Outcome, Prepared, Secret,
+        SignError, SignRequest, Signer, SystemClock, Tolerance, Verified, Verifier,
+        VerifierBuilder, VerifyError,
     };
     #[cfg(feature = "tower")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
@@ -46,8 +47,8 @@ pub mod dedup {
 /// handshakes, and scheme files (JSON; TOML with feature `toml`).
 pub mod scheme {
     pub use countersign_core::{
-        Algorithm, DEFAULT_BODY_LIMIT, Encoding, EventIdSource, FormParams, Handshake,
-        HandshakeAnswer, HandshakeReply, HandshakeTrigger, IntoHeaderName, KeyFormat,
+        Algorithm, DEFAULT_BODY_LIMIT, Encoding, EventIdSource, EventTypeSource, FormParams,
+        Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, IntoHeaderName, KeyFormat,
         MAX_CHALLENGE_LEN, OneOrMany, Part, Scheme, SchemeBuilder, SchemeConfig, SchemeFileError,
         SenderChoices, SignatureSource, SignatureSyntax, TimestampSource, TimestampSpec,
         TimestampUnit, UrlPart,

@@ -21,6 +21,8 @@ pub const NOW: u64 = 1_700_000_000;
 pub const RAW_SECRET: &str = "fuzz-secret-0123456789abcdef";
 /// The secret of base64-key schemes (`whsec_` + base64 of [`RAW_SECRET`]).
 pub const B64_SECRET: &str = "whsec_ZnV6ei1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg==";
+/// The credentials of HTTP Basic schemes (`user:password`).
+pub const BASIC_AUTH_SECRET: &str = "fuzz-user:fuzz-secret-0123456789";
 /// The URL every fuzzed delivery is received at.
 pub const URL: &str = "https://example.com:8443/webhooks/in?source=fuzz&x=%3A";
 /// Segment that leaves a header out.
@@ -40,6 +42,7 @@ pub fn secret_for(scheme: &Scheme) -> &'static str {
         (_, KeyFormat::Base64 { .. }) => B64_SECRET,
         // Only Ed25519 public keys (Discord) are given in hex.
         (_, KeyFormat::Hex) => ED25519_PUBLIC_HEX,
+        (_, KeyFormat::BasicAuth) => BASIC_AUTH_SECRET,
         _ => RAW_SECRET,
     }
 }
@@ -146,7 +149,8 @@ pub fn check(
     let one = verifier.verify(&delivery);
     let two = verifier
         .prepare(headers)
-        .and_then(|p| verifier.finish(p, &delivery));
+        .and_then(|p| p.url(URL).method("POST").finish(body))
+        .map(countersign_core::Outcome::into_verified);
     assert_eq!(one, two, "verify and prepare+finish disagree");
     match &one {
         Err(e) => {

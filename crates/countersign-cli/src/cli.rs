@@ -258,6 +258,16 @@ pub(crate) enum LogFormat {
     Json,
 }
 
+/// What a route does with a verified delivery that carries no event id (dedup on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum NoEventId {
+    /// Forward it without deduplication (Slack slash commands and interactivity).
+    Forward,
+    /// Answer 400.
+    Reject,
+}
+
 /// `countersign proxy`.
 #[derive(Debug, Args)]
 #[command(
@@ -269,9 +279,10 @@ Several routes from a file (flags given here override its server settings):
   countersign proxy --config countersign.toml
 
 GET /healthz answers 200 (503 while the dedup store is unreachable or the proxy is
-shutting down); GET /metrics answers Prometheus text. SIGTERM/SIGINT stop accepting, let
-in-flight requests finish within --grace-period, then answer the rest 503 and release
-their claims."
+shutting down); GET /metrics answers Prometheus text (on --admin-listen instead, when set).
+SIGTERM/SIGINT start draining: for --grace-period the listener stays open, /healthz answers
+503 and new deliveries 503 + Retry-After while in-flight requests finish; then the rest
+are answered 503 and their claims released. A second signal ends the grace period."
 )]
 pub(crate) struct ProxyArgs {
     /// A TOML file with server settings and `[[route]]` tables (path → preset, secrets,
@@ -350,6 +361,16 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "FORMAT", help_heading = "Server")]
     pub(crate) log_format: Option<LogFormat>,
 
+    /// Serve GET /healthz and GET /metrics on this address instead of the public listener.
+    #[arg(long, value_name = "ADDR", help_heading = "Server")]
+    pub(crate) admin_listen: Option<SocketAddr>,
+
+    /// A proxy in front of this one (address or block, e.g. 10.0.0.0/8; repeatable): only
+    /// from these peers are Forwarded / X-Forwarded-* headers kept and used to rebuild
+    /// signed URLs. From any other peer they are replaced by what this proxy saw.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", help_heading = "Server")]
+    pub(crate) trusted_proxies: Vec<String>,
+
     /// The upstream base URL (http): a request to /a/b?c is forwarded to <URL>/a/b?c.
     #[arg(long, value_name = "URL", help_heading = "Route (without --config)")]
     pub(crate) upstream: Option<String>,
@@ -408,6 +429,20 @@ pub(crate) struct ProxyArgs {
     #[arg(long, help_heading = "Route (without --config)")]
     pub(crate) no_dedup: bool,
 
+    /// A verified delivery without an event id: `forward` it without deduplication, or
+    /// `reject` it (400) [default: forward for slack (slash commands), reject otherwise].
+    #[arg(long, value_name = "POLICY", help_heading = "Route (without --config)")]
+    pub(crate) no_event_id: Option<NoEventId>,
+
+    /// A method the route accepts; repeatable. Others are answered 405 with `Allow`
+    /// [default: POST].
+    #[arg(
+        long = "allow-method",
+        value_name = "METHOD",
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) methods: Vec<String>,
+
     /// Forward handshakes (e.g. Slack's url_verification) to the upstream instead of
     /// answering them in the proxy.
     #[arg(long, help_heading = "Route (without --config)")]
@@ -418,9 +453,8 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "URL", help_heading = "Route (without --config)")]
     pub(crate) public_url: Option<String>,
 
-    /// Rebuild the signed URL from Forwarded / X-Forwarded-* headers (only behind a proxy
-    /// you control).
-    #[arg(long, help_heading = "Route (without --config)")]
+    /// Replaced by --trusted-proxy CIDR (an error now: it trusted every client).
+    #[arg(long, hide = true)]
     pub(crate) trust_forwarded_headers: bool,
 }
 

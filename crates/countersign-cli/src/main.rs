@@ -53,7 +53,7 @@
 //!
 //! | exit | stdout |
 //! |---|---|
-//! | `0` | `{"valid":true,"preset":"stripe","event_id":"evt_1","timestamp":1700000000}` (`event_id`/`timestamp` are `null` when absent) |
+//! | `0` | `{"valid":true,"preset":"stripe","event_id":"evt_1","timestamp":1700000000,"event_type":"invoice.paid"}` (`event_id`/`timestamp`/`event_type` are `null` when absent) |
 //! | `1` | `{"valid":false,"preset":"stripe","error":"signature_mismatch","message":"…"}` |
 //! | `2` | nothing: a usage or configuration error (unknown preset, empty or undecodable secret, bad header line, an option the preset does not take), explained on stderr |
 //!
@@ -73,7 +73,7 @@
 //! $ printf '{"id":"evt_1"}' > /tmp/event.json
 //! $ countersign sign --preset stripe --secret whsec_demo --body-file /tmp/event.json \
 //!     | countersign verify --preset stripe --secret whsec_demo --body-file /tmp/event.json --header-file -
-//! {"valid":true,"preset":"stripe","event_id":"evt_1","timestamp":1767225600}
+//! {"valid":true,"preset":"stripe","event_id":"evt_1","timestamp":1767225600,"event_type":null}
 //! $ countersign verify --preset stripe --secret whsec_demo --body-file /tmp/event.json \
 //!     -H 'Stripe-Signature: t=1700000000,v0=00'
 //! {"valid":false,"preset":"stripe","error":"no_supported_signature","message":"no signature of a supported version in `stripe-signature`"}

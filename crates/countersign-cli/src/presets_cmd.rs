@@ -7,6 +7,7 @@
 //! | key | example |
 //! |---|---|
 //! | `name` | `"stripe"` |
+//! | `aliases` | other names `--preset` accepts, e.g. `["quickbooks"]` for `intuit`; usually `[]` |
 //! | `description` | one line |
 //! | `algorithm` | `"sha256"` (the `--algorithm` spelling; also `sha256-secret-prefix`, `ed25519`, `ecdsa-p256-sha256`, `token`) |
 //! | `encoding` | `"hex"` / `"base64"` |
@@ -14,6 +15,7 @@
 //! | `signature_format` | `"t=<timestamp>,v1=<hex>"`; `"json:/signature/signature = <hex>"` for a signature in the body |
 //! | `timestamp` | `{"source":"header:x-slack-request-timestamp","unit":"seconds"}`, `{"source":"signature:t",…}`, `{"source":"json:/webhookTimestamp","unit":"milliseconds"}` (`unit` also `rfc3339`) or `null` |
 //! | `event_id` | `"header:x-github-delivery"`, `"header:svix-id,webhook-id"` (first present), `"json:/id"` (JSON pointer) or `null` |
+//! | `event_type` | `"json:/type"`, `"header:x-shopify-topic"`, `"header:x-github-event+json:/action"` (the header, then `.` and the JSON member when present: `issues.opened`) or `null` when the provider sends none |
 //! | `tolerance_secs` | `{"past":300,"future":300}` |
 //! | `body_limit` | bytes |
 //! | `options` | flags the preset takes beyond the common ones, e.g. `["--algorithm","--encoding"]` |
@@ -39,6 +41,7 @@ use crate::scheme_args::{self, GENERIC_HMAC, GENERIC_HMAC_DESCRIPTION};
 #[derive(Debug, Serialize)]
 pub(crate) struct PresetInfo {
     name: String,
+    aliases: Vec<&'static str>,
     description: String,
     algorithm: &'static str,
     encoding: &'static str,
@@ -46,6 +49,7 @@ pub(crate) struct PresetInfo {
     signature_format: String,
     timestamp: Option<TimestampInfo>,
     event_id: Option<String>,
+    event_type: Option<String>,
     tolerance_secs: ToleranceInfo,
     body_limit: usize,
     options: &'static [&'static str],
@@ -97,7 +101,11 @@ pub(crate) fn run(args: &PresetsArgs) -> Result<ExitCode, CliError> {
 pub(crate) fn all() -> Result<Vec<PresetInfo>, CliError> {
     let mut list: Vec<PresetInfo> = Preset::ALL
         .iter()
-        .map(|p| describe(&p.scheme(), p.description(), false))
+        .map(|p| {
+            let mut info = describe(&p.scheme(), p.description(), false);
+            info.aliases = p.aliases().collect();
+            info
+        })
         .collect();
     let mut generic = describe(
         &scheme_args::generic_hmac_defaults()?,
@@ -115,6 +123,7 @@ fn describe(scheme: &Scheme, description: &str, generic: bool) -> PresetInfo {
     let encoding = scheme.encoding().as_str();
     PresetInfo {
         name: scheme.name().to_owned(),
+        aliases: Vec::new(),
         description: description.to_owned(),
         algorithm: scheme.algorithm().as_str(),
         encoding,
@@ -127,6 +136,7 @@ fn describe(scheme: &Scheme, description: &str, generic: bool) -> PresetInfo {
             EventIdSource::JsonField(path) => Some(format!("json:{}", json_pointer(path))),
             _ => Some("other".to_owned()),
         },
+        event_type: (!scheme.event_type().is_none()).then(|| scheme.event_type().to_string()),
         tolerance_secs: ToleranceInfo {
             past: scheme.tolerance().past.as_secs(),
             future: scheme.tolerance().future.as_secs(),
@@ -242,7 +252,7 @@ fn signature_format(scheme: &Scheme) -> String {
 
 /// An aligned table; the description goes last and is not padded.
 fn table(list: &[PresetInfo]) -> String {
-    let rows: Vec<[String; 6]> = list
+    let rows: Vec<[String; 7]> = list
         .iter()
         .map(|p| {
             let signature = if p.signature_headers.is_empty() && p.options.is_empty() {
@@ -260,6 +270,7 @@ fn table(list: &[PresetInfo]) -> String {
                     .as_ref()
                     .map_or_else(|| "-".to_owned(), |t| format!("{} ({})", t.source, t.unit)),
                 p.event_id.clone().unwrap_or_else(|| "-".to_owned()),
+                p.event_type.clone().unwrap_or_else(|| "-".to_owned()),
                 p.description.clone(),
             ]
         })
@@ -270,6 +281,7 @@ fn table(list: &[PresetInfo]) -> String {
         "SIGNATURE HEADER",
         "TIMESTAMP",
         "EVENT ID",
+        "EVENT TYPE",
         "DESCRIPTION",
     ];
     let mut widths = titles.map(str::len);
@@ -320,6 +332,7 @@ mod tests {
             stripe,
             serde_json::json!({
                 "name": "stripe",
+                "aliases": [],
                 "description": Preset::Stripe.description(),
                 "algorithm": "sha256",
                 "encoding": "hex",
@@ -327,6 +340,7 @@ mod tests {
                 "signature_format": "t=<timestamp>,v1=<hex>",
                 "timestamp": {"source": "signature:t", "unit": "seconds"},
                 "event_id": "json:/id",
+                "event_type": "json:/type",
                 "tolerance_secs": {"past": 300, "future": 300},
                 "body_limit": 1_048_576,
                 "options": [],
@@ -349,9 +363,28 @@ mod tests {
             Some("header:x-github-delivery")
         );
         assert_eq!(get("github").body_limit, 25 * 1024 * 1024);
+        assert_eq!(
+            get("github").event_type.as_deref(),
+            Some("header:x-github-event+json:/action")
+        );
+        assert_eq!(
+            get("shopify").event_type.as_deref(),
+            Some("header:x-shopify-topic")
+        );
+        assert_eq!(get("twilio").event_type, None);
+        assert_eq!(get("intuit").aliases, ["quickbooks"]);
+        // The key is present (null) on every preset, with or without an event type.
+        for p in &list {
+            let v = serde_json::to_value(p).unwrap();
+            assert!(
+                v.as_object().unwrap().contains_key("event_type"),
+                "{}",
+                p.name
+            );
+        }
         let hmac = get("hmac");
         assert!(hmac.signature_headers.is_empty());
-        assert!(hmac.timestamp.is_none() && hmac.event_id.is_none());
+        assert!(hmac.timestamp.is_none() && hmac.event_id.is_none() && hmac.event_type.is_none());
         assert_eq!(hmac.options.len(), 4);
     }
 

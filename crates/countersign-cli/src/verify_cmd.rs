@@ -1,7 +1,7 @@
 //! `countersign verify`: check one delivery and print exactly one JSON object.
 //!
-//! - exit 0: `{"valid":true,"preset":"stripe","event_id":"evt_123","timestamp":1700000000}`
-//!   (`event_id`/`timestamp` are `null` when the scheme or delivery has none);
+//! - exit 0: `{"valid":true,"preset":"stripe","event_id":"evt_123","timestamp":1700000000,"event_type":"invoice.paid"}`
+//!   (`event_id`/`timestamp`/`event_type` are `null` when the scheme or delivery has none);
 //! - exit 1: `{"valid":false,"preset":"stripe","error":"<kind>","message":"<human text>"}`,
 //!   `kind` being the core's stable [`ErrorKind`](countersign_core::ErrorKind) name;
 //! - exit 2: usage or configuration error, on stderr, with nothing on stdout.
@@ -31,6 +31,7 @@ struct Valid<'a> {
     preset: &'a str,
     event_id: Option<&'a str>,
     timestamp: Option<i64>,
+    event_type: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,7 +96,15 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
         delivery = delivery.method(method);
     }
     let result = verifier.verify(&delivery);
-    let (json, code) = render(verifier.scheme().name(), &result)?;
+    let event_type = result
+        .as_ref()
+        .ok()
+        .and_then(|v| v.event_type(&headers, &body));
+    let (json, code) = render(
+        verifier.scheme().name(),
+        &result,
+        event_type.as_ref().map(|t| t.as_str()),
+    )?;
     output::stdout(&json)?;
     Ok(code)
 }
@@ -104,6 +113,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
 fn render(
     preset: &str,
     result: &Result<Verified, VerifyError>,
+    event_type: Option<&str>,
 ) -> Result<(Vec<u8>, ExitCode), CliError> {
     let (json, code) = match result {
         Ok(v) => (
@@ -112,6 +122,7 @@ fn render(
                 preset: v.preset(),
                 event_id: v.event_id(),
                 timestamp: v.timestamp(),
+                event_type,
             }),
             ExitCode::SUCCESS,
         ),
@@ -150,19 +161,19 @@ mod tests {
             .unwrap()
             .verify(&countersign_core::Delivery::new(&headers, body))
             .unwrap();
-        let (json, _) = render("stripe", &Ok(ok)).unwrap();
+        let (json, _) = render("stripe", &Ok(ok), Some("invoice.paid")).unwrap();
         assert_eq!(
             json,
-            b"{\"valid\":true,\"preset\":\"stripe\",\"event_id\":\"evt_123\",\"timestamp\":1700000000}\n"
+            b"{\"valid\":true,\"preset\":\"stripe\",\"event_id\":\"evt_123\",\"timestamp\":1700000000,\"event_type\":\"invoice.paid\"}\n"
         );
         let gh = countersign_testkit::verified(countersign_core::Preset::Github, None);
-        let (json, _) = render("github", &Ok(gh)).unwrap();
+        let (json, _) = render("github", &Ok(gh), None).unwrap();
         assert_eq!(
             json,
-            b"{\"valid\":true,\"preset\":\"github\",\"event_id\":null,\"timestamp\":null}\n"
+            b"{\"valid\":true,\"preset\":\"github\",\"event_id\":null,\"timestamp\":null,\"event_type\":null}\n"
         );
         let err = VerifyError::BodyTooLarge { limit: 10 };
-        let (json, _) = render("stripe", &Err(err)).unwrap();
+        let (json, _) = render("stripe", &Err(err), None).unwrap();
         assert_eq!(
             String::from_utf8(json).unwrap(),
             "{\"valid\":false,\"preset\":\"stripe\",\"error\":\"body_too_large\",\"message\":\"body too large: limit is 10 bytes\"}\n"

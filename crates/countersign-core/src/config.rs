@@ -13,6 +13,7 @@ use crate::algorithm::{Algorithm, Encoding};
 use crate::content::Part;
 use crate::error::ConfigError;
 use crate::event_id::EventIdSource;
+use crate::event_type::{EventTypePart, EventTypeSource};
 use crate::form::FormParams;
 use crate::header::parse_header_name;
 use crate::scheme::Scheme;
@@ -44,7 +45,9 @@ use crate::url::UrlPart;
 /// timestamp_unit = "seconds"          # seconds | milliseconds | rfc3339
 /// tolerance = 300                     # seconds each way (or tolerance_past/_future)
 /// event_id_header = "X-Acme-Delivery" # or a list; or event_id_json = "data.id"
-/// key_format = "raw"                  # raw | base64 | hex
+/// event_type_header = "X-Acme-Event"  # and/or event_type_json = "action": with both, the
+///                                     # header qualified by the field (`issues.opened`)
+/// key_format = "raw"                  # raw | base64 | hex | basic-auth (user:password)
 /// # key_prefix = "whsec_"             # stripped before base64 decoding
 /// body_limit = 1048576
 /// ```
@@ -148,7 +151,14 @@ pub struct SchemeConfig {
     /// A dotted JSON path to the event id inside the body.
     #[serde(default)]
     pub event_id_json: Option<String>,
-    /// `raw` (default), `base64` or `hex`.
+    /// The header naming the event type.
+    #[serde(default)]
+    pub event_type_header: Option<String>,
+    /// A dotted JSON path to the event type inside the body; with `event_type_header`, a
+    /// qualifier appended after a `.` when present (GitHub's `X-GitHub-Event` + `action`).
+    #[serde(default)]
+    pub event_type_json: Option<String>,
+    /// `raw` (default), `base64`, `hex` or `basic-auth` (a token scheme's `user:password`).
     #[serde(default)]
     pub key_format: Option<String>,
     /// With `key_format = "base64"`: a prefix stripped first, e.g. `whsec_`.
@@ -455,10 +465,11 @@ impl SchemeConfig {
                 prefix: self.key_prefix.clone().map(Cow::Owned),
             },
             Some(k) if k == "hex" => KeyFormat::Hex,
+            Some(k) if k == "basic-auth" => KeyFormat::BasicAuth,
             Some(k) => {
                 return Err(field(
                     "key_format",
-                    format!("`{k}`: expected raw, base64 or hex"),
+                    format!("`{k}`: expected raw, base64, hex or basic-auth"),
                 ));
             }
         };
@@ -486,6 +497,17 @@ impl SchemeConfig {
                 ));
             }
         };
+        let mut event_type = Vec::new();
+        if let Some(h) = &self.event_type_header {
+            let name = parse_header_name(h)
+                .map_err(|_| field("event_type_header", format!("`{h}` is not a header name")))?;
+            event_type.push(EventTypePart::Header(name));
+        }
+        if let Some(p) = &self.event_type_json {
+            event_type.push(EventTypePart::JsonField(json_path("event_type_json", p)?));
+        }
+        let event_type =
+            EventTypeSource::from_parts(event_type).map_err(SchemeFileError::Scheme)?;
 
         let mut builder = Scheme::builder(self.name.trim().to_owned())
             .algorithm(algorithm)
@@ -494,7 +516,8 @@ impl SchemeConfig {
             .content(content)
             .key_format(key_format)
             .tolerance(tolerance)
-            .event_id(event_id);
+            .event_id(event_id)
+            .event_type(event_type);
         if let Some(source) = timestamp {
             builder = builder.timestamp(TimestampSpec { source, unit });
         }
@@ -644,6 +667,46 @@ mod tests {
             .verify(&Delivery::new(&headers, br#"{"id":"evt_9"}"#))
             .unwrap();
         assert_eq!((ok.preset(), ok.event_id()), ("stripe-file", Some("evt_9")));
+
+        // Event types: a header, a JSON field, or the header qualified by the field.
+        for (fields, headers, body, expected) in [
+            (
+                r#""event_type_json":"type""#,
+                vec![],
+                r#"{"type":"invoice.paid"}"#,
+                Some("invoice.paid"),
+            ),
+            (
+                r#""event_type_header":"X-Acme-Event""#,
+                vec![("x-acme-event", "push")],
+                "{}",
+                Some("push"),
+            ),
+            (
+                r#""event_type_header":"X-Acme-Event","event_type_json":"data.action""#,
+                vec![("x-acme-event", "issues")],
+                r#"{"data":{"action":"opened"}}"#,
+                Some("issues.opened"),
+            ),
+            ("", vec![("x-acme-event", "push")], r#"{"type":"x"}"#, None),
+        ] {
+            let comma = if fields.is_empty() { "" } else { "," };
+            let scheme = json(&format!(
+                r#"{{"name":"acme","signature_header":"x-sig"{comma}{fields}}}"#
+            ))
+            .unwrap();
+            let mut h = http::HeaderMap::new();
+            for (k, v) in headers {
+                h.insert(k, v.parse().unwrap());
+            }
+            let got = scheme.event_type().extract(&h, body.as_bytes());
+            assert_eq!(got.as_ref().map(|t| t.as_str()), expected, "{fields}");
+        }
+        assert!(json(r#"{"name":"a","signature_header":"x","event_type_json":"a..b"}"#).is_err());
+        assert!(
+            json(r#"{"name":"a","signature_header":"x","event_type_header":"bad header"}"#)
+                .is_err()
+        );
 
         // Standard Webhooks, with fallbacks and a whsec_ key.
         let sw = json(

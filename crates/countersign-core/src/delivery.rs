@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::event_type::{EventType, EventTypeSource};
+
 /// What a verified delivery proved: which preset, which event, signed when.
 ///
 /// Only a [`Verifier`](crate::Verifier) makes one, so a `Verified` in a request's extensions
@@ -13,6 +15,9 @@ pub struct Verified {
     pub(crate) preset: Arc<str>,
     pub(crate) event_id: Option<String>,
     pub(crate) timestamp: Option<i64>,
+    /// Shared with the verifier (a reference count, no allocation); `None` when the scheme
+    /// has no event type.
+    pub(crate) event_type: Option<Arc<EventTypeSource>>,
 }
 
 impl Verified {
@@ -32,6 +37,35 @@ impl Verified {
     #[must_use]
     pub fn timestamp(&self) -> Option<i64> {
         self.timestamp
+    }
+
+    /// The event type of the delivery this value was verified from (pass its headers and
+    /// body), read where the scheme says ([`Scheme::event_type`](crate::Scheme::event_type)):
+    /// borrowed from the header when it is one header, otherwise read from the body on this
+    /// call (nothing is computed during verification). `None` when the scheme has no event
+    /// type, the delivery lacks it, or it is out of bounds ([`EventTypeSource`]).
+    ///
+    /// ```
+    /// use countersign_core::{Delivery, Preset, Signer, SignRequest, Verifier};
+    ///
+    /// let verifier = Verifier::new(Preset::Github, "s3cret")?;
+    /// let body = br#"{"action":"opened","issue":{"number":1}}"#;
+    /// let mut headers = Signer::new(Preset::Github, "s3cret")?.sign(&SignRequest::new(body))?;
+    /// headers.insert("x-github-event", "issues".parse()?);
+    /// let verified = verifier.verify(&Delivery::new(&headers, body))?;
+    /// assert_eq!(verified.event_type(&headers, body).unwrap(), "issues.opened");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn event_type<'h>(&self, headers: &'h HeaderMap, body: &[u8]) -> Option<EventType<'h>> {
+        self.event_type.as_deref()?.extract(headers, body)
+    }
+
+    /// Sets where [`event_type`](Self::event_type) reads from (for values built by hand).
+    #[must_use]
+    pub fn with_event_type_source(mut self, source: EventTypeSource) -> Self {
+        self.event_type = (!source.is_none()).then(|| Arc::new(source));
+        self
     }
 }
 

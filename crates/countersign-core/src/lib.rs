@@ -59,11 +59,12 @@
 //!
 //! ## The public interface is:
 //!
-//! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Outcome`], [`Verified`]
+//! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Outcome`], [`Verified`],
+//!   [`EventType`] ([`EventTypePart`])
 //! - [`Signer`], [`SignRequest`]
 //! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSource`],
 //!   [`SignatureSyntax`], [`Part`], [`UrlPart`], [`FormParams`], [`TimestampSpec`],
-//!   [`EventIdSource`], [`KeyFormat`], [`SenderChoices`], [`Tolerance`])
+//!   [`EventIdSource`], [`EventTypeSource`], [`KeyFormat`], [`SenderChoices`], [`Tolerance`])
 //! - scheme files: [`SchemeConfig`], [`OneOrMany`], [`SchemeFileError`]
 //! - handshakes: [`Handshake`], [`HandshakeTrigger`], [`HandshakeAnswer`], [`HandshakeReply`]
 //! - [`Algorithm`], [`Encoding`], [`Secret`], [`Clock`], [`SystemClock`], [`FixedClock`]
@@ -87,6 +88,7 @@ mod content;
 mod delivery;
 mod error;
 mod event_id;
+mod event_type;
 mod form;
 mod handshake;
 mod header;
@@ -108,6 +110,7 @@ pub use content::Part;
 pub use delivery::{Delivery, Verified};
 pub use error::{ConfigError, ErrorKind, SignError, VerifyError};
 pub use event_id::{EventIdSource, MAX_EVENT_ID_LEN};
+pub use event_type::{EventType, EventTypePart, EventTypeSource, MAX_EVENT_TYPE_LEN};
 pub use form::FormParams;
 pub use handshake::{
     Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, MAX_CHALLENGE_LEN,

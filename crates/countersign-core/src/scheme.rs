@@ -30,6 +30,7 @@ use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
 use crate::error::ConfigError;
+use crate::event_type::EventTypeSource;
 use crate::handshake::Handshake;
 use crate::header::parse_header_name;
 use crate::secret::Secret;
@@ -73,6 +74,7 @@ pub struct Scheme {
     pub(crate) key_format: KeyFormat,
     pub(crate) tolerance: Tolerance,
     pub(crate) event_id: EventIdSource,
+    pub(crate) event_type: EventTypeSource,
     pub(crate) body_limit: usize,
     pub(crate) handshakes: Vec<Handshake>,
     pub(crate) alternatives: Vec<Scheme>,
@@ -95,6 +97,7 @@ impl Scheme {
                 key_format: KeyFormat::Raw,
                 tolerance: Tolerance::default(),
                 event_id: EventIdSource::None,
+                event_type: EventTypeSource::none(),
                 body_limit: DEFAULT_BODY_LIMIT,
                 handshakes: Vec::new(),
                 alternatives: Vec::new(),
@@ -189,6 +192,12 @@ impl Scheme {
     #[must_use]
     pub fn event_id(&self) -> &EventIdSource {
         &self.event_id
+    }
+
+    /// Where the event type lives (shared by the alternatives).
+    #[must_use]
+    pub fn event_type(&self) -> &EventTypeSource {
+        &self.event_type
     }
 
     /// The default body limit in bytes.
@@ -420,6 +429,12 @@ impl SchemeBuilder {
     /// Where the event id lives (default: nowhere).
     pub fn event_id(mut self, source: EventIdSource) -> Self {
         self.scheme.event_id = source;
+        self
+    }
+
+    /// Where the event type lives (default: nowhere). Alternatives share the scheme's.
+    pub fn event_type(mut self, source: EventTypeSource) -> Self {
+        self.scheme.event_type = source;
         self
     }
 

@@ -95,6 +95,10 @@ pub enum KeyFormat {
     },
     /// Hexadecimal, either case (Discord public keys).
     Hex,
+    /// HTTP Basic credentials (RFC 7617): the secret is `user:password`, and the key is its
+    /// base64 encoding — what an `Authorization: Basic …` header carries. For token schemes
+    /// (`basic-auth`, Postmark, Pipedrive).
+    BasicAuth,
 }
 
 impl KeyFormat {
@@ -131,6 +135,19 @@ pub(crate) fn key_bytes(
                         expected: "base64 (after the optional prefix)",
                     },
                 )?)
+            }
+            KeyFormat::BasicAuth => {
+                let raw = secret.expose();
+                if raw.is_empty() {
+                    return Err(ConfigError::EmptySecret { index });
+                }
+                if !raw.contains(&b':') {
+                    return Err(ConfigError::SecretEncoding {
+                        index,
+                        expected: "user:password",
+                    });
+                }
+                Zeroizing::new(Encoding::Base64.encode(raw).into_bytes())
             }
             KeyFormat::Hex => {
                 let raw = secret.expose().trim_ascii();

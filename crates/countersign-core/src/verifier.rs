@@ -30,6 +30,7 @@ use crate::content::{self, Inputs, MAX_HEADER_PARTS, MAX_JSON_PARTS, Part};
 use crate::delivery::{Delivery, Verified};
 use crate::error::{ConfigError, ErrorKind, VerifyError};
 use crate::event_id::{self, EventIdSource};
+use crate::event_type::EventTypeSource;
 use crate::header::{find, require};
 use crate::keys::{self, Key};
 use crate::scheme::Scheme;
@@ -100,6 +101,7 @@ pub struct Verifier {
 
 struct Inner {
     scheme: Scheme,
+    event_type: Option<Arc<EventTypeSource>>,
     modes: Box<[Mode]>,
     tolerance: Tolerance,
     body_limit: usize,
@@ -512,6 +514,7 @@ impl Verifier {
             preset: Arc::clone(&self.inner.scheme.name),
             event_id,
             timestamp,
+            event_type: self.inner.event_type.clone(),
         })
     }
 }

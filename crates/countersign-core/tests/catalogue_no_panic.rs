@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use countersign_core::{Delivery, FixedClock, Preset, Verifier};
+use countersign_core::{Delivery, FixedClock, KeyFormat, Preset, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 
@@ -15,7 +15,20 @@ fn verifier(preset: Preset) -> Verifier {
         Preset::Discord => "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a".to_owned(),
         Preset::Sendgrid => "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==".to_owned(),
         Preset::StandardWebhooks | Preset::Svix => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
-        _ => "secret".to_owned(),
+        // The RFC 8032 test key (Discord's, above), in Telnyx's base64.
+        Preset::Telnyx => B64.encode(
+            hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a").unwrap(),
+        ),
+        _ => match preset.scheme().key_format() {
+            KeyFormat::Base64 { prefix } => format!(
+                "{}{}",
+                prefix.as_deref().unwrap_or(""),
+                B64.encode(b"0123456789abcdef0123456789abcdef")
+            ),
+            KeyFormat::Hex => hex::encode(b"secret"),
+            KeyFormat::BasicAuth => "user:secret".to_owned(),
+            _ => "secret".to_owned(),
+        },
     };
     Verifier::builder(preset)
         .secret(secret)

@@ -41,6 +41,14 @@ const CANNOT_SIGN: &[(&str, &str)] = &[
         "ECDSA P-256 key pair: the configured key is the sender's public key (verify-only)",
     ),
     (
+        "telnyx",
+        "Ed25519 key pair: the configured key is the sender's public key (verify-only)",
+    ),
+    (
+        "ecwid",
+        "signs two fields of the JSON body (eventCreated, eventId), which arbitrary payloads lack; round_trip.rs and catalogue.rs sign real bodies",
+    ),
+    (
         "mailgun",
         "the signature travels inside the JSON body (Signer::signature computes it; round_trip.rs)",
     ),
@@ -71,6 +79,7 @@ fn secret_for(scheme: &Scheme, key: &[u8]) -> Secret {
         KeyFormat::Raw if scheme.algorithm() == Algorithm::Token => Secret::from(hex::encode(key)),
         KeyFormat::Raw => Secret::from(key),
         KeyFormat::Hex => Secret::from(hex::encode(key)),
+        KeyFormat::BasicAuth => Secret::from(format!("user:{}", hex::encode(key))),
         KeyFormat::Base64 { prefix } => Secret::from(format!(
             "{}{}",
             prefix.as_deref().unwrap_or(""),

@@ -8,7 +8,9 @@
 
 use std::fmt::Write as _;
 
-use countersign_core::{EventIdSource, Preset, Scheme, SignatureSource, TimestampSource};
+use countersign_core::{
+    EventIdSource, EventTypePart, Preset, Scheme, SignatureSource, TimestampSource,
+};
 
 const START: &str = "<!-- providers:start -->";
 const END: &str = "<!-- providers:end -->";
@@ -90,6 +92,23 @@ fn event_id(s: &Scheme) -> String {
     }
 }
 
+fn event_type(s: &Scheme) -> String {
+    let parts: Vec<String> = s
+        .event_type()
+        .parts()
+        .iter()
+        .map(|part| match part {
+            EventTypePart::Header(name) => format!("`{name}`"),
+            EventTypePart::JsonField(path) => format!("JSON `{}`", path.join(".")),
+            _ => "other".to_owned(),
+        })
+        .collect();
+    if parts.is_empty() {
+        return "—".to_owned();
+    }
+    parts.join(" + ")
+}
+
 /// One value when every mode agrees; otherwise each mode's, labelled by its key prefix.
 fn each(s: &Scheme, f: fn(&Scheme) -> String) -> String {
     let modes: Vec<&Scheme> = std::iter::once(s).chain(s.alternatives()).collect();
@@ -116,18 +135,19 @@ fn handshakes(s: &Scheme) -> String {
 
 fn render() -> String {
     let mut t = String::from(
-        "| preset | headers | algorithm | tolerance | event id | handshake |\n|---|---|---|---|---|---|\n",
+        "| preset | headers | algorithm | tolerance | event id | event type | handshake |\n|---|---|---|---|---|---|---|\n",
     );
     for &p in Preset::ALL {
         let s = p.scheme();
         writeln!(
             t,
-            "| `{}` | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
             p.name(),
             headers(p),
             each(&s, algorithm),
             each(&s, tolerance),
             each(&s, event_id),
+            event_type(&s),
             handshakes(&s),
         )
         .unwrap();

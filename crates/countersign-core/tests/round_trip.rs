@@ -26,6 +26,7 @@ fn secret_for(scheme: &Scheme) -> String {
             B64.encode(b"0123456789abcdef0123456789abcdef")
         ),
         KeyFormat::Hex => hex::encode(b"0123456789abcdef"),
+        KeyFormat::BasicAuth => "round-trip-user:pass word".to_owned(),
         _ => "round-trip-secret".to_owned(),
     }
 }
@@ -33,6 +34,7 @@ fn secret_for(scheme: &Scheme) -> String {
 fn body_for(preset: Preset) -> Vec<u8> {
     match preset {
         Preset::Twilio => b"To=%2B15551234567&Body=hello+world&MediaUrl=b&MediaUrl=a".to_vec(),
+        Preset::Ecwid => br#"{"eventId":"e-1","eventCreated":1700000000,"eventType":"order.created","data":{"x":1}}"#.to_vec(),
         Preset::Linear => {
             format!(r#"{{"action":"create","webhookTimestamp":{}}}"#, NOW * 1000).into_bytes()
         }

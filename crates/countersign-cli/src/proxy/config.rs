@@ -1,11 +1,15 @@
 //! The proxy's settings: from flags (one route) or a TOML file (several routes), with flags
-//! overriding the file's server settings. Everything is checked here or when the layers are
-//! built, before the proxy listens: a bad file never half-starts a server.
+//! overriding the file's server settings. A route given by flags and one given by a
+//! `[[route]]` table become the same value (`RouteInput`) and are resolved by one function,
+//! so they cannot drift apart. Everything is checked here or when the layers are built,
+//! before the proxy listens: a bad file never half-starts a server.
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
 //! redis = "env:REDIS_URL"          # or redis_cluster = ["redis://a:6379", …]; default: memory
 //! upstream_timeout = "10s"
+//! trusted_proxies = ["10.0.0.0/8"] # peers whose X-Forwarded-* / Forwarded are kept
+//! admin_listen = "127.0.0.1:9090"  # /healthz and /metrics here instead
 //!
 //! [[route]]
 //! path = "/webhooks/stripe"        # this path and everything below it
@@ -14,6 +18,8 @@
 //! upstream = "http://127.0.0.1:3000"
 //! tolerance = 300                  # seconds
 //! dedup = true
+//! no_event_id = "reject"           # or "forward" (without dedup); default by preset
+//! methods = ["POST"]               # the default
 //! ```
 
 use std::fmt;
@@ -22,10 +28,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use countersign_core::{Scheme, Secret};
+use http::Method;
 use http::uri::{Authority, PathAndQuery, Uri};
 use serde::Deserialize;
 
-use crate::cli::{LogFormat, ProxyArgs, SchemeArgs, SchemeParams};
+use super::trusted::Cidr;
+use crate::cli::{LogFormat, NoEventId, ProxyArgs, SchemeArgs, SchemeParams};
 use crate::duration::parse_duration;
 use crate::error::CliError;
 use crate::input::Source;
@@ -60,6 +68,10 @@ pub(crate) struct Settings {
     /// Runtime worker threads; `None`: one per core.
     pub(crate) workers: Option<usize>,
     pub(crate) log_format: LogFormat,
+    /// `/healthz` and `/metrics` on this address instead of the public listener.
+    pub(crate) admin_listen: Option<SocketAddr>,
+    /// Peers whose forwarding headers are kept (empty: none).
+    pub(crate) trusted_proxies: Vec<Cidr>,
     pub(crate) routes: Vec<RouteSpec>,
 }
 
@@ -111,8 +123,11 @@ pub(crate) struct RouteSpec {
     pub(crate) dedup: bool,
     pub(crate) handshakes: bool,
     pub(crate) public_url: Option<String>,
-    pub(crate) trust_forwarded: bool,
     pub(crate) upstream_timeout: Duration,
+    /// Accepted methods; others are answered 405.
+    pub(crate) methods: Vec<Method>,
+    /// Verified deliveries without an event id, with dedup on.
+    pub(crate) no_event_id: NoEventId,
 }
 
 impl RouteSpec {
@@ -254,6 +269,8 @@ struct FileConfig {
     max_connections: Option<usize>,
     workers: Option<usize>,
     log_format: Option<LogFormat>,
+    admin_listen: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     #[serde(default, rename = "route")]
     routes: Vec<FileRoute>,
 }
@@ -277,8 +294,11 @@ struct FileRoute {
     dedup: Option<bool>,
     handshakes: Option<bool>,
     public_url: Option<String>,
+    /// Replaced by the server's `trusted_proxies`: an error.
     trust_forwarded_headers: Option<bool>,
     upstream_timeout: Option<DurationValue>,
+    methods: Option<Vec<String>>,
+    no_event_id: Option<NoEventId>,
 }
 
 impl fmt::Debug for FileRoute {
@@ -297,6 +317,9 @@ impl fmt::Debug for FileRoute {
 /// [`CliError::Usage`] naming the flag, field or route that is wrong; read errors of the
 /// file, secret files and scheme files.
 pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
+    if args.trust_forwarded_headers {
+        return Err(CliError::Usage(TRUST_FORWARDED_REPLACED.into()));
+    }
     let (file, base_dir) = match &args.config {
         Some(path) => {
             check_no_route_flags(args)?;
@@ -317,17 +340,46 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
         }
     };
 
+    let address = |field: &str, text: &str| -> Result<SocketAddr, CliError> {
+        text.trim().parse().map_err(|_| {
+            CliError::Usage(format!(
+                "`{field}`: `{text}` is not an address such as 127.0.0.1:8080 or [::]:8080"
+            ))
+        })
+    };
     let listen = match (&args.listen, file_ref.and_then(|f| f.listen.as_deref())) {
         (Some(addr), _) => *addr,
-        (None, Some(text)) => text.trim().parse().map_err(|_| {
-            CliError::Usage(format!(
-                "`listen`: `{text}` is not an address such as 127.0.0.1:8080 or [::]:8080"
-            ))
-        })?,
-        (None, None) => DEFAULT_LISTEN
-            .parse()
-            .map_err(|_| CliError::Usage("bad default listen address".into()))?,
+        (None, Some(text)) => address("listen", text)?,
+        (None, None) => address("listen", DEFAULT_LISTEN)?,
     };
+    let admin_listen = match (
+        &args.admin_listen,
+        file_ref.and_then(|f| f.admin_listen.as_deref()),
+    ) {
+        (Some(addr), _) => Some(*addr),
+        (None, Some(text)) => Some(address("admin_listen", text)?),
+        (None, None) => None,
+    };
+    if admin_listen == Some(listen) && listen.port() != 0 {
+        return Err(CliError::Usage(
+            "the admin address must differ from the listen address".into(),
+        ));
+    }
+    let trusted_texts: Vec<&String> = if args.trusted_proxies.is_empty() {
+        file_ref
+            .and_then(|f| f.trusted_proxies.as_ref())
+            .map(|v| v.iter().collect())
+            .unwrap_or_default()
+    } else {
+        args.trusted_proxies.iter().collect()
+    };
+    let trusted_proxies = trusted_texts
+        .into_iter()
+        .map(|t| {
+            t.parse::<Cidr>()
+                .map_err(|m| CliError::Usage(format!("trusted proxy: {m}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
 
     let store = store_spec(args, file_ref)?;
     let redis_prefix = args
@@ -438,9 +490,14 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
         max_connections,
         workers,
         log_format,
+        admin_listen,
+        trusted_proxies,
         routes,
     })
 }
+
+/// Why `--trust-forwarded-headers` / `trust_forwarded_headers` are refused.
+const TRUST_FORWARDED_REPLACED: &str = "--trust-forwarded-headers (`trust_forwarded_headers`) trusted forwarding headers from every client; it was replaced by --trusted-proxy CIDR (`trusted_proxies = [\"10.0.0.0/8\"]`), which trusts them only from the proxies you name";
 
 fn read_file(path: &Path) -> Result<FileConfig, CliError> {
     let source = Source::from_arg(Some(path));
@@ -490,7 +547,8 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
         (args.no_dedup, "--no-dedup"),
         (args.forward_handshakes, "--forward-handshakes"),
         (args.public_url.is_some(), "--public-url"),
-        (args.trust_forwarded_headers, "--trust-forwarded-headers"),
+        (args.no_event_id.is_some(), "--no-event-id"),
+        (!args.methods.is_empty(), "--allow-method"),
     ] {
         if set {
             return Err(CliError::Usage(format!(
@@ -536,17 +594,56 @@ fn store_spec(args: &ProxyArgs, file: Option<&FileConfig>) -> Result<StoreSpec, 
     };
     match &spec {
         StoreSpec::Redis(url) if url.trim().is_empty() => {
-            Err(CliError::Usage("the Redis URL is empty".into()))
+            return Err(CliError::Usage("the Redis URL is empty".into()));
         }
-        StoreSpec::Cluster(nodes) if nodes.is_empty() => Err(CliError::Usage(
-            "the Redis Cluster node list is empty".into(),
-        )),
-        _ => Ok(spec),
+        StoreSpec::Cluster(nodes) if nodes.is_empty() => {
+            return Err(CliError::Usage(
+                "the Redis Cluster node list is empty".into(),
+            ));
+        }
+        _ => {}
     }
+    let urls = match &spec {
+        StoreSpec::Memory => &[][..],
+        StoreSpec::Redis(url) => std::slice::from_ref(url),
+        StoreSpec::Cluster(nodes) => &nodes[..],
+    };
+    for url in urls {
+        // Parsed, not connected (`--check` works offline); not echoed (it may hold a password).
+        if redis::IntoConnectionInfo::into_connection_info(url.as_str()).is_err() {
+            return Err(CliError::Usage(
+                "the Redis URL is not a valid redis:// (or rediss://, redis+unix://) URL".into(),
+            ));
+        }
+    }
+    Ok(spec)
 }
 
+/// One route as given — by flags or by a `[[route]]` table — before anything is resolved:
+/// both forms become this value, and [`route_spec`] is the one way from it to a
+/// [`RouteSpec`].
+struct RouteInput {
+    path: String,
+    upstream: String,
+    name: Option<String>,
+    scheme: SchemeArgs,
+    secrets: Vec<SecretArg>,
+    secret_files: Vec<PathBuf>,
+    tolerance: Option<u64>,
+    body_limit: Option<usize>,
+    dedup: bool,
+    handshakes: bool,
+    public_url: Option<String>,
+    upstream_timeout: Duration,
+    methods: Vec<String>,
+    no_event_id: Option<NoEventId>,
+    /// Messages name flags (`--preset`) or, for a file, settings (`preset`).
+    from_file: bool,
+}
+
+/// The route of a flags-only invocation: every path (`/`).
 fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec, CliError> {
-    let upstream = args.upstream.as_deref().ok_or_else(|| {
+    let upstream = args.upstream.clone().ok_or_else(|| {
         CliError::Usage("give --upstream URL (or --config FILE with [[route]]s)".into())
     })?;
     if args.preset.is_none() && args.scheme_file.is_none() {
@@ -554,36 +651,35 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
             "give --preset NAME (or --scheme-file PATH, or --config FILE)".into(),
         ));
     }
-    let scheme = scheme_args::resolve(&SchemeArgs {
-        preset: args.preset.clone(),
-        scheme_file: args.scheme_file.clone(),
-        params: args.params.clone(),
-    })?;
     if args.secrets.is_empty() && args.secret_files.is_empty() {
         return Err(CliError::Usage(
             "give --secret S (or --secret env:NAME, --secret-file PATH)".into(),
         ));
     }
-    let secrets = secrets::collect(&args.secrets, &args.secret_files)?;
-    Ok(RouteSpec {
-        name: args
-            .name
-            .clone()
-            .unwrap_or_else(|| scheme.name().to_owned()),
+    route_spec(RouteInput {
         path: "/".to_owned(),
-        upstream: Upstream::parse(upstream).map_err(CliError::Usage)?,
-        secrets,
-        tolerance: args.tolerance.map(Duration::from_secs),
+        upstream,
+        name: args.name.clone(),
+        scheme: SchemeArgs {
+            preset: args.preset.clone(),
+            scheme_file: args.scheme_file.clone(),
+            params: args.params.clone(),
+        },
+        secrets: args.secrets.clone(),
+        secret_files: args.secret_files.clone(),
+        tolerance: args.tolerance,
         body_limit: args.body_limit,
         dedup: !args.no_dedup,
         handshakes: !args.forward_handshakes,
         public_url: args.public_url.clone(),
-        trust_forwarded: args.trust_forwarded_headers,
         upstream_timeout,
-        scheme,
+        methods: args.methods.clone(),
+        no_event_id: args.no_event_id,
+        from_file: false,
     })
 }
 
+/// A `[[route]]` table: paths relative to the file's directory.
 fn file_route(
     route: FileRoute,
     base_dir: Option<&Path>,
@@ -610,22 +706,7 @@ fn file_route(
             "set exactly one of `preset` and `scheme_file`".into(),
         ));
     }
-    let scheme = scheme_args::resolve(&SchemeArgs {
-        preset: route.preset,
-        scheme_file: route.scheme_file.map(relative),
-        params: SchemeParams {
-            algorithm,
-            encoding,
-            signature_header: route.signature_header,
-            prefix: route.prefix,
-        },
-    })
-    .map_err(|e| match e {
-        // The messages speak of flags; close enough, and they name the setting.
-        CliError::Usage(m) => CliError::Usage(m.replace("--", "")),
-        other => other,
-    })?;
-    let secret_args: Vec<SecretArg> = route
+    let secrets: Vec<SecretArg> = route
         .secret
         .map(List::into_vec)
         .unwrap_or_default()
@@ -639,44 +720,123 @@ fn file_route(
         .into_iter()
         .map(relative)
         .collect();
-    if secret_args.is_empty() && secret_files.is_empty() {
+    if secrets.is_empty() && secret_files.is_empty() {
         return Err(CliError::Usage(
             "set `secret` (a value or \"env:NAME\") or `secret_file`".into(),
         ));
     }
-    let secrets = secrets::collect(&secret_args, &secret_files)?;
+    if route.trust_forwarded_headers.is_some() {
+        return Err(CliError::Usage(TRUST_FORWARDED_REPLACED.into()));
+    }
     let upstream_timeout = match &route.upstream_timeout {
         Some(v) => v.get("upstream_timeout")?,
         None => default_upstream_timeout,
     };
-    if upstream_timeout < Duration::from_millis(1) {
-        return Err(CliError::Usage(
-            "the upstream timeout must be at least 1ms".into(),
-        ));
-    }
-    let path = normalize_path(&route.path)?;
-    Ok(RouteSpec {
-        name: route.name.unwrap_or_else(|| scheme.name().to_owned()),
-        path,
-        upstream: Upstream::parse(&route.upstream).map_err(CliError::Usage)?,
+    route_spec(RouteInput {
+        path: normalize_path(&route.path)?,
+        upstream: route.upstream,
+        name: route.name,
+        scheme: SchemeArgs {
+            preset: route.preset,
+            scheme_file: route.scheme_file.map(relative),
+            params: SchemeParams {
+                algorithm,
+                encoding,
+                signature_header: route.signature_header,
+                prefix: route.prefix,
+            },
+        },
         secrets,
-        tolerance: route.tolerance.map(Duration::from_secs),
+        secret_files,
+        tolerance: route.tolerance,
         body_limit: route.body_limit,
         dedup: route.dedup.unwrap_or(true),
         handshakes: route.handshakes.unwrap_or(true),
         public_url: route.public_url,
-        trust_forwarded: route.trust_forwarded_headers.unwrap_or(false),
         upstream_timeout,
+        methods: route.methods.unwrap_or_default(),
+        no_event_id: route.no_event_id,
+        from_file: true,
+    })
+}
+
+/// Resolves a route: its scheme, secrets, upstream, methods and defaults.
+fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
+    let scheme = scheme_args::resolve(&input.scheme).map_err(|e| match e {
+        // The messages speak of flags; in a file they name the setting.
+        CliError::Usage(m) if input.from_file => CliError::Usage(m.replace("--", "")),
+        other => other,
+    })?;
+    let secrets = secrets::collect(&input.secrets, &input.secret_files)?;
+    if input.upstream_timeout < Duration::from_millis(1) {
+        return Err(CliError::Usage(
+            "the upstream timeout must be at least 1ms".into(),
+        ));
+    }
+    Ok(RouteSpec {
+        name: input.name.unwrap_or_else(|| scheme.name().to_owned()),
+        path: input.path,
+        upstream: Upstream::parse(&input.upstream).map_err(CliError::Usage)?,
+        secrets,
+        tolerance: input.tolerance.map(Duration::from_secs),
+        body_limit: input.body_limit,
+        dedup: input.dedup,
+        handshakes: input.handshakes,
+        public_url: input.public_url,
+        upstream_timeout: input.upstream_timeout,
+        methods: methods(&input.methods)?,
+        no_event_id: input
+            .no_event_id
+            .unwrap_or_else(|| default_no_event_id(&scheme)),
         scheme,
     })
 }
 
+/// The methods a route accepts: those given, else `POST`. (A preset whose provider sends a
+/// signed `GET` handshake would add `GET`; none does today — Dropbox's `GET` challenge is
+/// unsigned, and the other handshakes are `POST`s.)
+fn methods(given: &[impl AsRef<str>]) -> Result<Vec<Method>, CliError> {
+    if given.is_empty() {
+        return Ok(vec![Method::POST]);
+    }
+    let mut out: Vec<Method> = Vec::with_capacity(given.len());
+    for m in given {
+        let m = m.as_ref().trim();
+        let method = Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+            .ok()
+            .filter(|_| !m.is_empty())
+            .ok_or_else(|| CliError::Usage(format!("`{m}` is not an HTTP method")))?;
+        if !out.contains(&method) {
+            out.push(method);
+        }
+    }
+    Ok(out)
+}
+
+/// Presets whose providers sign deliveries that carry no event id forward those without
+/// deduplication: Slack's slash commands, interactivity and options payloads have none (only
+/// Events API deliveries have `event_id`). Everything else rejects them: a missing id there
+/// is a malformed or forged delivery.
+fn default_no_event_id(scheme: &Scheme) -> NoEventId {
+    match scheme.name() {
+        "slack" => NoEventId::Forward,
+        _ => NoEventId::Reject,
+    }
+}
+
 fn normalize_path(path: &str) -> Result<String, CliError> {
     let p = path.trim();
+    let bad = || {
+        CliError::Usage(format!(
+            "`path` `{path}` must be an absolute path such as /webhooks/stripe (no `.`/`..` or empty segments, encoded separators, backslashes)"
+        ))
+    };
     if !p.starts_with('/') || p.contains(['?', '#', ' ']) {
-        return Err(CliError::Usage(format!(
-            "`path` `{path}` must be an absolute path such as /webhooks/stripe"
-        )));
+        return Err(bad());
+    }
+    // Routes are matched against normalised request paths: a route path must be one.
+    if !matches!(super::path::normalize(p), Ok(std::borrow::Cow::Borrowed(_))) {
+        return Err(bad());
     }
     let trimmed = p.trim_end_matches('/');
     Ok(if trimmed.is_empty() {
@@ -766,8 +926,9 @@ mod tests {
             dedup: true,
             handshakes: true,
             public_url: None,
-            trust_forwarded: false,
             upstream_timeout: Duration::from_secs(1),
+            methods: vec![Method::POST],
+            no_event_id: NoEventId::Reject,
         };
         let r = route("/hooks/stripe/");
         assert_eq!(r.path, "/hooks/stripe");
@@ -778,6 +939,73 @@ mod tests {
         assert!(route("/").matches("/anything"));
         assert!(normalize_path("hooks").is_err());
         assert!(normalize_path("/a?b").is_err());
+        for bad in ["/a/../b", "/a//b", "/a/%2e%2e", "/%67ithub", "/a\\b"] {
+            assert!(normalize_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn proxy_args(args: &[&str]) -> ProxyArgs {
+        use clap::Parser as _;
+        let cli =
+            crate::cli::Cli::try_parse_from(["countersign", "proxy"].iter().chain(args.iter()))
+                .unwrap();
+        match cli.command {
+            crate::cli::Command::Proxy(args) => *args,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn flags_and_a_file_build_the_same_route() {
+        let dir = std::env::temp_dir().join(format!("cs-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "[[route]]\npath = \"/\"\npreset = \"slack\"\nsecret = \"s\"\nupstream = \"http://127.0.0.1:9/app\"\nname = \"n\"\ntolerance = 60\nbody_limit = 1000\ndedup = true\nhandshakes = false\nmethods = [\"post\", \"PUT\"]\nno_event_id = \"reject\"\npublic_url = \"https://h.example\"\n",
+        )
+        .unwrap();
+        let from_file = load(&proxy_args(&["--config", file.to_str().unwrap()])).unwrap();
+        let from_flags = load(&proxy_args(&[
+            "--upstream",
+            "http://127.0.0.1:9/app",
+            "--preset",
+            "slack",
+            "--secret",
+            "s",
+            "--name",
+            "n",
+            "--tolerance",
+            "60",
+            "--body-limit",
+            "1000",
+            "--forward-handshakes",
+            "--allow-method",
+            "post",
+            "--allow-method",
+            "PUT",
+            "--no-event-id",
+            "reject",
+            "--public-url",
+            "https://h.example",
+        ]))
+        .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let (a, b) = (&from_file.routes[0], &from_flags.routes[0]);
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(a.methods, [Method::POST, Method::PUT]);
+        // Defaults by preset, the same both ways.
+        let slack = load(&proxy_args(&[
+            "--upstream",
+            "http://a",
+            "--preset",
+            "slack",
+            "--secret",
+            "s",
+        ]))
+        .unwrap();
+        assert_eq!(slack.routes[0].no_event_id, NoEventId::Forward);
+        assert_eq!(slack.routes[0].methods, [Method::POST]);
     }
 
     #[test]

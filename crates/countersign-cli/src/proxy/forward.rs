@@ -1,12 +1,13 @@
 //! [`Forward`]: the innermost service of a route. It sends a verified delivery to the
 //! upstream — same path and query on the upstream base, the exact body, the original headers
-//! minus hop-by-hop ones, plus `Countersign-Verified`, `Countersign-Event-Id` and
-//! `Countersign-Preset` — and returns the upstream's answer *complete* (bounded), so that the
+//! minus hop-by-hop ones, plus `Countersign-Verified`, `Countersign-Event-Id`,
+//! `Countersign-Event-Type` and `Countersign-Preset` — and returns the upstream's answer *complete* (bounded), so that the
 //! dedup layer around it records a 2xx as done before anything is relayed to the provider.
 //!
 //! | upstream | answer | dedup |
 //! |---|---|---|
 //! | any status | that status, headers (minus hop-by-hop) and body | 2xx → done; else released |
+//! | any status, body > 1 MiB, broken or late | that status and headers, empty body (logged) | 2xx → done; else released |
 //! | no connection / broken answer | `502 Bad Gateway` | released |
 //! | no complete answer within the timeout | `504 Gateway Timeout` | released |
 //! | the proxy's grace period ended | `503` + `Retry-After`, `Connection: close` | released |
@@ -23,19 +24,25 @@ use bytes::Bytes;
 use countersign_core::Verified;
 use countersign_tower::VerifiedBody;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
+use super::cancelled::Cancelled;
 use super::config::Upstream;
 
 /// `Countersign-Verified: true` on every forwarded request.
 pub(crate) const VERIFIED_HEADER: HeaderName = HeaderName::from_static("countersign-verified");
 /// The provider's event id (percent-encoded where it is not printable ASCII).
 pub(crate) const EVENT_ID_HEADER: HeaderName = HeaderName::from_static("countersign-event-id");
+/// The event type, where the preset has one ([`Verified::event_type`]: bounded length and
+/// character set, so always a valid header value).
+pub(crate) const EVENT_TYPE_HEADER: HeaderName = HeaderName::from_static("countersign-event-type");
 /// The preset (scheme) name.
 pub(crate) const PRESET_HEADER: HeaderName = HeaderName::from_static("countersign-preset");
 
@@ -44,6 +51,11 @@ pub(crate) const MAX_UPSTREAM_RESPONSE: usize = 1024 * 1024;
 
 /// The HTTP client every route shares (pooled keep-alive connections per upstream).
 pub(crate) type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
+
+/// The forwarded delivery's event type, in the response extensions for metrics and the
+/// access log.
+#[derive(Debug, Clone)]
+pub(crate) struct ForwardedEventType(pub(crate) HeaderValue);
 
 /// What happened upstream; put into the response extensions for metrics and the access log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,14 +90,17 @@ impl Upstreamed {
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
     ip: HeaderValue,
+    /// A trusted proxy (`--trusted-proxy`): its forwarding headers are kept.
+    pub(crate) trusted: bool,
 }
 
 impl Peer {
-    pub(crate) fn new(addr: SocketAddr) -> Self {
+    pub(crate) fn new(addr: SocketAddr, trusted: bool) -> Self {
         Peer {
             // An IP address is always a valid header value.
             ip: HeaderValue::from_str(&addr.ip().to_string())
                 .unwrap_or(HeaderValue::from_static("unknown")),
+            trusted,
         }
     }
 }
@@ -149,8 +164,28 @@ impl Service<Request<VerifiedBody>> for Forward {
 }
 
 async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<Bytes>> {
-    let (parts, body) = req.into_parts();
-    let uri = match config.upstream.uri_for(parts.uri.path_and_query()) {
+    // Read from the delivery as received (borrowed where it is one header).
+    let event_type = req
+        .extensions()
+        .get::<Verified>()
+        .and_then(|v| v.event_type(req.headers(), req.body().as_bytes()))
+        .and_then(|t| HeaderValue::from_str(t.as_str()).ok());
+    let mut response = forward_verified(config, req, event_type.clone()).await;
+    if let Some(value) = event_type {
+        response.extensions_mut().insert(ForwardedEventType(value));
+    }
+    response
+}
+
+async fn forward_verified(
+    config: &Config,
+    req: Request<VerifiedBody>,
+    event_type: Option<HeaderValue>,
+) -> Response<Full<Bytes>> {
+    let (mut parts, body) = req.into_parts();
+    let routed = parts.extensions.remove::<RoutedPath>();
+    let path = routed.as_ref().map(|r| &r.0).or(parts.uri.path_and_query());
+    let uri = match config.upstream.uri_for(path) {
         Ok(uri) => uri,
         Err(_) => {
             return local(
@@ -165,19 +200,25 @@ async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<B
     // Verified, so the body is in memory: no 100-continue dance upstream.
     headers.remove(header::EXPECT);
     headers.remove(header::CONTENT_LENGTH);
+    // The router removed forwarding headers unless the peer is a trusted proxy: what is left
+    // is a trusted proxy's, kept; the rest is what this proxy saw.
     if let Some(host) = headers.remove(header::HOST)
         && !headers.contains_key(X_FORWARDED_HOST)
     {
         headers.insert(X_FORWARDED_HOST, host);
     }
+    if !headers.contains_key(X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    }
     headers.insert(header::HOST, config.host.clone());
     if let Some(peer) = parts.extensions.get::<Peer>() {
         append_forwarded_for(&mut headers, &peer.ip);
     }
-    // Set by the proxy alone: whatever the sender put there is replaced.
+    // Set by the proxy alone (the router removed whatever the sender put there).
     headers.insert(VERIFIED_HEADER, HeaderValue::from_static("true"));
-    headers.remove(EVENT_ID_HEADER);
-    headers.remove(PRESET_HEADER);
+    if let Some(value) = event_type {
+        headers.insert(EVENT_TYPE_HEADER, value);
+    }
     if let Some(verified) = parts.extensions.get::<Verified>() {
         if let Some(id) = verified.event_id() {
             headers.insert(EVENT_ID_HEADER, event_id_value(id));
@@ -191,57 +232,151 @@ async fn forward(config: &Config, req: Request<VerifiedBody>) -> Response<Full<B
     *upstream_req.uri_mut() = uri;
     *upstream_req.headers_mut() = headers;
 
-    let exchange = async {
-        let response = config.client.request(upstream_req).await.map_err(|e| {
-            tracing::warn!(target: "countersign::proxy", error = %ErrorChain(&e), "upstream request failed");
-        })?;
-        let (parts, body) = response.into_parts();
-        let bytes = Limited::new(body, MAX_UPSTREAM_RESPONSE)
-            .collect()
-            .await
-            .map_err(|e| {
-                tracing::warn!(target: "countersign::proxy", error = %ErrorChain(&*e), "upstream answer could not be read (or exceeds 1 MiB)");
-            })?
-            .to_bytes();
-        Ok::<_, ()>((parts, bytes))
-    };
-    tokio::select! {
+    // The status line decides: once it has arrived, a 2xx is a success whatever happens to
+    // the body (too big, broken, late), so the claim is recorded done and never released
+    // for an event the upstream processed.
+    let deadline = tokio::time::Instant::now() + config.timeout;
+    let head = tokio::select! {
         biased;
-        () = config.cancel.cancelled() => {
-            let mut response = local(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting down",
-                Upstreamed::Cancelled,
+        () = Cancelled::new(&config.cancel) => return cancelled(),
+        head = tokio::time::timeout_at(deadline, config.client.request(upstream_req)) => head,
+    };
+    let response = match head {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => {
+            tracing::warn!(target: "countersign::proxy", error = %ErrorChain(&e), "upstream request failed");
+            return local(
+                StatusCode::BAD_GATEWAY,
+                "upstream unavailable",
+                Upstreamed::Failed,
             );
-            let h = response.headers_mut();
-            h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
         }
-        result = tokio::time::timeout(config.timeout, exchange) => match result {
-            Ok(Ok((parts, bytes))) => {
-                let status = parts.status;
-                let mut response = Response::from_parts(parts, Full::new(bytes));
-                // Our side of the exchange is HTTP/1.1, whatever the upstream spoke.
-                *response.version_mut() = http::Version::HTTP_11;
-                let h = response.headers_mut();
-                strip_hop_by_hop(h);
-                h.remove(header::CONTENT_LENGTH);
-                response.extensions_mut().clear();
-                response.extensions_mut().insert(Upstreamed::Answered(status));
-                response
-            }
-            Ok(Err(())) => local(StatusCode::BAD_GATEWAY, "upstream unavailable", Upstreamed::Failed),
-            Err(_) => {
-                tracing::warn!(target: "countersign::proxy", timeout = ?config.timeout, "upstream did not answer in time; 504");
-                local(StatusCode::GATEWAY_TIMEOUT, "upstream timed out", Upstreamed::TimedOut)
-            }
+        Err(_) => {
+            tracing::warn!(target: "countersign::proxy", timeout = ?config.timeout, "upstream did not answer in time; 504");
+            return local(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream timed out",
+                Upstreamed::TimedOut,
+            );
         }
-    }
+    };
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    let bytes = read_answer(config, &parts.headers, body, deadline, status).await;
+    let mut response = Response::from_parts(parts, Full::new(bytes));
+    // Our side of the exchange is HTTP/1.1, whatever the upstream spoke.
+    *response.version_mut() = http::Version::HTTP_11;
+    let h = response.headers_mut();
+    strip_hop_by_hop(h);
+    h.remove(header::CONTENT_LENGTH);
+    response.extensions_mut().clear();
+    response
+        .extensions_mut()
+        .insert(Upstreamed::Answered(status));
+    response
+}
+
+/// The upstream's answer body, at most [`MAX_UPSTREAM_RESPONSE`] bytes, complete by
+/// `deadline`; empty (and logged) when it is larger, broken, late or the grace period ended.
+async fn read_answer(
+    config: &Config,
+    headers: &HeaderMap,
+    body: Incoming,
+    deadline: tokio::time::Instant,
+    status: StatusCode,
+) -> Bytes {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let problem = if declared.is_some_and(|n| n > MAX_UPSTREAM_RESPONSE as u64) {
+        "larger than 1 MiB (Content-Length)".to_owned()
+    } else {
+        let read = Limited::new(body, MAX_UPSTREAM_RESPONSE).collect();
+        tokio::select! {
+            biased;
+            () = Cancelled::new(&config.cancel) => "not complete when the grace period ended".to_owned(),
+            read = tokio::time::timeout_at(deadline, read) => match read {
+                Ok(Ok(collected)) => return collected.to_bytes(),
+                Ok(Err(e)) => ErrorChain(&*e).to_string(),
+                Err(_) => "not complete within the upstream timeout".to_owned(),
+            },
+        }
+    };
+    tracing::warn!(
+        target: "countersign::proxy",
+        status = status.as_u16(),
+        problem,
+        "upstream answer body dropped: the status is relayed (and a 2xx recorded done) with an empty body"
+    );
+    Bytes::new()
+}
+
+fn cancelled() -> Response<Full<Bytes>> {
+    let mut response = local(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "shutting down",
+        Upstreamed::Cancelled,
+    );
+    let h = response.headers_mut();
+    h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// Whether a request header must not reach the upstream from this peer: any spelling of a
+/// `Countersign-*` name (the proxy's own; `_` counts as `-`, since CGI/WSGI servers read
+/// both as `HTTP_COUNTERSIGN_…`), and forwarding or path-override headers unless the peer
+/// is a trusted proxy (and never in their underscore spelling).
+pub(crate) fn is_spoofable(name: &HeaderName, trusted: bool) -> bool {
+    let n = name.as_str().as_bytes();
+    if starts_with_dashed(n, b"countersign-") {
+        return true;
+    }
+    let forwarding = starts_with_dashed(n, b"x-forwarded-")
+        || eq_dashed(n, b"forwarded")
+        || eq_dashed(n, b"x-real-ip")
+        || eq_dashed(n, b"x-original-url")
+        || eq_dashed(n, b"x-rewrite-url");
+    forwarding && (!trusted || n.contains(&b'_'))
+}
+
+/// `name` (lower-case, as parsed) equals `expected` with `_` read as `-`.
+fn eq_dashed(name: &[u8], expected: &[u8]) -> bool {
+    name.len() == expected.len() && starts_with_dashed(name, expected)
+}
+
+fn starts_with_dashed(name: &[u8], prefix: &[u8]) -> bool {
+    name.len() >= prefix.len()
+        && name
+            .iter()
+            .zip(prefix)
+            .all(|(a, b)| a == b || (*a == b'_' && *b == b'-'))
+}
+
+/// Removes every header [`is_spoofable`] from this peer.
+pub(crate) fn strip_spoofable(headers: &mut HeaderMap, trusted: bool) {
+    if !headers.keys().any(|n| is_spoofable(n, trusted)) {
+        return;
+    }
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| is_spoofable(n, trusted))
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(name);
+    }
+}
+
+/// The path a route matched, when it differs from the request's (percent-encoding
+/// normalised): forwarded instead of the raw one.
+#[derive(Debug, Clone)]
+pub(crate) struct RoutedPath(pub(crate) PathAndQuery);
 
 /// A short plain-text answer written by the proxy.
 fn local(status: StatusCode, text: &'static str, what: Upstreamed) -> Response<Full<Bytes>> {
@@ -387,11 +522,11 @@ mod tests {
     #[test]
     fn forwarded_for_appends() {
         let mut h = HeaderMap::new();
-        append_forwarded_for(&mut h, &Peer::new(([10, 0, 0, 1], 5).into()).ip);
+        append_forwarded_for(&mut h, &Peer::new(([10, 0, 0, 1], 5).into(), false).ip);
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1");
-        append_forwarded_for(&mut h, &Peer::new(([127, 0, 0, 1], 6).into()).ip);
+        append_forwarded_for(&mut h, &Peer::new(([127, 0, 0, 1], 6).into(), false).ip);
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
-        let v6 = Peer::new("[::1]:8080".parse().unwrap());
+        let v6 = Peer::new("[::1]:8080".parse().unwrap(), false);
         assert_eq!(v6.ip, "::1");
     }
 
@@ -401,5 +536,47 @@ mod tests {
         assert_eq!(Upstreamed::Answered(StatusCode::NOT_FOUND).label(), "4xx");
         assert_eq!(Upstreamed::Answered(StatusCode::BAD_GATEWAY).label(), "5xx");
         assert_eq!(Upstreamed::TimedOut.label(), "timeout");
+    }
+
+    #[test]
+    fn spoofable_headers() {
+        let name = |s: &str| HeaderName::from_bytes(s.as_bytes()).unwrap();
+        for n in [
+            "countersign-preset",
+            "countersign_event_id",
+            "countersign-whatever",
+        ] {
+            assert!(
+                is_spoofable(&name(n), false) && is_spoofable(&name(n), true),
+                "{n}"
+            );
+        }
+        for n in [
+            "x-forwarded-host",
+            "forwarded",
+            "x-real-ip",
+            "x-original-url",
+        ] {
+            assert!(is_spoofable(&name(n), false), "{n}");
+            assert!(!is_spoofable(&name(n), true), "{n} from a trusted proxy");
+        }
+        for n in ["x_forwarded_for", "x-real_ip", "x_original_url"] {
+            assert!(is_spoofable(&name(n), true), "{n}");
+        }
+        for n in [
+            "content-type",
+            "x-forwarded",
+            "countersign",
+            "x-hub-signature-256",
+            "webhook-id",
+        ] {
+            assert!(!is_spoofable(&name(n), false), "{n}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("countersign_preset", HeaderValue::from_static("stripe"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        h.insert("content-type", HeaderValue::from_static("a/b"));
+        strip_spoofable(&mut h, false);
+        assert_eq!(h.len(), 1);
     }
 }

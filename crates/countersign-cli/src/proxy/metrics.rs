@@ -7,6 +7,7 @@
 //! | `countersign_verified_total` | counter | `route` |
 //! | `countersign_rejected_total` | counter | `route`, `reason` (error kind, `body_read`, `body_timeout`) |
 //! | `countersign_forwarded_total` | counter | `route`, `result` (`2xx`…`5xx`, `error`, `timeout`, `cancelled`) |
+//! | `countersign_events_total` | counter | `route`, `event_type` (forwarded deliveries; the first 32 distinct types of a route, later ones `other`, none `none`) |
 //! | `countersign_handshakes_total` | counter | `route` |
 //! | `countersign_duplicates_total` | counter | `route` (processed already: 200, not forwarded) |
 //! | `countersign_in_flight_conflicts_total` | counter | `route` (409) |
@@ -18,6 +19,7 @@
 //! | `countersign_connections_total` | counter | — |
 
 use std::fmt::Write as _;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -42,7 +44,14 @@ const REASONS: [&str; 13] = [
     "other",
 ];
 
+/// Why a request was refused before any route work.
+const REFUSED: [&str; 3] = ["draining", "bad_path", "method"];
+
 const RESULTS: [&str; 7] = ["2xx", "3xx", "4xx", "5xx", "error", "timeout", "cancelled"];
+
+/// Distinct event types counted per route; later ones count as `other`. Bounds the series
+/// a sender can create (header-borne event types are not signed by most providers).
+pub(crate) const MAX_EVENT_TYPES: usize = 32;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -54,6 +63,7 @@ const BUCKETS: [f64; 14] = [
 pub(crate) struct Metrics {
     routes: Vec<RouteMetrics>,
     unrouted: AtomicU64,
+    refused: [AtomicU64; REFUSED.len()],
     connections_open: AtomicI64,
     connections_total: AtomicU64,
     requests_in_flight: AtomicI64,
@@ -68,6 +78,10 @@ pub(crate) struct RouteMetrics {
     handshakes: AtomicU64,
     rejected: [AtomicU64; REASONS.len()],
     forwarded: [AtomicU64; RESULTS.len()],
+    /// `(event type, count)`, first seen first; `none` and `other` are kept apart.
+    event_types: RwLock<Vec<(Box<str>, AtomicU64)>>,
+    events_without_type: AtomicU64,
+    events_other_type: AtomicU64,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -83,6 +97,9 @@ impl RouteMetrics {
             handshakes: AtomicU64::new(0),
             rejected: Default::default(),
             forwarded: Default::default(),
+            event_types: RwLock::new(Vec::new()),
+            events_without_type: AtomicU64::new(0),
+            events_other_type: AtomicU64::new(0),
             buckets: Default::default(),
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
@@ -122,6 +139,34 @@ impl RouteMetrics {
         }
     }
 
+    /// A forwarded delivery of this event type (`None`: it has none). The type is already
+    /// bounded in length and character set by the core.
+    pub(crate) fn event(&self, event_type: Option<&str>) {
+        let Some(t) = event_type else {
+            self.events_without_type.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let bump = |list: &[(Box<str>, AtomicU64)]| {
+            list.iter()
+                .find(|(name, _)| &**name == t)
+                .map(|(_, c)| c.fetch_add(1, Ordering::Relaxed))
+                .is_some()
+        };
+        // A poisoned lock only means a panic elsewhere mid-push; the list is still sound.
+        if bump(&self.event_types.read().unwrap_or_else(|e| e.into_inner())) {
+            return;
+        }
+        let mut list = self.event_types.write().unwrap_or_else(|e| e.into_inner());
+        if bump(&list) {
+            return;
+        }
+        if list.len() < MAX_EVENT_TYPES && t != "none" && t != "other" {
+            list.push((t.into(), AtomicU64::new(1)));
+        } else {
+            self.events_other_type.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// One request's time in the proxy (head read → response ready).
     pub(crate) fn observe(&self, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
@@ -153,6 +198,7 @@ impl Metrics {
         Metrics {
             routes,
             unrouted: AtomicU64::new(0),
+            refused: Default::default(),
             connections_open: AtomicI64::new(0),
             connections_total: AtomicU64::new(0),
             requests_in_flight: AtomicI64::new(0),
@@ -167,6 +213,17 @@ impl Metrics {
     /// A request that matched no route.
     pub(crate) fn unrouted(&self) {
         self.unrouted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request refused before any route work: `draining`, `bad_path` or `method`.
+    pub(crate) fn refused(&self, reason: &str) {
+        if let Some(c) = REFUSED
+            .iter()
+            .position(|r| *r == reason)
+            .and_then(|i| self.refused.get(i))
+        {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// A connection was accepted (`+1`) or closed (`-1`).
@@ -239,6 +296,35 @@ impl Metrics {
                     &mut out,
                     "countersign_forwarded_total",
                     &[("route", &r.name), ("result", result)],
+                    get(c),
+                );
+            }
+        }
+        family(
+            &mut out,
+            "countersign_events_total",
+            "counter",
+            "Deliveries forwarded upstream, by event type (bounded: later types count as other).",
+        );
+        for r in &self.routes {
+            let name = "countersign_events_total";
+            let list = r.event_types.read().unwrap_or_else(|e| e.into_inner());
+            for (t, c) in list.iter() {
+                sample(
+                    &mut out,
+                    name,
+                    &[("route", &r.name), ("event_type", t)],
+                    get(c),
+                );
+            }
+            for (t, c) in [
+                ("none", &r.events_without_type),
+                ("other", &r.events_other_type),
+            ] {
+                sample(
+                    &mut out,
+                    name,
+                    &[("route", &r.name), ("event_type", t)],
                     get(c),
                 );
             }
@@ -369,6 +455,20 @@ impl Metrics {
         );
         family(
             &mut out,
+            "countersign_refused_total",
+            "counter",
+            "Requests refused before verification: draining (503), bad_path (400), method (405).",
+        );
+        for (reason, c) in REFUSED.iter().zip(&self.refused) {
+            sample(
+                &mut out,
+                "countersign_refused_total",
+                &[("reason", reason)],
+                get(c),
+            );
+        }
+        family(
+            &mut out,
             "countersign_connections_total",
             "counter",
             "Connections accepted.",
@@ -445,6 +545,7 @@ mod tests {
         r.observe(Duration::from_micros(1500));
         r.observe(Duration::from_secs(60));
         m.unrouted();
+        m.refused("method");
         m.connection(1);
         let text = m.render();
         for line in [
@@ -462,6 +563,8 @@ mod tests {
             "countersign_request_duration_seconds_sum{route=\"stripe\"} 60.0015",
             "countersign_request_duration_seconds_count{route=\"stripe\"} 2",
             "countersign_unrouted_total 1",
+            "countersign_refused_total{reason=\"method\"} 1",
+            "countersign_refused_total{reason=\"bad_path\"} 0",
             "countersign_connections_open 1",
             "# TYPE countersign_request_duration_seconds histogram",
         ] {
@@ -477,6 +580,35 @@ mod tests {
             let value = l.rsplit(' ').next().unwrap();
             assert!(value.parse::<f64>().is_ok(), "{l}");
         }
+    }
+
+    #[test]
+    fn event_types_are_bounded() {
+        let m = Metrics::new(vec![RouteMetrics::new("gh", None)]);
+        let r = m.route(0).unwrap();
+        r.event(Some("push"));
+        r.event(Some("push"));
+        r.event(None);
+        // A sender cycling through types fills the table, then lands in `other`.
+        for i in 0..100 {
+            r.event(Some(&format!("t{i}")));
+        }
+        r.event(Some("other"));
+        let text = m.render();
+        let events: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("countersign_events_total{"))
+            .collect();
+        assert_eq!(events.len(), MAX_EVENT_TYPES + 2, "{text}");
+        for line in [
+            "countersign_events_total{route=\"gh\",event_type=\"push\"} 2",
+            "countersign_events_total{route=\"gh\",event_type=\"t30\"} 1",
+            "countersign_events_total{route=\"gh\",event_type=\"none\"} 1",
+            "countersign_events_total{route=\"gh\",event_type=\"other\"} 70",
+        ] {
+            assert!(events.contains(&line), "missing {line:?} in\n{text}");
+        }
+        assert!(!text.contains("t31\""));
     }
 
     #[test]

@@ -11,20 +11,25 @@
 //!
 //! Built on hyper/hyper-util and the two tower layers of this workspace: no web framework.
 //! Modules: [`config`] (flags and TOML file), [`route`] (the per-route stack and the router),
+//! [`path`] (the normal form of request paths), [`trusted`] (trusted proxies),
 //! [`forward`] (the upstream call), [`deadline`] (body timeout), [`server`] (accept loop,
-//! limits, graceful shutdown), [`health`], [`metrics`], [`logging`].
+//! limits, draining), [`health`], [`metrics`], [`logging`], [`sampling`] (rejection logs).
 //!
 //! Exit codes: `0` after a clean shutdown (SIGTERM/SIGINT), `2` when the configuration is
 //! unusable or the proxy cannot start (address in use, Redis unreachable at start).
 
+mod cancelled;
 pub(crate) mod config;
 mod deadline;
 mod forward;
 mod health;
 mod logging;
 mod metrics;
+mod path;
 mod route;
+mod sampling;
 mod server;
+mod trusted;
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -93,11 +98,22 @@ fn check(settings: &Settings) -> Result<ExitCode, CliError> {
     drop(router);
     let mut out = String::new();
     let _ = writeln!(out, "listen {}", settings.listen);
+    if let Some(admin) = settings.admin_listen {
+        let _ = writeln!(out, "admin {admin}");
+    }
     let _ = writeln!(out, "store {}", settings.store.kind());
+    if !settings.trusted_proxies.is_empty() {
+        let blocks: Vec<String> = settings
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let _ = writeln!(out, "trusted_proxies {}", blocks.join(","));
+    }
     for r in &settings.routes {
         let _ = writeln!(
             out,
-            "route {} {} -> {} preset={} secrets={} dedup={} handshakes={} tolerance={} upstream_timeout={:?}",
+            "route {} {} -> {} preset={} secrets={} dedup={} handshakes={} tolerance={} upstream_timeout={:?} methods={} no_event_id={}",
             r.name,
             r.path,
             r.upstream,
@@ -112,6 +128,15 @@ fn check(settings: &Settings) -> Result<ExitCode, CliError> {
             r.tolerance
                 .map_or_else(|| "preset".to_owned(), |t| format!("{}s", t.as_secs())),
             r.upstream_timeout,
+            r.methods
+                .iter()
+                .map(http::Method::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            match r.no_event_id {
+                crate::cli::NoEventId::Forward => "forward",
+                crate::cli::NoEventId::Reject => "reject",
+            },
         );
     }
     out.push_str("ok\n");
@@ -187,6 +212,7 @@ async fn nth_signal(mut rx: watch::Receiver<u32>, n: u32) {
 
 async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
     let signals = signals()?;
+    tokio::spawn(sampling::report_suppressed());
     let store = connect_store(&settings).await?;
     let cancel = CancellationToken::new();
     let router = Arc::new(route::build(
@@ -202,6 +228,19 @@ async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
     let addr = listener
         .local_addr()
         .map_err(|e| proxy_error("cannot read the listening address", e))?;
+    let admin = match settings.admin_listen {
+        Some(admin) => Some(
+            TcpListener::bind(admin)
+                .await
+                .map_err(|e| proxy_error(&format!("cannot listen on {admin} (admin)"), e))?,
+        ),
+        None => None,
+    };
+    if let Some(admin) = &admin
+        && let Ok(a) = admin.local_addr()
+    {
+        tracing::info!(target: "countersign::proxy", admin = %a, "/healthz and /metrics on the admin address");
+    }
     for (name, path) in router.routes() {
         tracing::info!(target: "countersign::proxy", route = name, path, "route");
     }
@@ -226,6 +265,7 @@ async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
     };
     let report = server::serve(
         listener,
+        admin,
         Arc::clone(&router),
         options,
         cancel,

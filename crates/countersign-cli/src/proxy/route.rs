@@ -1,13 +1,19 @@
 //! Routes and the [`Router`]: which stack a request goes through, and what the proxy answers
-//! itself (`GET /healthz`, `GET /metrics`, `404`).
+//! itself (`GET /healthz`, `GET /metrics` unless `--admin-listen`, `404`, …).
 //!
-//! A route's stack, outermost first:
+//! Before any work, in this order: `503` + `Retry-After` while draining (after SIGTERM);
+//! `400` for a path that could be read as another one ([`super::path`]); `404` when no route
+//! matches the normalised path; `405` + `Allow` for a method the route does not accept. Then
+//! the headers only the proxy may set are removed (any spelling of `Countersign-*`; the
+//! forwarding headers unless the peer is a trusted proxy) and the route's stack runs,
+//! outermost first:
 //!
 //! ```text
-//! VerifyLayer ─▶ Tag ─▶ DedupLayer (optional) ─▶ Forward
-//! 400/401/413,    keeps the event id   409 / 200 duplicate /   upstream; 502/504/503
-//! 408 body        for the access log   503 store down
-//! timeout
+//! VerifyLayer ─▶ Tag ─────────────────────────▶ DedupLayer (optional) ─▶ Forward
+//! 400/401/413,    keeps the event id for the     409 / 200 duplicate /   upstream; 502/504/503
+//! 408 body        access log; no event id and    503 store down
+//! timeout         `no_event_id = forward`:
+//!                 straight to Forward
 //! ```
 
 use std::convert::Infallible;
@@ -21,6 +27,7 @@ use bytes::Bytes;
 use countersign_core::{Tolerance, Verified};
 use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
 use countersign_tower::{VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody};
+use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
@@ -31,9 +38,16 @@ use tower_service::Service;
 
 use super::config::{RouteSpec, Settings, path_matches};
 use super::deadline::{DeadlineBody, is_body_timeout};
-use super::forward::{Forward, Peer, UpstreamClient, Upstreamed};
+use super::forward::{
+    Forward, ForwardedEventType, Peer, RoutedPath, UpstreamClient, Upstreamed, strip_spoofable,
+};
 use super::health::Health;
+use super::logging::{self, Access};
 use super::metrics::{Metrics, RouteMetrics};
+use super::path;
+use super::sampling::REJECTIONS;
+use super::trusted::{self, Cidr};
+use crate::cli::NoEventId;
 use crate::error::CliError;
 
 /// What a route's stack answers with.
@@ -50,6 +64,9 @@ struct Route {
     path: String,
     index: usize,
     service: RouteService,
+    methods: Vec<Method>,
+    /// `Allow` of a 405.
+    allow: HeaderValue,
 }
 
 /// Dispatches requests to routes; serves `/healthz` and `/metrics`.
@@ -59,6 +76,9 @@ pub(crate) struct Router {
     metrics: Arc<Metrics>,
     health: Health,
     body_timeout: Duration,
+    trusted_proxies: Vec<Cidr>,
+    /// `/healthz` and `/metrics` on the public listener (no `--admin-listen`).
+    serves_admin: bool,
 }
 
 impl std::fmt::Debug for Router {
@@ -90,7 +110,6 @@ pub(crate) fn build(
     for (index, spec) in settings.routes.iter().enumerate() {
         let context =
             |e: CliError| CliError::Usage(format!("route `{}`: {}", spec.name, e.report()));
-        let verify = verify_layer(spec).map_err(|e| context(e.into()))?;
         let forward = Forward::new(
             client.clone(),
             spec.upstream.clone(),
@@ -98,6 +117,8 @@ pub(crate) fn build(
             cancel.clone(),
         )
         .map_err(|m| context(CliError::Usage(m)))?;
+        let trust_forwarded = !settings.trusted_proxies.is_empty();
+        let verify = verify_layer(spec, trust_forwarded).map_err(|e| context(e.into()))?;
         let (service, stats): (RouteService, Option<DedupStats>) = if spec.dedup {
             any_dedup = true;
             let dedup = DedupLayer::builder(Arc::clone(&store))
@@ -108,13 +129,20 @@ pub(crate) fn build(
                 .build()
                 .map_err(|e| context(dedup_error(e, spec)))?;
             let stats = dedup.stats();
-            let stack = verify.layer(Tag(dedup.layer(forward)));
+            let without_id = (spec.no_event_id == NoEventId::Forward).then(|| forward.clone());
+            let stack = verify.layer(Tag {
+                inner: dedup.layer(forward),
+                without_id,
+            });
             (BoxCloneSyncService::new(stack), Some(stats))
         } else {
-            let stack = verify.layer(Tag(forward));
+            let stack = verify.layer(Tag {
+                inner: forward,
+                without_id: None,
+            });
             (BoxCloneSyncService::new(stack), None)
         };
-        if spec.scheme.needs_url() && spec.public_url.is_none() && !spec.trust_forwarded {
+        if spec.scheme.needs_url() && spec.public_url.is_none() && !trust_forwarded {
             tracing::warn!(
                 target: "countersign::proxy",
                 route = %spec.name,
@@ -123,11 +151,20 @@ pub(crate) fn build(
             );
         }
         route_metrics.push(RouteMetrics::new(&spec.name, stats));
+        let allow = spec
+            .methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         routes.push(Route {
             name: spec.name.clone(),
             path: spec.path.clone(),
             index,
             service,
+            methods: spec.methods.clone(),
+            allow: HeaderValue::from_str(&allow)
+                .map_err(|_| context(CliError::Usage(format!("methods `{allow}`"))))?,
         });
     }
     routes.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
@@ -136,14 +173,21 @@ pub(crate) fn build(
         metrics: Arc::new(Metrics::new(route_metrics)),
         health: Health::new(any_dedup.then_some(store), store_kind),
         body_timeout: settings.body_timeout,
+        trusted_proxies: settings.trusted_proxies.clone(),
+        serves_admin: settings.admin_listen.is_none(),
     })
 }
 
-fn verify_layer(spec: &RouteSpec) -> Result<VerifyLayer, countersign_core::ConfigError> {
+/// `trust_forwarded`: some peers are trusted proxies. The router removes the forwarding
+/// headers of every other peer before the layer sees them.
+fn verify_layer(
+    spec: &RouteSpec,
+    trust_forwarded: bool,
+) -> Result<VerifyLayer, countersign_core::ConfigError> {
     let mut b = VerifyLayer::builder(spec.scheme.clone())
         .secrets(spec.secrets.iter().cloned())
         .handshakes(spec.handshakes)
-        .trust_forwarded_headers(spec.trust_forwarded)
+        .trust_forwarded_headers(trust_forwarded)
         .on_rejection(rejection_response);
     if let Some(t) = spec.tolerance {
         b = b.tolerance(Tolerance::symmetric(t));
@@ -190,9 +234,13 @@ fn rejection_response(rejection: &VerifyRejection) -> Response<Bytes> {
 }
 
 /// Copies the [`Verified`] of a request into its response's extensions (for the access log;
-/// the request is consumed by the services inside).
+/// the request is consumed by the services inside). A delivery without an event id goes to
+/// `without_id` when set (`no_event_id = forward`: past the dedup layer).
 #[derive(Clone, Debug)]
-struct Tag<S>(S);
+struct Tag<S> {
+    inner: S,
+    without_id: Option<Forward>,
+}
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -206,12 +254,25 @@ where
     type Future = BoxFuture<Result<Response<Full<Bytes>>, Infallible>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<VerifiedBody>) -> Self::Future {
         let verified = req.extensions().get::<Verified>().cloned();
-        let fut = self.0.call(req);
+        let no_id = verified.as_ref().is_none_or(|v| v.event_id().is_none());
+        if no_id && let Some(forward) = &mut self.without_id {
+            // Forward is always ready.
+            let fut = forward.call(req);
+            return Box::pin(async move {
+                let mut response = fut.await?;
+                response.extensions_mut().insert(WithoutDedup);
+                if let Some(v) = verified {
+                    response.extensions_mut().insert(v);
+                }
+                Ok(response)
+            });
+        }
+        let fut = self.inner.call(req);
         Box::pin(async move {
             let mut response = fut.await?;
             if let Some(v) = verified {
@@ -221,6 +282,10 @@ where
         })
     }
 }
+
+/// A delivery without an event id forwarded past the dedup layer (for the access log).
+#[derive(Clone, Copy, Debug)]
+struct WithoutDedup;
 
 /// Decrements the in-flight gauge when a request is answered or dropped.
 struct InFlight<'m>(&'m Metrics);
@@ -249,6 +314,47 @@ impl Router {
             .map(|r| (r.name.as_str(), r.path.as_str()))
     }
 
+    /// Whether forwarding headers from `addr` are kept.
+    pub(crate) fn trusts(&self, addr: std::net::IpAddr) -> bool {
+        trusted::trusts(&self.trusted_proxies, addr)
+    }
+
+    /// `GET /healthz` and `GET /metrics`; `None` for anything else.
+    pub(crate) async fn admin<B>(&self, req: &Request<B>) -> Option<Response<ProxyBody>> {
+        if req.method() != Method::GET {
+            return None;
+        }
+        match req.uri().path() {
+            "/healthz" => {
+                let (status, body) = self.health.check().await;
+                Some(own(status, "application/json", body))
+            }
+            "/metrics" => {
+                let body = self.metrics.render().into_bytes();
+                Some(own(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    body,
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// A request on the admin listener: `/healthz`, `/metrics`, else 404.
+    pub(crate) async fn handle_admin(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> Result<Response<ProxyBody>, Infallible> {
+        Ok(self.admin(&req).await.unwrap_or_else(|| {
+            own(
+                StatusCode::NOT_FOUND,
+                "text/plain; charset=utf-8",
+                b"not found\n".to_vec(),
+            )
+        }))
+    }
+
     /// Handles one request.
     pub(crate) async fn handle(
         self: Arc<Self>,
@@ -259,38 +365,72 @@ impl Router {
         self.metrics.request(1);
         let _in_flight = InFlight(&self.metrics);
 
-        if req.method() == Method::GET {
-            match req.uri().path() {
-                "/healthz" => {
-                    let (status, body) = self.health.check().await;
-                    return Ok(own(status, "application/json", body));
-                }
-                "/metrics" => {
-                    let body = self.metrics.render().into_bytes();
-                    return Ok(own(
-                        StatusCode::OK,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                        body,
-                    ));
-                }
-                _ => {}
-            }
+        if self.serves_admin
+            && let Some(response) = self.admin(&req).await
+        {
+            return Ok(response);
         }
-        let path = req.uri().path();
-        let Some(route) = self.routes.iter().find(|r| path_matches(&r.path, path)) else {
+        if self.health.is_shutting_down() {
+            self.metrics.refused("draining");
+            log_refused(&req, 503, "draining");
+            let mut response = own(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                b"shutting down\n".to_vec(),
+            );
+            let h = response.headers_mut();
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(response);
+        }
+        let path = match path::normalize(req.uri().path()) {
+            Ok(path) => path,
+            Err(refused) => {
+                self.metrics.refused("bad_path");
+                log_refused(&req, 400, refused.label());
+                return Ok(own(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain; charset=utf-8",
+                    b"bad path\n".to_vec(),
+                ));
+            }
+        };
+        let Some(route) = self.routes.iter().find(|r| path_matches(&r.path, &path)) else {
             self.metrics.unrouted();
-            tracing::info!(target: "countersign::access", method = %req.method(), path, status = 404, outcome = "no_route");
+            log_refused(&req, 404, "no_route");
             return Ok(own(
                 StatusCode::NOT_FOUND,
                 "text/plain; charset=utf-8",
                 b"no route\n".to_vec(),
             ));
         };
+        if !route.methods.contains(req.method()) {
+            self.metrics.refused("method");
+            log_refused(&req, 405, "method_not_allowed");
+            let mut response = own(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain; charset=utf-8",
+                b"method not allowed\n".to_vec(),
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, route.allow.clone());
+            return Ok(response);
+        }
+        if let std::borrow::Cow::Owned(normal) = path {
+            let routed = match req.uri().query() {
+                Some(q) => format!("{normal}?{q}"),
+                None => normal,
+            };
+            if let Ok(pq) = PathAndQuery::try_from(routed) {
+                req.extensions_mut().insert(RoutedPath(pq));
+            }
+        }
+        strip_spoofable(req.headers_mut(), peer.trusted);
 
         let method = req.method().clone();
         // The path is copied only when the access log will show it.
-        let log_path = tracing::enabled!(target: "countersign::access", tracing::Level::INFO)
-            .then(|| req.uri().path().to_owned());
+        let log_path = logging::access_enabled().then(|| req.uri().path().to_owned());
         req.extensions_mut().insert(peer);
         let req = req.map(|body| DeadlineBody::new(body, self.body_timeout));
         let response = match route.service.clone().oneshot(req).await {
@@ -307,17 +447,26 @@ impl Router {
             .extensions()
             .get::<Verified>()
             .and_then(Verified::event_id);
-        if let Some(path) = log_path {
-            tracing::info!(
-                target: "countersign::access",
-                route = %route.name,
-                %method,
-                path = %path,
-                status = response.status().as_u16(),
+        // Lines of requests that reached no upstream are sampled: bogus requests cost little
+        // to send and must not cost a log line each.
+        let reached_upstream = response.extensions().get::<Upstreamed>().is_some();
+        if let Some(path) = log_path
+            && let Some(suppressed) = if reached_upstream {
+                Some(0)
+            } else {
+                REJECTIONS.admit()
+            }
+        {
+            logging::access(&Access {
+                route: Some(&route.name),
+                method: method.as_str(),
+                path: &path,
+                status: response.status().as_u16(),
                 outcome,
                 event_id,
-                duration_ms = micros(elapsed) / 1000.0,
-            );
+                duration_micros: Some(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)),
+                suppressed: (suppressed > 0).then_some(suppressed),
+            });
         }
         Ok(response.map(Either::Left))
     }
@@ -340,7 +489,13 @@ impl Router {
         m.verified();
         if let Some(upstreamed) = ext.get::<Upstreamed>() {
             m.forwarded(*upstreamed);
+            let without_dedup = ext.get::<WithoutDedup>().is_some();
+            m.event(
+                ext.get::<ForwardedEventType>()
+                    .and_then(|t| t.0.to_str().ok()),
+            );
             return match upstreamed {
+                Upstreamed::Answered(_) if without_dedup => "forwarded_without_event_id",
                 Upstreamed::Answered(_) => "forwarded",
                 Upstreamed::Failed => "upstream_error",
                 Upstreamed::TimedOut => "upstream_timeout",
@@ -356,10 +511,20 @@ impl Router {
     }
 }
 
-/// Whole microseconds, as a float (so that logs show `2.611`, not `2.6116289999999998`).
-fn micros(d: Duration) -> f64 {
-    // Exact up to 2^53 µs (285 years).
-    d.as_micros() as f64
+/// The access-log line of a request refused before any route work (sampled).
+fn log_refused<B>(req: &Request<B>, status: u16, outcome: &'static str) {
+    if logging::access_enabled()
+        && let Some(suppressed) = REJECTIONS.admit()
+    {
+        logging::access(&Access {
+            method: req.method().as_str(),
+            path: req.uri().path(),
+            status,
+            outcome,
+            suppressed: (suppressed > 0).then_some(suppressed),
+            ..Access::default()
+        });
+    }
 }
 
 /// An answer written by the proxy itself.

@@ -3,20 +3,21 @@
 //!
 //! ## Shutdown
 //!
-//! 1. Stop accepting (the listener closes; `/healthz` answers 503 from the first signal on).
+//! 1. Drain for the grace period: the listener stays open so that load balancers see
+//!    `/healthz` answer 503 (and stop sending) instead of refused connections; new requests
+//!    are answered `503` + `Retry-After` + `Connection: close` without any work.
 //! 2. Every connection finishes the request it is serving and closes; idle keep-alive
-//!    connections close at once; a connection accepted but with no request yet is served its
-//!    first request (its client sent it before the listener closed) or closes at the header
-//!    timeout.
-//! 3. When the grace period ends (or a second signal arrives), requests still waiting for
-//!    the upstream are answered `503` + `Retry-After` and their claims released through the
-//!    dedup layer's normal path; at most [`RELEASE_WINDOW`] later whatever is left is
-//!    aborted, and the claims of aborted requests are released by the dedup layer's drop
-//!    guard — the proxy waits (bounded) until no claim is pending before it exits.
+//!    connections close at once; a connection with no request yet is served its first request
+//!    (a 503) or closes at the header timeout.
+//! 3. When the grace period ends (or a second signal arrives), the listener closes; requests
+//!    still waiting for the upstream are answered `503` + `Retry-After` and their claims
+//!    released through the dedup layer's normal path; at most [`RELEASE_WINDOW`] later
+//!    whatever is left is aborted, and the claims of aborted requests are released by the
+//!    dedup layer's drop guard — the proxy waits (bounded) until no claim is pending before
+//!    it exits.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -29,6 +30,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::cancelled::Cancelled;
 use super::forward::{ErrorChain, Peer};
 use super::metrics::Metrics;
 use super::route::Router;
@@ -66,9 +68,11 @@ struct ConnState {
 }
 
 /// Serves until `shutdown` resolves, then shuts down gracefully (see the module docs).
-/// `second_signal` cuts the grace period short; `cancel` is the forwarders' token.
+/// `second_signal` cuts the grace period short; `cancel` is the forwarders' token. `admin`
+/// serves `/healthz` and `/metrics` until the end.
 pub(crate) async fn serve(
     listener: TcpListener,
+    admin: Option<TcpListener>,
     router: Arc<Router>,
     options: Options,
     cancel: CancellationToken,
@@ -78,42 +82,16 @@ pub(crate) async fn serve(
     let slots = Arc::new(Semaphore::new(options.max_connections));
     let drain = CancellationToken::new();
     let mut conns = JoinSet::new();
+    let admin =
+        admin.map(|l| tokio::spawn(admin_loop(l, Arc::clone(&router), options.header_timeout)));
     tokio::pin!(shutdown);
-
-    loop {
-        let permit = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
-            permit = Arc::clone(&slots).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(target: "countersign::proxy", error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        conns.spawn(connection(
-            stream,
-            peer,
-            permit,
-            Arc::clone(&router),
-            options.header_timeout,
-            drain.clone(),
-        ));
+    tokio::pin!(second_signal);
+    // 1. Serve until the first signal.
+    tokio::select! {
+        biased;
+        () = &mut shutdown => {}
+        () = accept_until(&listener, &mut conns, &slots, &router, options.header_timeout, &drain, None) => {}
     }
-
-    drop(listener);
     router.health().set_shutting_down();
     drain.cancel();
     let metrics = Arc::clone(router.metrics());
@@ -122,14 +100,19 @@ pub(crate) async fn serve(
         connections = conns.len(),
         requests_in_flight = metrics.requests_in_flight(),
         grace_period = ?options.grace_period,
-        "shutting down: no longer accepting; letting in-flight requests finish"
+        "draining: /healthz and new requests answer 503; letting in-flight requests finish"
     );
     let mut report = Report::default();
-    tokio::pin!(second_signal);
 
-    // 2. Let connections finish within the grace period.
+    // 2. Keep the listener open (answering 503) and let connections finish within the grace
+    //    period.
     let grace_end = Instant::now() + options.grace_period;
-    let cut_short = drain_until(&mut conns, grace_end, second_signal.as_mut()).await;
+    let cut_short = tokio::select! {
+        biased;
+        () = second_signal.as_mut() => true,
+        () = accept_until(&listener, &mut conns, &slots, &router, options.header_timeout, &drain, Some(grace_end)) => false,
+    };
+    drop(listener);
     if !conns.is_empty() {
         report.open_after_grace = conns.len();
         tracing::warn!(
@@ -159,30 +142,92 @@ pub(crate) async fn serve(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     report.claims_pending = metrics.claims_pending();
+    if let Some(admin) = admin {
+        admin.abort();
+    }
     report
 }
 
-/// Joins connection tasks until none is left, `deadline` passes or `signal` fires
-/// (returns `true` then).
-async fn drain_until<F: Future<Output = ()>>(
+/// Accepts connections (reaping finished ones) until `end`, forever without one.
+async fn accept_until(
+    listener: &TcpListener,
     conns: &mut JoinSet<()>,
-    deadline: Instant,
-    mut signal: Pin<&mut F>,
-) -> bool {
+    slots: &Arc<Semaphore>,
+    router: &Arc<Router>,
+    header_timeout: Duration,
+    drain: &CancellationToken,
+    end: Option<Instant>,
+) {
+    let deadline = async {
+        match end {
+            Some(end) => tokio::time::sleep_until(end).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
     loop {
-        if conns.is_empty() {
-            return false;
-        }
-        tokio::select! {
+        let permit = tokio::select! {
             biased;
-            () = signal.as_mut() => return true,
-            () = tokio::time::sleep_until(deadline) => return false,
-            joined = conns.join_next() => {
-                if joined.is_none() {
-                    return false;
+            () = &mut deadline => return,
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            permit = Arc::clone(slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut deadline => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(target: "countersign::proxy", error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 }
+            },
+        };
+        conns.spawn(connection(
+            stream,
+            peer,
+            permit,
+            Arc::clone(router),
+            header_timeout,
+            drain.clone(),
+        ));
+    }
+}
+
+/// Most connections the admin listener serves at once.
+const ADMIN_CONNECTIONS: usize = 16;
+
+/// Serves `/healthz` and `/metrics` on the admin listener.
+async fn admin_loop(listener: TcpListener, router: Arc<Router>, header_timeout: Duration) {
+    let slots = Arc::new(Semaphore::new(ADMIN_CONNECTIONS));
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(target: "countersign::proxy", error = %e, "admin accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
-        }
+        };
+        let router = Arc::clone(&router);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service =
+                hyper::service::service_fn(move |req| Arc::clone(&router).handle_admin(req));
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
     }
 }
 
@@ -199,7 +244,7 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let state = Arc::new(ConnState::default());
     let service_state = Arc::clone(&state);
-    let client = Peer::new(peer);
+    let client = Peer::new(peer, router.trusts(peer.ip()));
     let service = hyper::service::service_fn(move |req| {
         if !service_state.started.swap(true, Ordering::Relaxed) {
             service_state.first_request.notify_one();
@@ -216,13 +261,14 @@ async fn connection(
     let mut phase = 0u8;
     loop {
         tokio::select! {
+            biased;
             result = conn.as_mut() => {
                 if let Err(e) = result {
                     tracing::debug!(target: "countersign::proxy", %peer, error = %ErrorChain(&e), "connection ended with an error");
                 }
                 break;
             }
-            () = drain.cancelled(), if phase == 0 => {
+            () = Cancelled::new(&drain), if phase == 0 => {
                 if state.started.load(Ordering::Relaxed) {
                     conn.as_mut().graceful_shutdown();
                     phase = 2;

@@ -1,6 +1,6 @@
 //! The provider catalogue through the binary: every known-answer vector of the core's
 //! `tests/vectors/` (the published `providers.json` and the independently computed
-//! `catalogue.json`) verified by `countersign verify` — accepted with the right event id, and
+//! `catalogue.json`, `catalogue_ii.json`) verified by `countersign verify` — accepted with the right event id, and
 //! rejected with another key; key-pair presets refuse to sign; URL-bound presets need
 //! `--url`; `--algorithm`/`--encoding` for Convoy; `--scheme-file` in TOML and JSON.
 
@@ -104,8 +104,11 @@ fn every_catalogue_vector_verifies_through_the_cli() {
     let published = vectors("providers.json")
         .into_iter()
         .filter(|v| !FOUNDATION.contains(&v["provider"].as_str().unwrap()));
-    let all: Vec<Value> = published.chain(vectors("catalogue.json")).collect();
-    assert!(all.len() >= 40, "{} vectors", all.len());
+    let all: Vec<Value> = published
+        .chain(vectors("catalogue.json"))
+        .chain(vectors("catalogue_ii.json"))
+        .collect();
+    assert!(all.len() >= 90, "{} vectors", all.len());
     let mut presets_seen = std::collections::BTreeSet::new();
     for v in &all {
         let (preset, args) = delivery(v, &dir);
@@ -124,6 +127,9 @@ fn every_catalogue_vector_verifies_through_the_cli() {
         assert_eq!(out["preset"], preset, "{}", v["id"]);
         if let Some(expected) = v.get("event_id") {
             assert_eq!(&out["event_id"], expected, "{}", v["id"]);
+        }
+        if let Some(expected) = v.get("event_type") {
+            assert_eq!(&out["event_type"], expected, "{}: event type", v["id"]);
         }
         // Another key of the same kind is a mismatch (key-pair vectors name one).
         let wrong = v.get("wrong_secret").and_then(Value::as_str).map_or_else(
@@ -341,7 +347,7 @@ content = "v0:{timestamp}:{body}"
         let r = run(&ok, b"");
         assert_eq!(
             r.json(),
-            json!({"valid": true, "preset": name, "event_id": null, "timestamp": 1_700_000_000}),
+            json!({"valid": true, "preset": name, "event_id": null, "timestamp": 1_700_000_000, "event_type": null}),
             "{r:?}"
         );
         let mut bad = base.to_vec();

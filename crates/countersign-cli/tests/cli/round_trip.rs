@@ -13,7 +13,8 @@ use super::{Run, Scratch, bin, run};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const OTHER_SECRET: &str = "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldA==";
 const TS: u64 = 1_700_000_000;
-const BODY: &[u8] = br#"{"id":"evt_rt","event_id":"Ev_rt","type":"round.trip","data":{"n":1}}"#;
+/// Carries the ids and signed fields the presets read (Ecwid signs `eventCreated.eventId`).
+const BODY: &[u8] = br#"{"id":"evt_rt","event_id":"Ev_rt","type":"round.trip","eventId":"ev-rt","eventCreated":1700000000,"data":{"n":1}}"#;
 const URL: &str = "https://example.com/webhooks?x=1";
 
 fn presets() -> Vec<Value> {
@@ -118,6 +119,55 @@ fn expected_event_id(p: &Value, id: Option<&str>) -> Value {
     }
 }
 
+/// The event type `verify` must report for [`BODY`] signed by `sign` (which sets no
+/// event-type header): JSON parts are read from the body, a header part is absent.
+fn expected_event_type(p: &Value) -> Value {
+    let Some(source) = p["event_type"].as_str() else {
+        return Value::Null;
+    };
+    let body: Value = serde_json::from_slice(&body_for(p)).unwrap();
+    let mut out: Option<String> = None;
+    for (i, part) in source.split('+').enumerate() {
+        let value = part
+            .strip_prefix("json:")
+            .and_then(|ptr| body.pointer(ptr))
+            .and_then(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| v.as_i64().map(|n| n.to_string()))
+            });
+        match (i, value) {
+            (0, None) => return Value::Null,
+            (0, Some(v)) => out = Some(v),
+            (_, Some(v)) => out = out.map(|o| format!("{o}.{v}")),
+            (_, None) => {}
+        }
+    }
+    out.map_or(Value::Null, Value::String)
+}
+
+/// A secret and another one of the same kind, in the encoding the preset's key format
+/// expects (hex or unprefixed base64 keys cannot be `whsec_` strings).
+fn secrets_for(name: &str) -> (String, String) {
+    let format = countersign_core::Preset::from_name(name)
+        .map(|p| p.scheme().key_format().clone())
+        .unwrap_or_default();
+    match format {
+        countersign_core::KeyFormat::Hex => (hex32(1), hex32(2)),
+        countersign_core::KeyFormat::BasicAuth => ("user:pass".to_owned(), "user:other".to_owned()),
+        // 32 bytes of 0x01 and of 0x02.
+        countersign_core::KeyFormat::Base64 { prefix: None } => (
+            "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_owned(),
+            "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=".to_owned(),
+        ),
+        _ => (SECRET.to_owned(), OTHER_SECRET.to_owned()),
+    }
+}
+
+fn hex32(byte: u8) -> String {
+    format!("{byte:02x}").repeat(32)
+}
+
 #[test]
 fn every_listed_preset_round_trips() {
     let list = presets();
@@ -138,10 +188,18 @@ fn every_listed_preset_round_trips() {
         let bytes = body_for(p);
         let body = dir.file(&format!("{name}.body"), &bytes);
         let mut tampered = bytes.clone();
-        tampered[10] ^= 0x01;
+        // Ecwid signs only `eventCreated.eventId`: tamper with the id (its data is unsigned).
+        let at = if name == "ecwid" {
+            bytes.windows(5).position(|w| w == b"ev-rt").unwrap() + 4
+        } else {
+            10
+        };
+        tampered[at] ^= 0x01;
         let tampered = dir.file(&format!("{name}.tampered"), &tampered);
         let id = format!("evt-{name}-1");
-        let signed = sign(&flags, SECRET, Some(&id), &body);
+        let (secret, other) = secrets_for(name);
+        let (secret, other) = (secret.as_str(), other.as_str());
+        let signed = sign(&flags, secret, Some(&id), &body);
         if signed.code != 0 && signed.stderr.contains("this scheme cannot sign") {
             cannot_sign.push(format!("{name}: {}", signed.stderr.trim()));
             continue;
@@ -156,13 +214,13 @@ fn every_listed_preset_round_trips() {
         }
         let headers = dir.file(&format!("{name}.headers"), signed.stdout.as_bytes());
 
-        let ok = verify(&flags, &[SECRET], &headers, &body);
+        let ok = verify(&flags, &[secret], &headers, &body);
         // The secret's prefix may select another mode (GitLab's `whsec_` signing token).
         let mode = p["alternatives"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|a| SECRET.starts_with(a["key_prefix"].as_str().unwrap()))
+            .find(|a| secret.starts_with(a["key_prefix"].as_str().unwrap()))
             .unwrap_or(p);
         let timestamp = if mode["timestamp"].is_null() {
             Value::Null
@@ -177,21 +235,32 @@ fn every_listed_preset_round_trips() {
                 "preset": name,
                 "event_id": expected_event_id(p, Some(&id)),
                 "timestamp": timestamp,
+                "event_type": expected_event_type(p),
             }),
             "{name}"
         );
         // Rotation: the right secret second.
-        let rotated = verify(&flags, &[OTHER_SECRET, SECRET], &headers, &body);
+        let rotated = verify(&flags, &[other, secret], &headers, &body);
         assert_eq!(rotated.code, 0, "{name}: {rotated:?}");
         // Wrong secret, tampered body: rejected.
-        verify(&flags, &[OTHER_SECRET], &headers, &body).assert_invalid(name, "signature_mismatch");
-        verify(&flags, &[SECRET], &headers, &tampered).assert_invalid(name, "signature_mismatch");
+        verify(&flags, &[other], &headers, &body).assert_invalid(name, "signature_mismatch");
+        if mode["algorithm"] == "token" {
+            // A token signs nothing: any body passes with the right token.
+            assert_eq!(
+                verify(&flags, &[secret], &headers, &tampered).code,
+                0,
+                "{name}"
+            );
+        } else {
+            verify(&flags, &[secret], &headers, &tampered)
+                .assert_invalid(name, "signature_mismatch");
+        }
 
         // Without --id, schemes that send an id header get a generated one.
-        let signed = sign(&flags, SECRET, None, &body);
+        let signed = sign(&flags, secret, None, &body);
         assert_eq!(signed.code, 0, "{name}: {signed:?}");
         let headers = dir.file(&format!("{name}.noid.headers"), signed.stdout.as_bytes());
-        let ok = verify(&flags, &[SECRET], &headers, &body);
+        let ok = verify(&flags, &[secret], &headers, &body);
         assert_eq!(ok.code, 0, "{name}: {ok:?}");
         let event_id = ok.json()["event_id"].clone();
         if p["event_id"]
@@ -257,7 +326,7 @@ fn generic_hmac_every_algorithm_and_encoding() {
             let ok = verify(&flags, &["acme-secret"], &headers, &body);
             assert_eq!(
                 ok.json(),
-                json!({"valid": true, "preset": "hmac", "event_id": null, "timestamp": null}),
+                json!({"valid": true, "preset": "hmac", "event_id": null, "timestamp": null, "event_type": null}),
                 "{algorithm}/{encoding}"
             );
             // Verifying with another algorithm or encoding than the sender used fails.
@@ -344,7 +413,7 @@ fn sign_prints_only_header_lines_and_reads_stdin() {
     let v = run(&args, BODY);
     assert_eq!(
         v.json(),
-        json!({"valid": true, "preset": "standard-webhooks", "event_id": "msg_1", "timestamp": 1_700_000_000})
+        json!({"valid": true, "preset": "standard-webhooks", "event_id": "msg_1", "timestamp": 1_700_000_000, "event_type": "round.trip"})
     );
 }
 

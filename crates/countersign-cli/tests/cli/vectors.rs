@@ -89,12 +89,12 @@ fn github_vectors() {
     );
     assert_valid(
         &r,
-        json!({"valid": true, "preset": "github", "event_id": null, "timestamp": null}),
+        json!({"valid": true, "preset": "github", "event_id": null, "timestamp": null, "event_type": null}),
     );
     // The exact bytes of the contract, key order included.
     assert_eq!(
         r.stdout,
-        "{\"valid\":true,\"preset\":\"github\",\"event_id\":null,\"timestamp\":null}\n"
+        "{\"valid\":true,\"preset\":\"github\",\"event_id\":null,\"timestamp\":null,\"event_type\":null}\n"
     );
     // providers.json "octokit-basic", with a delivery id header.
     let r = verify(
@@ -109,7 +109,7 @@ fn github_vectors() {
     );
     assert_valid(
         &r,
-        json!({"valid": true, "preset": "github", "event_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958", "timestamp": null}),
+        json!({"valid": true, "preset": "github", "event_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958", "timestamp": null, "event_type": null}),
     );
 }
 
@@ -127,14 +127,14 @@ fn slack_vector() {
     );
     assert_valid(
         &r,
-        json!({"valid": true, "preset": "slack", "event_id": null, "timestamp": SLACK_TS}),
+        json!({"valid": true, "preset": "slack", "event_id": null, "timestamp": SLACK_TS, "event_type": null}),
     );
 }
 
 #[test]
 fn svix_vector_as_svix_and_as_standard_webhooks() {
     let now = SVIX_TS.to_string();
-    let expected = |preset: &str| json!({"valid": true, "preset": preset, "event_id": SVIX_ID, "timestamp": SVIX_TS});
+    let expected = |preset: &str| json!({"valid": true, "preset": preset, "event_id": SVIX_ID, "timestamp": SVIX_TS, "event_type": null});
     // providers.json "svix-js", as delivered.
     let r = verify(
         "svix",
@@ -197,7 +197,7 @@ fn svix_vector_from_a_header_file() {
     );
     assert_valid(
         &r,
-        json!({"valid": true, "preset": "svix", "event_id": SVIX_ID, "timestamp": SVIX_TS}),
+        json!({"valid": true, "preset": "svix", "event_id": SVIX_ID, "timestamp": SVIX_TS, "event_type": null}),
     );
     // Headers from stdin, body from a file.
     let r = run(
@@ -225,8 +225,7 @@ fn stripe_own_vector_two_v1_and_a_v0_decoy() {
         "Stripe-Signature: t={STRIPE_TS},v1={STRIPE_V1_OLD},v1={STRIPE_V1_NEW},v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39"
     );
     let now = STRIPE_TS.to_string();
-    let expected =
-        json!({"valid": true, "preset": "stripe", "event_id": "evt_123", "timestamp": STRIPE_TS});
+    let expected = json!({"valid": true, "preset": "stripe", "event_id": "evt_123", "timestamp": STRIPE_TS, "event_type": "invoice.paid"});
     for secret in ["whsec_cli_old", "whsec_cli_new"] {
         let r = verify(
             "stripe",
@@ -246,7 +245,7 @@ fn stripe_own_vector_two_v1_and_a_v0_decoy() {
             &["--now", &now]
         )
         .stdout,
-        "{\"valid\":true,\"preset\":\"stripe\",\"event_id\":\"evt_123\",\"timestamp\":1700000000}\n"
+        "{\"valid\":true,\"preset\":\"stripe\",\"event_id\":\"evt_123\",\"timestamp\":1700000000,\"event_type\":\"invoice.paid\"}\n"
     );
     // Neither secret: rejected.
     let r = verify(

@@ -152,8 +152,8 @@ fn check_prints_the_routes_without_listening() {
         out,
         "listen 127.0.0.1:8080\n\
          store redis\n\
-         route stripe /webhooks/stripe -> http://127.0.0.1:1 preset=stripe secrets=1 dedup=on handshakes=answered tolerance=600s upstream_timeout=5s\n\
-         route gh /webhooks/github -> http://127.0.0.1:2/app preset=github secrets=1 dedup=off handshakes=answered tolerance=preset upstream_timeout=5s\n\
+         route stripe /webhooks/stripe -> http://127.0.0.1:1 preset=stripe secrets=1 dedup=on handshakes=answered tolerance=600s upstream_timeout=5s methods=POST no_event_id=reject\n\
+         route gh /webhooks/github -> http://127.0.0.1:2/app preset=github secrets=1 dedup=off handshakes=answered tolerance=preset upstream_timeout=5s methods=POST no_event_id=reject\n\
          ok\n"
     );
 }

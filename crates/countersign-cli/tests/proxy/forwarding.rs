@@ -221,3 +221,46 @@ async fn an_unreachable_upstream_is_502_and_releases_the_claim() {
     );
     drop(upstream);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_type_is_forwarded_and_counted_and_a_sender_cannot_set_it() {
+    let upstream = Upstream::start().await;
+    let proxy = Proxy::start(&strs(&args(&upstream)));
+    let typed: &[u8] = br#"{"type":"invoice.paid","data":{}}"#;
+    let mut headers = delivery(&unique_id("typed"), typed);
+    headers.insert("countersign-event-type", HeaderValue::from_static("forged"));
+    let answer = post(&proxy.url("/hooks/standard"), &headers, typed).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    // No type in the body, and a type outside the bounds: no header at all.
+    for body in [&br#"{"data":{}}"#[..], br#"{"type":"a*b"}"#] {
+        let mut headers = delivery(&unique_id("untyped"), body);
+        headers.insert("countersign-event-type", HeaderValue::from_static("forged"));
+        let answer = post(&proxy.url("/hooks/standard"), &headers, body).await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    }
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].headers["countersign-event-type"], "invoice.paid");
+    assert_eq!(
+        seen[0]
+            .headers
+            .get_all("countersign-event-type")
+            .iter()
+            .count(),
+        1
+    );
+    for s in &seen[1..] {
+        assert!(!s.headers.contains_key("countersign-event-type"), "{s:?}");
+    }
+    let metrics = get(&proxy.url("/metrics")).await.text();
+    for line in [
+        "countersign_events_total{route=\"standard-webhooks\",event_type=\"invoice.paid\"} 1",
+        "countersign_events_total{route=\"standard-webhooks\",event_type=\"none\"} 2",
+        "countersign_events_total{route=\"standard-webhooks\",event_type=\"other\"} 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line:?} in\n{metrics}"
+        );
+    }
+}

@@ -168,6 +168,8 @@ pub(crate) enum Mode {
     Delay(Duration),
     /// Never answers.
     Hang,
+    /// `200` with a body of this many bytes.
+    Large(usize),
 }
 
 /// One request the upstream received.
@@ -283,6 +285,9 @@ async fn answer(state: &UpstreamState, req: Request<Incoming>) -> Response<Full<
         Mode::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK
+        }
+        Mode::Large(n) => {
+            return Response::new(Full::new(Bytes::from(vec![b'x'; n])));
         }
     };
     let mut response = Response::new(Full::new(Bytes::from(format!(
@@ -421,4 +426,62 @@ pub(crate) fn redis_keys(url: &str, prefix: &str) -> Vec<(String, String)> {
             v.map(|v| (k, v))
         })
         .collect()
+}
+
+/// Writes `request` (raw bytes) on a fresh connection and reads until the proxy closes it
+/// (send `Connection: close`); the response as text.
+pub(crate) async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A raw HTTP/1.1 request: `method target`, `headers` (plus Host, Content-Length and
+/// `Connection: close`), then `body`.
+pub(crate) fn raw_request(
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: proxy.test\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// A header map as raw `(name, value)` pairs.
+pub(crate) fn pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The status code of a raw response.
+pub(crate) fn status_of(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
+}
+
+/// A port nothing listens on (for flags that need a fixed address).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

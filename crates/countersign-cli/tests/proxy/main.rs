@@ -6,6 +6,7 @@
 mod config;
 mod dedup;
 mod forwarding;
+mod hardening;
 mod harness;
 mod limits;
 mod ops;

@@ -43,7 +43,7 @@ async fn healthz_follows_the_redis_store_down_and_back_up() {
         v["error"]
             .as_str()
             .unwrap()
-            .starts_with("dedup store claim"),
+            .starts_with("dedup store release"),
         "{v}"
     );
 

@@ -147,10 +147,12 @@ fn the_readme_configuration_file_is_valid() {
     assert_eq!(
         stdout,
         "listen 0.0.0.0:8080\n\
+         admin 127.0.0.1:9090\n\
          store redis\n\
-         route stripe /webhooks/stripe -> http://127.0.0.1:3000 preset=stripe secrets=1 dedup=on handshakes=answered tolerance=300s upstream_timeout=30s\n\
-         route github /webhooks/github -> http://127.0.0.1:3001/app preset=github secrets=1 dedup=on handshakes=answered tolerance=preset upstream_timeout=30s\n\
-         route zoom /webhooks/zoom -> http://127.0.0.1:3002 preset=zoom secrets=1 dedup=off handshakes=answered tolerance=preset upstream_timeout=30s\n\
+         trusted_proxies 10.0.0.0/8\n\
+         route stripe /webhooks/stripe -> http://127.0.0.1:3000 preset=stripe secrets=1 dedup=on handshakes=answered tolerance=300s upstream_timeout=30s methods=POST no_event_id=reject\n\
+         route github /webhooks/github -> http://127.0.0.1:3001/app preset=github secrets=1 dedup=on handshakes=answered tolerance=preset upstream_timeout=30s methods=POST no_event_id=reject\n\
+         route zoom /webhooks/zoom -> http://127.0.0.1:3002 preset=zoom secrets=1 dedup=off handshakes=answered tolerance=preset upstream_timeout=30s methods=POST no_event_id=reject\n\
          ok\n"
     );
 }

@@ -1,5 +1,6 @@
-//! SIGTERM: in-flight requests finish within the grace period, every request that reached the
-//! proxy gets an answer, and no claim stays in flight (checked on Redis).
+//! SIGTERM: in-flight requests finish within the grace period while new ones are answered 503,
+//! every request that reached the proxy gets an answer, and no claim stays in flight (checked
+//! on Redis).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,7 +42,7 @@ async fn sigterm_during_load_answers_every_request_and_leaves_no_claim_in_flight
         "--redis-prefix",
         &prefix,
         "--grace-period",
-        "10s",
+        "3s",
         "--header-timeout",
         "2s",
     ]);
@@ -78,7 +79,7 @@ async fn sigterm_during_load_answers_every_request_and_leaves_no_claim_in_flight
     let in_flight_at_signal = upstream.hits();
     let sigterm_at = Instant::now();
     proxy.terminate();
-    let status = proxy.wait(Duration::from_secs(15)).await;
+    let status = proxy.wait(Duration::from_secs(10)).await;
     let exited_at = Instant::now();
     stop.store(true, Ordering::Relaxed);
     for w in workers {
@@ -97,9 +98,25 @@ async fn sigterm_during_load_answers_every_request_and_leaves_no_claim_in_flight
         finished_during_grace > 0,
         "requests in flight at SIGTERM were answered after it"
     );
+    // Requests that arrived while draining were answered 503, and only those.
+    let drained = answered
+        .iter()
+        .filter(|o| o.result == Ok(StatusCode::SERVICE_UNAVAILABLE))
+        .count();
     for o in &answered {
-        assert_eq!(o.result, Ok(StatusCode::OK), "{o:?}");
+        match o.result {
+            Ok(StatusCode::OK) => {}
+            Ok(StatusCode::SERVICE_UNAVAILABLE) => {
+                assert!(o.answered_at > sigterm_at, "{o:?}");
+                assert_eq!(upstream.hits_for(&o.id), 0, "{o:?}");
+            }
+            _ => panic!("{o:?}"),
+        }
     }
+    assert!(
+        drained > 0,
+        "the listener stayed open during the grace period"
+    );
     // No request was processed without its answer: every id the upstream saw was answered,
     // and a request that got no answer (refused, or closed before the proxy read it) never
     // reached the upstream — the provider retries it.
@@ -139,10 +156,11 @@ async fn sigterm_during_load_answers_every_request_and_leaves_no_claim_in_flight
     let logs = proxy.logs();
     assert!(logs.contains("claims_pending=0"), "{logs}");
     eprintln!(
-        "sigterm under load: {} answered ({} during the grace period), {} refused or closed unread \
-         ({} closed, not refused), exit {:?} after the signal",
+        "sigterm under load: {} answered ({} during the grace period, {} of them 503), {} refused \
+         or closed unread ({} closed, not refused), exit {:?} after the signal",
         answered.len(),
         finished_during_grace,
+        drained,
         unanswered.len(),
         reset,
         exited_at - sigterm_at

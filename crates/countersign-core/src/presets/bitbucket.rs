@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "bitbucket";
@@ -11,5 +12,6 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-hub-signature", SignatureSyntax::single("sha256="))
         .event_id(EventIdSource::headers(&["x-request-uuid"]))
+        .event_type(EventTypeSource::header("x-event-key"))
         .unchecked()
 }

@@ -1,3 +1,4 @@
+use crate::event_type::EventTypeSource;
 use std::time::Duration;
 
 use crate::algorithm::{Algorithm, Encoding};
@@ -21,5 +22,6 @@ pub(super) fn scheme() -> Scheme {
         .timestamp(TimestampSpec::in_signature_header(TimestampUnit::Seconds))
         .content([Part::Timestamp, Part::literal("."), Part::Body])
         .tolerance(Tolerance::symmetric(TOLERANCE))
+        .event_type(EventTypeSource::json_field(&["event"]))
         .unchecked()
 }

@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "coinbase-commerce";
@@ -11,5 +12,6 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-cc-webhook-signature", SignatureSyntax::single(""))
         .event_id(EventIdSource::json_path(&["event", "id"]))
+        .event_type(EventTypeSource::json_field(&["event", "type"]))
         .unchecked()
 }

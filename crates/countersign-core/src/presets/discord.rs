@@ -1,6 +1,7 @@
 use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::handshake::Handshake;
 use crate::scheme::{
     EventIdSource, KeyFormat, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit,
@@ -22,5 +23,6 @@ pub(super) fn scheme() -> Scheme {
         .key_format(KeyFormat::Hex)
         .event_id(EventIdSource::json_field("id"))
         .handshake(Handshake::discord_ping())
+        .event_type(EventTypeSource::json_field(&["type"]))
         .unchecked()
 }

@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "github";
@@ -17,5 +18,6 @@ pub(super) fn scheme() -> Scheme {
             "x-github-delivery",
         )]))
         .body_limit(BODY_LIMIT)
+        .event_type(EventTypeSource::header("x-github-event").then_json_field(&["action"]))
         .unchecked()
 }

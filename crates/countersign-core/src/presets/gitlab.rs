@@ -1,3 +1,4 @@
+use crate::event_type::EventTypeSource;
 use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
@@ -23,5 +24,6 @@ pub(super) fn scheme() -> Scheme {
             "x-gitlab-event-uuid",
         ]))
         .alternative(signed)
+        .event_type(EventTypeSource::header("x-gitlab-event"))
         .unchecked()
 }

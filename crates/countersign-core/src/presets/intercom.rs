@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "intercom";
@@ -11,5 +12,6 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-hub-signature", SignatureSyntax::single("sha1="))
         .event_id(EventIdSource::json_field("id"))
+        .event_type(EventTypeSource::json_field(&["topic"]))
         .unchecked()
 }

@@ -1,3 +1,4 @@
+use crate::event_type::EventTypeSource;
 use std::time::Duration;
 
 use crate::algorithm::{Algorithm, Encoding};
@@ -22,5 +23,6 @@ pub(super) fn scheme() -> Scheme {
         ))
         .tolerance(Tolerance::symmetric(TOLERANCE))
         .event_id(EventIdSource::headers(&["linear-delivery"]))
+        .event_type(EventTypeSource::json_field(&["type"]).then_json_field(&["action"]))
         .unchecked()
 }

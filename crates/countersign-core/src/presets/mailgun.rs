@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Part, Scheme, TimestampSpec, TimestampUnit};
 
 pub(super) const NAME: &str = "mailgun";
@@ -15,5 +16,6 @@ pub(super) fn scheme() -> Scheme {
         ))
         .content([Part::Timestamp, Part::json_field(&["signature", "token"])])
         .event_id(EventIdSource::json_path(&["event-data", "id"]))
+        .event_type(EventTypeSource::json_field(&["event-data", "event"]))
         .unchecked()
 }

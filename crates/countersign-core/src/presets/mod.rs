@@ -8,38 +8,97 @@ use std::str::FromStr;
 use crate::error::ConfigError;
 use crate::scheme::Scheme;
 
+mod airtable;
+mod alchemy;
+mod api_key;
+mod asana;
+mod basic_auth;
+mod bearer_token;
 mod bitbucket;
+mod box_com;
+mod brex;
+mod buildkite;
+mod cal_com;
 mod calendly;
+mod chargify;
+mod checkout_com;
+mod circleci;
+mod clerk;
+mod clickup;
 mod coinbase_commerce;
 mod convoy;
 mod convoy_simple;
+mod customer_io;
 mod discord;
+mod docusign;
+mod doppler;
 mod dropbox;
+mod ecwid;
+mod elevenlabs;
+mod flutterwave;
+mod frame_io;
+mod front;
 mod github;
 mod github_sha1;
 mod gitlab;
+mod gocardless;
+mod greenhouse;
+mod gusto;
+mod help_scout;
+mod heroku;
+mod hookdeck;
 mod hubspot;
 mod hubspot_v1;
 mod hubspot_v2;
 mod intercom;
+mod intuit;
+mod jira;
+mod lemon_squeezy;
+mod line;
 mod linear;
 mod mailgun;
+mod mandrill;
+mod mux;
+mod notion;
+mod nylas;
+mod openai;
 mod paddle;
 mod pagerduty;
+mod paystack;
+mod persona;
+mod pipedrive;
+mod postmark;
+mod pusher;
+mod razorpay;
+mod replicate;
+mod resend;
+mod segment;
+mod sendbird;
 mod sendgrid;
 mod sentry;
 mod shopify;
 mod slack;
 mod square;
+mod squarespace;
 mod standard_webhooks;
 mod stripe;
 mod svix;
+mod tally;
+mod telegram;
+mod telnyx;
+mod terraform_cloud;
+mod todoist;
+mod trello;
 mod twilio;
 mod twitch;
 mod typeform;
 mod vercel;
+mod webex;
+mod webflow;
 mod woocommerce;
+mod workos;
 mod xero;
+mod zendesk;
 mod zoom;
 
 macro_rules! presets {
@@ -238,19 +297,303 @@ presets! {
     Convoy => convoy,
     /// Convoy, simple signatures: `X-Convoy-Signature: <sig>` over the body, same choices.
     ConvoySimple => convoy_simple,
+    /// Clerk (a Svix sender): `svix-id`, `svix-timestamp`, `svix-signature: v1,<base64>` over `id.timestamp.body`; `whsec_` secret; event type JSON `type`.
+    ///
+    /// Source: <https://clerk.com/docs/webhooks/sync-data>.
+    Clerk => clerk,
+    /// Resend (a Svix sender): `svix-*` headers as Svix; `whsec_` secret; event type JSON `type`.
+    ///
+    /// Source: <https://resend.com/docs/dashboard/webhooks/verify-webhooks-requests>.
+    Resend => resend,
+    /// OpenAI: Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`), `whsec_` secret; event type JSON `type`.
+    ///
+    /// Source: <https://platform.openai.com/docs/guides/webhooks>.
+    Openai => openai,
+    /// Replicate: Standard Webhooks headers, `whsec_` signing secret; the body is the prediction (no event type).
+    ///
+    /// Source: <https://replicate.com/docs/topics/webhooks/verify-webhook>.
+    Replicate => replicate,
+    /// Lemon Squeezy: `X-Signature: <hex>` HMAC-SHA256 over the body with the signing secret; event type `X-Event-Name`.
+    ///
+    /// Source: <https://docs.lemonsqueezy.com/help/webhooks/signing-requests>.
+    LemonSqueezy => lemon_squeezy,
+    /// Paystack: `x-paystack-signature: <hex>` HMAC-SHA512 over the body with the secret key; event type JSON `event`.
+    ///
+    /// Source: <https://paystack.com/docs/payments/webhooks/#verify-event-origin>.
+    Paystack => paystack,
+    /// Razorpay: `X-Razorpay-Signature: <hex>` HMAC-SHA256 over the body with the webhook secret; event id `x-razorpay-event-id`; event type JSON `event`.
+    ///
+    /// Source: <https://razorpay.com/docs/webhooks/validate-test/>.
+    Razorpay => razorpay,
+    /// Checkout.com: `Cko-Signature: <hex>` HMAC-SHA256 over the body with the webhook's secret key; event id JSON `id`; event type JSON `type`.
+    ///
+    /// Source: <https://www.checkout.com/docs/developer-resources/webhooks/manage-webhooks>.
+    CheckoutCom => checkout_com,
+    /// Cal.com: `X-Cal-Signature-256: <hex>` HMAC-SHA256 over the body with the webhook secret; event type JSON `triggerEvent`.
+    ///
+    /// Source: <https://cal.com/docs/developing/guides/automation/webhooks>.
+    CalCom => cal_com,
+    /// Todoist: `X-Todoist-Hmac-SHA256: <base64>` HMAC-SHA256 over the body with the app's client secret; event id `X-Todoist-Delivery-ID`; event type JSON `event_name`.
+    ///
+    /// Source: <https://developer.todoist.com/sync/v9/#webhooks>.
+    Todoist => todoist,
+    /// ClickUp: `X-Signature: <hex>` HMAC-SHA256 over the body with the webhook secret; event type JSON `event`.
+    ///
+    /// Source: <https://clickup.com/api/developer-portal/webhooksignature/>.
+    Clickup => clickup,
+    /// Help Scout: `X-HelpScout-Signature: <base64>` HMAC-SHA1 over the body with the secret key; event type `X-HelpScout-Event`.
+    ///
+    /// Source: <https://developer.helpscout.com/webhooks/>.
+    HelpScout => help_scout,
+    /// DocuSign Connect: `X-DocuSign-Signature-1: <base64>` HMAC-SHA256 over the body with the Connect HMAC key (`X-DocuSign-Signature-2` when only the second key signs); event type JSON `event`.
+    ///
+    /// Source: <https://developers.docusign.com/platform/webhooks/connect/hmac/>.
+    Docusign => docusign,
+    /// Intuit QuickBooks Online: `intuit-signature: <base64>` HMAC-SHA256 over the body with the app's verifier token; CloudEvents deliveries give the event id (JSON `id`) and type (JSON `type`), legacy `eventNotifications` batches neither.
+    ///
+    /// Source: <https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications#validating-the-notification>.
+    Intuit => intuit,
+    /// Gusto: `X-Gusto-Signature: <hex>` HMAC-SHA256 over the body with the verification token; event id JSON `uuid`; event type JSON `event_type`.
+    ///
+    /// Source: <https://docs.gusto.com/embedded-payroll/docs/webhooks>.
+    Gusto => gusto,
+    /// Greenhouse: `Signature: sha256 <hex>` HMAC-SHA256 over the body with the secret key; event type JSON `action`.
+    ///
+    /// Source: <https://developers.greenhouse.io/webhooks.html#authentication>.
+    Greenhouse => greenhouse,
+    /// Heroku app webhooks: `Heroku-Webhook-Hmac-SHA256: <base64>` HMAC-SHA256 over the body with the webhook secret; event id `Heroku-Webhook-Id`; event type JSON `resource` + `action` (`release.update`).
+    ///
+    /// Source: <https://devcenter.heroku.com/articles/app-webhooks#securing-webhook-requests>.
+    Heroku => heroku,
+    /// Doppler: `X-Doppler-Signature: sha256=<hex>` HMAC-SHA256 over the body with the signing secret; event type JSON `type`.
+    ///
+    /// Source: <https://docs.doppler.com/docs/webhooks#verify-webhook-with-signing-secret>.
+    Doppler => doppler,
+    /// CircleCI: `circleci-signature: v1=<hex>[,v1=<hex>…]` HMAC-SHA256 over the body with the webhook secret; event id JSON `id`; event type JSON `type`.
+    ///
+    /// Source: <https://circleci.com/docs/webhooks/#validate-webhooks>.
+    Circleci => circleci,
+    /// LINE Messaging API: `x-line-signature: <base64>` HMAC-SHA256 over the body with the channel secret; events come in an array: no event type or id.
+    ///
+    /// Source: <https://developers.line.biz/en/docs/messaging-api/receiving-messages/#verifying-signatures>.
+    Line => line,
+    /// Webex: `X-Spark-Signature: <hex>` HMAC-SHA1 over the body with the webhook secret; event id JSON `id`; event type JSON `resource` + `event` (`messages.created`).
+    ///
+    /// Source: <https://developer.webex.com/docs/api/guides/webhooks#handling-requests-from-webex>.
+    Webex => webex,
+    /// Alchemy Notify: `X-Alchemy-Signature: <hex>` HMAC-SHA256 over the body with the webhook signing key; event id JSON `id`; event type JSON `type`.
+    ///
+    /// Source: <https://docs.alchemy.com/reference/notify-api-quickstart#webhook-signature--security>.
+    Alchemy => alchemy,
+    /// Tally: `Tally-Signature: <base64>` HMAC-SHA256 over the body with the signing secret; event id JSON `eventId`; event type JSON `eventType`.
+    ///
+    /// Source: <https://tally.so/help/webhooks>.
+    Tally => tally,
+    /// Squarespace: `Squarespace-Signature: <hex>` HMAC-SHA256 over the body; the subscription secret is hex and decoded to the key; event id JSON `id`; event type JSON `topic`.
+    ///
+    /// Source: <https://developers.squarespace.com/commerce-apis/webhook-subscriptions-overview>.
+    Squarespace => squarespace,
+    /// Chargify / Maxio Advanced Billing: `X-Chargify-Webhook-Signature-Hmac-Sha-256: <hex>` HMAC-SHA256 over the (form-encoded) body with the site's shared key; event id `X-Chargify-Webhook-Id`.
+    ///
+    /// Source: <https://docs.maxio.com/hc/en-us/articles/24266136649869-Webhooks-Reference>.
+    Chargify => chargify,
+    /// Airtable: `X-Airtable-Content-MAC: hmac-sha256=<hex>` HMAC-SHA256 over the body; the key is the webhook's base64 `macSecretBase64`, decoded. Notifications carry no event type.
+    ///
+    /// Source: <https://airtable.com/developers/web/api/webhooks-overview#webhook-notification-delivery>.
+    Airtable => airtable,
+    /// Nylas v3: `X-Nylas-Signature: <hex>` HMAC-SHA256 over the body with the webhook secret; event id JSON `id`; event type JSON `type`.
+    ///
+    /// Source: <https://developer.nylas.com/docs/v3/notifications/webhooks/#verify-webhook-signatures>.
+    Nylas => nylas,
+    /// Pusher Channels: `X-Pusher-Signature: <hex>` HMAC-SHA256 over the body with the app secret (`X-Pusher-Key` names the app); events come in an array.
+    ///
+    /// Source: <https://pusher.com/docs/channels/server_api/webhooks/#authentication>.
+    Pusher => pusher,
+    /// HCP Terraform (Terraform Cloud) notifications: `X-TFE-Notification-Signature: <hex>` HMAC-SHA512 over the body with the notification token.
+    ///
+    /// Source: <https://developer.hashicorp.com/terraform/cloud-docs/api-docs/notification-configurations#notification-authenticity>.
+    TerraformCloud => terraform_cloud,
+    /// GoCardless: `Webhook-Signature: <hex>` HMAC-SHA256 over the body with the endpoint secret; events come in an array.
+    ///
+    /// Source: <https://developer.gocardless.com/getting-started/staying-up-to-date-with-webhooks>.
+    Gocardless => gocardless,
+    /// Sendbird: `x-sendbird-signature: <hex>` HMAC-SHA256 over the body with the API token; event type JSON `category`.
+    ///
+    /// Source: <https://sendbird.com/docs/chat/platform-api/v3/webhook/overview>.
+    Sendbird => sendbird,
+    /// Segment webhooks destination: `X-Signature: <hex>` HMAC-SHA1 over the body with the shared secret; event id JSON `messageId`; event type JSON `type`.
+    ///
+    /// Source: <https://segment.com/docs/connections/destinations/catalog/webhooks/#authentication>.
+    Segment => segment,
+    /// Jira Cloud admin webhooks with a secret: `X-Hub-Signature: sha256=<hex>` HMAC-SHA256 over the body; event type JSON `webhookEvent`.
+    ///
+    /// Source: <https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks>.
+    Jira => jira,
+    /// Hookdeck: `x-hookdeck-signature: <base64>` HMAC-SHA256 over the body with the project's signing secret.
+    ///
+    /// Source: <https://hookdeck.com/docs/authentication#hookdeck-webhook-signature-verification>.
+    Hookdeck => hookdeck,
+    /// Asana: `X-Hook-Signature: <hex>` HMAC-SHA256 over the body with the secret Asana sent in `X-Hook-Secret` at the handshake (answering the handshake is not built in yet); events come in an array.
+    ///
+    /// Source: <https://developers.asana.com/docs/webhooks-guide#security>.
+    Asana => asana,
+    /// Notion: `X-Notion-Signature: sha256=<hex>` HMAC-SHA256 over the body with the subscription's `verification_token`; event id JSON `id`; event type JSON `type`.
+    ///
+    /// Source: <https://developers.notion.com/reference/webhooks>.
+    Notion => notion,
+    /// Brex: Standard Webhooks headers (`Webhook-Id`, `Webhook-Timestamp`, `Webhook-Signature: v1,<base64>`); the secret (from `GET /v1/webhooks/secrets`) is base64 without a prefix; event type JSON `event_type`.
+    ///
+    /// Source: <https://developer.brex.com/docs/webhooks>.
+    Brex => brex,
+    /// Telegram Bot API: `X-Telegram-Bot-Api-Secret-Token` must equal the `secret_token` given to `setWebhook` (constant time; nothing is signed); event id JSON `update_id`.
+    ///
+    /// Source: <https://core.telegram.org/bots/api#setwebhook>.
+    Telegram => telegram,
+    /// Flutterwave: `verif-hash` must equal the secret hash set on the dashboard (constant time; nothing is signed); event type JSON `event`.
+    ///
+    /// Source: <https://developer.flutterwave.com/docs/webhooks#verifying-webhook-signatures>.
+    Flutterwave => flutterwave,
+    /// Mux: `Mux-Signature: t=<unix>,v1=<hex>` HMAC-SHA256 over `t.body` with the webhook signing secret; event id JSON `id`; event type JSON `type`.
+    ///
+    /// Source: <https://docs.mux.com/core/verify-webhook-signatures>.
+    Mux => mux,
+    /// WorkOS: `WorkOS-Signature: t=<unix ms>, v1=<hex>` HMAC-SHA256 over `t.body`; tolerance 180 s as WorkOS's SDKs; event id JSON `id`; event type JSON `event`.
+    ///
+    /// Source: <https://workos.com/docs/events/data-syncing/webhooks>.
+    Workos => workos,
+    /// Buildkite: `X-Buildkite-Signature: timestamp=<unix>,signature=<hex>` HMAC-SHA256 over `timestamp.body` with the webhook token; event type `X-Buildkite-Event`.
+    ///
+    /// Source: <https://buildkite.com/docs/apis/webhooks#webhook-signature>.
+    Buildkite => buildkite,
+    /// ElevenLabs: `ElevenLabs-Signature: t=<unix>,v0=<hex>` HMAC-SHA256 over `t.body` with the webhook secret; tolerance 30 minutes, as ElevenLabs' example; event type JSON `type`.
+    ///
+    /// Source: <https://elevenlabs.io/docs/agents-platform/workflows/post-call-webhooks>.
+    Elevenlabs => elevenlabs,
+    /// Persona: `Persona-Signature: t=<unix>,v1=<hex>` HMAC-SHA256 over `t.body` with the webhook secret; event id JSON `data.id`; event type JSON `data.attributes.name`.
+    ///
+    /// Source: <https://docs.withpersona.com/docs/webhooks-best-practices#checking-signatures>.
+    Persona => persona,
+    /// Webflow: `x-webflow-signature: <hex>` HMAC-SHA256 over `timestamp:body`, `x-webflow-timestamp` in Unix milliseconds (5 minutes); event type JSON `triggerType`.
+    ///
+    /// Source: <https://developers.webflow.com/data/docs/working-with-webhooks#validating-request-signatures>.
+    Webflow => webflow,
+    /// Customer.io reporting webhooks: `X-CIO-Signature: <hex>` HMAC-SHA256 over `v0:timestamp:body`, `X-CIO-Timestamp` in Unix seconds; event id JSON `event_id`; event type JSON `object_type` + `metric` (`email.sent`).
+    ///
+    /// Source: <https://docs.customer.io/journeys/webhooks/#securely-verify-requests>.
+    CustomerIo => customer_io,
+    /// Zendesk: `X-Zendesk-Webhook-Signature: <base64>` HMAC-SHA256 over `timestamp + body`, `X-Zendesk-Webhook-Signature-Timestamp` in RFC 3339; event id JSON `id`; event type JSON `type`.
+    ///
+    /// Source: <https://developer.zendesk.com/documentation/webhooks/verifying/>.
+    Zendesk => zendesk,
+    /// Box: `BOX-SIGNATURE-PRIMARY: <base64>` HMAC-SHA256 over `body + BOX-DELIVERY-TIMESTAMP` (RFC 3339, 10 minutes) with the primary key (`BOX-SIGNATURE-SECONDARY` when the primary is absent; configure both keys to rotate); event id `BOX-DELIVERY-ID`; event type JSON `trigger`.
+    ///
+    /// Source: <https://developer.box.com/guides/webhooks/v2/signatures-v2/>.
+    BoxCom => box_com,
+    /// Frame.io: `X-Frameio-Signature: v0=<hex>` HMAC-SHA256 over `v0:timestamp:body`, `X-Frameio-Request-Timestamp` in Unix seconds; event type JSON `type`.
+    ///
+    /// Source: <https://developer.frame.io/docs/automations-webhooks/webhooks-overview#security-and-verification>.
+    FrameIo => frame_io,
+    /// Telnyx API v2: `telnyx-signature-ed25519: <base64>` Ed25519 over `timestamp|body`, `telnyx-timestamp` in Unix seconds; the secret is the account's public key in base64; event id JSON `data.id`; event type JSON `data.event_type`.
+    ///
+    /// Source: <https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks#webhook-signing>.
+    Telnyx => telnyx,
+    /// Front application webhooks: `X-Front-Signature: <base64>` HMAC-SHA256 over `timestamp:body`, `X-Front-Request-Timestamp` in Unix milliseconds, with the app's signing key; event type JSON `type`. (The `X-Front-Challenge` validation request is not answered yet.)
+    ///
+    /// Source: <https://dev.frontapp.com/docs/application-webhooks>.
+    Front => front,
+    /// Trello: `X-Trello-Webhook: <base64>` HMAC-SHA1 over the body followed by the webhook's callback URL, with the app secret. Needs the URL; event id JSON `action.id`; event type JSON `action.type`.
+    ///
+    /// Source: <https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/#webhook-signatures>.
+    Trello => trello,
+    /// Mandrill (Mailchimp Transactional): `X-Mandrill-Signature: <base64>` HMAC-SHA1 over the webhook URL followed by each POST parameter sorted by name, written `name value` without separators (as Twilio), with the webhook key. Needs the URL; events come in `mandrill_events`.
+    ///
+    /// Source: <https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/#authenticating-webhook-requests>.
+    Mandrill => mandrill,
+    /// Generic HTTP Basic authentication: `Authorization: Basic <base64(user:password)>` must
+    /// equal the configured `user:password` (compared in constant time; nothing is signed, so
+    /// use TLS). For senders that offer only credentials.
+    ///
+    /// Source: <https://www.rfc-editor.org/rfc/rfc7617>.
+    BasicAuth => basic_auth,
+    /// Postmark: HTTP Basic credentials placed in the webhook URL, sent as
+    /// `Authorization: Basic …` (configure `user:password`); event type JSON `RecordType`.
+    ///
+    /// Source: <https://postmarkapp.com/developer/webhooks/webhooks-overview>.
+    Postmark => postmark,
+    /// Pipedrive: HTTP Basic credentials configured on the webhook (`user:password`).
+    ///
+    /// Source: <https://pipedrive.readme.io/docs/guide-for-webhooks>.
+    Pipedrive => pipedrive,
+    /// Generic API key: `X-API-Key` must equal the configured key (constant time; nothing is
+    /// signed, so use TLS). A sender that uses another header is described by a scheme file
+    /// (`algorithm = "token"`, `signature_header = "…"`).
+    ApiKey => api_key,
+    /// Generic bearer token: `Authorization: Bearer <token>` must equal the configured token
+    /// (constant time; nothing is signed).
+    ///
+    /// Source: <https://www.rfc-editor.org/rfc/rfc6750#section-2.1>.
+    BearerToken => bearer_token,
+    /// Ecwid: `X-Ecwid-Webhook-Signature: <base64>` HMAC-SHA256 over the body's
+    /// `eventCreated` + `.` + `eventId` with the app's client secret. **The rest of the body
+    /// is not covered** (like Mailgun): re-read the entity from Ecwid's API before acting on
+    /// it. Event id JSON `eventId`; event type JSON `eventType`.
+    ///
+    /// Source: <https://api-docs.ecwid.com/docs/webhooks>.
+    Ecwid => ecwid,
 }
 
+/// Other spellings in common use, each naming one preset.
+const ALIASES: &[(&str, Preset)] = &[
+    ("box-com", Preset::BoxCom),
+    ("cal", Preset::CalCom),
+    ("calcom", Preset::CalCom),
+    ("checkout", Preset::CheckoutCom),
+    ("customerio", Preset::CustomerIo),
+    ("eleven-labs", Preset::Elevenlabs),
+    ("frameio", Preset::FrameIo),
+    ("frontapp", Preset::Front),
+    ("hcp-terraform", Preset::TerraformCloud),
+    ("helpscout", Preset::HelpScout),
+    ("lemonsqueezy", Preset::LemonSqueezy),
+    ("mailchimp-transactional", Preset::Mandrill),
+    ("maxio", Preset::Chargify),
+    ("quickbooks", Preset::Intuit),
+];
+
 impl Preset {
-    /// Looks a preset up by its name (case-insensitive).
+    /// Looks a preset up by its name or one of its [aliases](Self::aliases)
+    /// (case-insensitive): `quickbooks` is `intuit`, `lemonsqueezy` is `lemon-squeezy`.
+    ///
+    /// ```
+    /// use countersign_core::Preset;
+    /// assert_eq!(Preset::from_name("QuickBooks")?, Preset::Intuit);
+    /// assert_eq!(Preset::from_name("lemon-squeezy")?, Preset::from_name("lemonsqueezy")?);
+    /// # Ok::<(), countersign_core::ConfigError>(())
+    /// ```
     ///
     /// # Errors
     /// [`ConfigError::UnknownPreset`].
     pub fn from_name(name: &str) -> Result<Self, ConfigError> {
+        let name = name.trim();
         Preset::ALL
             .iter()
             .copied()
-            .find(|p| p.name().eq_ignore_ascii_case(name.trim()))
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+            .or_else(|| {
+                ALIASES
+                    .iter()
+                    .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+                    .map(|(_, p)| *p)
+            })
             .ok_or_else(|| ConfigError::UnknownPreset(name.to_owned()))
+    }
+
+    /// Other spellings [`from_name`](Self::from_name) accepts for this preset.
+    pub fn aliases(self) -> impl Iterator<Item = &'static str> {
+        ALIASES
+            .iter()
+            .filter(move |(_, p)| *p == self)
+            .map(|(alias, _)| *alias)
     }
 }
 
@@ -296,5 +639,29 @@ mod tests {
             Preset::from_name("nope"),
             Err(ConfigError::UnknownPreset(_))
         ));
+    }
+
+    #[test]
+    fn aliases_are_kebab_case_and_name_no_other_preset() {
+        for (alias, preset) in ALIASES {
+            assert!(
+                alias
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{alias}"
+            );
+            assert!(Preset::ALL.iter().all(|p| p.name() != *alias), "{alias}");
+            assert_eq!(Preset::from_name(alias), Ok(*preset));
+            assert!(preset.aliases().any(|a| a == *alias));
+        }
+        assert_eq!(
+            ALIASES
+                .iter()
+                .map(|(a, _)| a)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            ALIASES.len(),
+            "duplicate alias"
+        );
     }
 }

@@ -1,3 +1,4 @@
+use crate::event_type::EventTypeSource;
 use std::time::Duration;
 
 use crate::algorithm::{Algorithm, Encoding};
@@ -23,5 +24,6 @@ pub(super) fn scheme() -> Scheme {
         .content([Part::Timestamp, Part::literal(":"), Part::Body])
         .tolerance(Tolerance::symmetric(TOLERANCE))
         .event_id(EventIdSource::json_field("event_id"))
+        .event_type(EventTypeSource::json_field(&["event_type"]))
         .unchecked()
 }

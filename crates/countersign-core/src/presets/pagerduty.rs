@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "pagerduty";
@@ -13,5 +14,6 @@ pub(super) fn scheme() -> Scheme {
             SignatureSyntax::key_value(',', "v1"),
         )
         .event_id(EventIdSource::json_path(&["event", "id"]))
+        .event_type(EventTypeSource::json_field(&["event", "event_type"]))
         .unchecked()
 }

@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "sentry";
@@ -11,5 +12,6 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("sentry-hook-signature", SignatureSyntax::single(""))
         .event_id(EventIdSource::headers(&["request-id"]))
+        .event_type(EventTypeSource::header("sentry-hook-resource").then_json_field(&["action"]))
         .unchecked()
 }

@@ -1,3 +1,4 @@
+use crate::event_type::EventTypeSource;
 use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
@@ -15,5 +16,6 @@ pub(super) fn scheme() -> Scheme {
             HeaderName::from_static("x-shopify-event-id"),
             HeaderName::from_static("x-shopify-webhook-id"),
         ]))
+        .event_type(EventTypeSource::header("x-shopify-topic"))
         .unchecked()
 }

@@ -1,6 +1,7 @@
 use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::handshake::Handshake;
 use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
 
@@ -24,5 +25,6 @@ pub(super) fn scheme() -> Scheme {
         ])
         .event_id(EventIdSource::json_field("event_id"))
         .handshake(Handshake::slack_url_verification())
+        .event_type(EventTypeSource::json_field(&["event", "type"]))
         .unchecked()
 }

@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, UrlPart};
 
 pub(super) const NAME: &str = "square";
@@ -11,5 +12,6 @@ pub(super) fn scheme() -> Scheme {
         .signature_header("x-square-hmacsha256-signature", SignatureSyntax::single(""))
         .content([Part::Url(UrlPart::exact()), Part::Body])
         .event_id(EventIdSource::json_field("event_id"))
+        .event_type(EventTypeSource::json_field(&["type"]))
         .unchecked()
 }

@@ -1,3 +1,4 @@
+use crate::event_type::EventTypeSource;
 use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
@@ -49,7 +50,8 @@ pub(super) fn with_headers(
             Part::literal("."),
             Part::Body,
         ])
-        .event_id(EventIdSource::Header(id.to_vec()));
+        .event_id(EventIdSource::Header(id.to_vec()))
+        .event_type(EventTypeSource::json_field(&["type"]));
     let mut names = signature.iter();
     if let Some(first) = names.next() {
         builder = builder.signature_header(first.clone(), SignatureSyntax::versioned_list("v1"));

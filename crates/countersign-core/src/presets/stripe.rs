@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
 
 pub(super) const NAME: &str = "stripe";
@@ -16,5 +17,6 @@ pub(super) fn scheme() -> Scheme {
         .timestamp(TimestampSpec::in_signature_header(TimestampUnit::Seconds))
         .content([Part::Timestamp, Part::literal("."), Part::Body])
         .event_id(EventIdSource::json_field("id"))
+        .event_type(EventTypeSource::json_field(&["type"]))
         .unchecked()
 }

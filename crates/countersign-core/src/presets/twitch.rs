@@ -1,3 +1,4 @@
+use crate::event_type::EventTypeSource;
 use std::time::Duration;
 
 use http::HeaderName;
@@ -31,5 +32,6 @@ pub(super) fn scheme() -> Scheme {
         .tolerance(Tolerance::symmetric(TOLERANCE))
         .event_id(EventIdSource::Header(vec![id()]))
         .handshake(Handshake::twitch_webhook_callback_verification())
+        .event_type(EventTypeSource::header("twitch-eventsub-subscription-type"))
         .unchecked()
 }

@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "typeform";
@@ -11,5 +12,6 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Base64)
         .signature_header("typeform-signature", SignatureSyntax::single("sha256="))
         .event_id(EventIdSource::json_field("event_id"))
+        .event_type(EventTypeSource::json_field(&["event_type"]))
         .unchecked()
 }

@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "vercel";
@@ -11,5 +12,6 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-vercel-signature", SignatureSyntax::single(""))
         .event_id(EventIdSource::json_field("id"))
+        .event_type(EventTypeSource::json_field(&["type"]))
         .unchecked()
 }

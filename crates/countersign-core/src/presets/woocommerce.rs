@@ -1,4 +1,5 @@
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Scheme, SignatureSyntax};
 
 pub(super) const NAME: &str = "woocommerce";
@@ -11,5 +12,6 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Base64)
         .signature_header("x-wc-webhook-signature", SignatureSyntax::single(""))
         .event_id(EventIdSource::headers(&["x-wc-webhook-delivery-id"]))
+        .event_type(EventTypeSource::header("x-wc-webhook-topic"))
         .unchecked()
 }

@@ -1,6 +1,7 @@
 use http::HeaderName;
 
 use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
 use crate::handshake::Handshake;
 use crate::scheme::{Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
 
@@ -23,5 +24,6 @@ pub(super) fn scheme() -> Scheme {
             Part::Body,
         ])
         .handshake(Handshake::zoom_endpoint_url_validation())
+        .event_type(EventTypeSource::json_field(&["event"]))
         .unchecked()
 }

@@ -5,6 +5,7 @@ use crate::content::{MAX_HEADER_PARTS, MAX_JSON_PARTS, Part};
 use crate::error::ConfigError;
 use crate::event_id::EventIdSource;
 use crate::form::FormParams;
+use crate::secret::KeyFormat;
 use crate::signature::{MAX_SIGNATURE_LEN, SignatureSource, SignatureSyntax};
 use crate::timestamp::{TimestampSource, TimestampSpec};
 use crate::url::UrlPart;
@@ -58,6 +59,9 @@ fn one(scheme: &Scheme) -> Result<(), ConfigError> {
         }
     } else if scheme.content.is_empty() {
         return invalid("the signed content is empty");
+    }
+    if scheme.key_format == KeyFormat::BasicAuth && scheme.algorithm != Algorithm::Token {
+        return invalid("basic-auth credentials are a token: the algorithm must be token");
     }
     if scheme.algorithm.output_len() > MAX_SIGNATURE_LEN
         || (scheme.algorithm.is_hmac() && scheme.algorithm.output_len() > MAX_TAG_LEN)
@@ -191,6 +195,7 @@ fn one(scheme: &Scheme) -> Result<(), ConfigError> {
     {
         return invalid("the event id JSON path is empty");
     }
+    scheme.event_type.validate()?;
     if let Some(choices) = &scheme.choices
         && (!choices.algorithms.contains(&scheme.algorithm)
             || !choices.encodings.contains(&scheme.encoding))

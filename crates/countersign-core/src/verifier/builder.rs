@@ -106,6 +106,8 @@ impl VerifierBuilder {
                 tolerance: self.tolerance.unwrap_or(self.scheme.tolerance),
                 body_limit: self.body_limit.unwrap_or(self.scheme.body_limit),
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                event_type: (!self.scheme.event_type.is_none())
+                    .then(|| Arc::new(self.scheme.event_type.clone())),
                 scheme: self.scheme,
                 modes: modes.into(),
             }),

@@ -124,7 +124,7 @@ pub(crate) fn flip_signature_bits(scheme: &Scheme, headers: &HeaderMap) -> Heade
 /// must fail).
 pub(crate) fn wrong_secret(scheme: &Scheme, secret: &str) -> String {
     match scheme.key_format() {
-        KeyFormat::Raw => format!("{secret}x"),
+        KeyFormat::Raw | KeyFormat::BasicAuth => format!("{secret}x"),
         KeyFormat::Base64 { prefix } => {
             let (pre, b64) = match prefix.as_deref() {
                 Some(p) if secret.starts_with(p) => secret.split_at(p.len()),

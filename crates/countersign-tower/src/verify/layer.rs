@@ -273,11 +273,13 @@ impl VerifyLayerBuilder {
     }
 
     /// Rebuilds a delivery's URL from `Forwarded` (RFC 7239: `proto=`, `host=`) or
-    /// `X-Forwarded-Proto` / `X-Forwarded-Host` when present (the first, client-side entry),
+    /// `X-Forwarded-Proto` / `X-Forwarded-Host` when present (the last entry of each: the
+    /// one the proxy in front of the app wrote; earlier entries may be the client's),
     /// falling back to `Host` and [`url_scheme`](Self::url_scheme). Default: off.
     ///
-    /// Turn it on only when a proxy you control sets or overwrites these headers: otherwise
-    /// any client can choose the URL that URL-bound schemes check the signature against. A
+    /// Turn it on only when every request comes through a proxy you control that sets or
+    /// appends these headers: otherwise any client can choose the URL that URL-bound schemes
+    /// check the signature against (and replay a delivery signed for another endpoint). A
     /// fixed [`public_url`](Self::public_url) is simpler and safer.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.trust_forwarded = trust;

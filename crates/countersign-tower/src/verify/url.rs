@@ -3,6 +3,11 @@
 //! Order: a configured public base URL; else (when trusted) `Forwarded` /
 //! `X-Forwarded-Proto` / `X-Forwarded-Host`; else the `Host` header (or the request URI's
 //! authority, as in HTTP/2) with the configured scheme.
+//!
+//! Of a forwarding header, the *last* entry counts: the one the proxy in front of the app
+//! wrote. Earlier entries may come from the client (a proxy that appends instead of
+//! overwriting keeps them), and a client must not choose the URL a signature is checked
+//! against — a delivery signed for another endpoint of the same account would verify.
 
 use countersign_core::ConfigError;
 use http::request::Parts;
@@ -95,20 +100,34 @@ fn parse_base(base: &str) -> Result<String, ConfigError> {
     Ok(text.trim_end_matches('/').to_owned())
 }
 
+/// The value of a header sent once; `None` when it is missing or repeated (two `Host`
+/// headers are ambiguous: servers disagree on which one counts).
 fn header_str<'h>(headers: &'h HeaderMap, name: &header::HeaderName) -> Option<&'h str> {
     let mut values = headers.get_all(name).iter();
     let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
     value.to_str().ok().map(str::trim)
 }
 
+/// The last entry of a (possibly repeated) list header.
+fn last_entry<'h>(headers: &'h HeaderMap, name: &header::HeaderName) -> Option<&'h str> {
+    let value = headers.get_all(name).iter().next_back()?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+}
+
 /// The scheme and host from `Forwarded`, else `X-Forwarded-Proto` / `X-Forwarded-Host`.
-/// The first (client-side) entry of each list.
+/// The last entry of each list: the one the nearest proxy wrote (see the module docs).
 fn forwarded(headers: &HeaderMap) -> (Option<&'static str>, Option<&str>) {
     let mut scheme = None;
     let mut host = None;
-    if let Some(value) = header_str(headers, &header::FORWARDED) {
-        let first = value.split(',').next().unwrap_or_default();
-        for pair in first.split(';') {
+    if let Some(last) = last_entry(headers, &header::FORWARDED) {
+        for pair in last.split(';') {
             let Some((key, val)) = pair.split_once('=') else {
                 continue;
             };
@@ -120,13 +139,9 @@ fn forwarded(headers: &HeaderMap) -> (Option<&'static str>, Option<&str>) {
             }
         }
     }
-    let first = |name: &'static str| {
-        header_str(headers, &header::HeaderName::from_static(name))
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-    };
-    scheme = scheme.or_else(|| first("x-forwarded-proto").and_then(known_scheme));
-    host = host.or_else(|| first("x-forwarded-host"));
+    let last = |name: &'static str| last_entry(headers, &header::HeaderName::from_static(name));
+    scheme = scheme.or_else(|| last("x-forwarded-proto").and_then(known_scheme));
+    host = host.or_else(|| last("x-forwarded-host"));
     (scheme, host)
 }
 
@@ -185,6 +200,9 @@ mod tests {
         );
         assert_eq!(url(&cfg, "/x", &[]), None);
         assert_eq!(url(&cfg, "/x", &[("host", "evil.com/path")]), None);
+        let mut two = parts("/x", &[("host", "a.com")]);
+        two.headers.append("host", "b.com".parse().unwrap());
+        assert_eq!(cfg.build(&two), None, "two Host headers are ambiguous");
         // Forwarded headers are ignored unless trusted.
         assert_eq!(
             url(
@@ -244,7 +262,23 @@ mod tests {
                 "/x",
                 &[
                     ("host", "internal:3000"),
-                    ("forwarded", r#"for=1.2.3.4;Proto=https;host="pub.example.com", for=5.6.7.8;proto=http;host=proxy"#)
+                    (
+                        "forwarded",
+                        r#"for=1.2.3.4;Proto=https;host="pub.example.com""#
+                    )
+                ]
+            )
+            .as_deref(),
+            Some("https://pub.example.com/x")
+        );
+        // The last entry is the trusted proxy's; earlier ones may be the client's.
+        assert_eq!(
+            url(
+                &cfg,
+                "/x",
+                &[
+                    ("host", "internal:3000"),
+                    ("forwarded", r#"for=6.6.6.6;proto=http;host=evil.example, for=1.2.3.4;Proto=https;host="pub.example.com""#)
                 ]
             )
             .as_deref(),
@@ -256,13 +290,19 @@ mod tests {
                 "/x",
                 &[
                     ("host", "internal:3000"),
-                    ("x-forwarded-proto", "https, http"),
-                    ("x-forwarded-host", "pub.example.com, proxy")
+                    ("x-forwarded-proto", "http, https"),
+                    ("x-forwarded-host", "evil.example, pub.example.com"),
                 ]
             )
             .as_deref(),
             Some("https://pub.example.com/x")
         );
+        let mut p = parts("/x", &[("host", "internal:3000")]);
+        p.headers
+            .append("x-forwarded-host", "evil.example".parse().unwrap());
+        p.headers
+            .append("x-forwarded-host", "pub.example.com".parse().unwrap());
+        assert_eq!(cfg.build(&p).as_deref(), Some("http://pub.example.com/x"));
         // Unknown protocols fall back to the configured scheme.
         assert_eq!(
             url(

@@ -1,0 +1,18 @@
+use crate::algorithm::{Algorithm, Encoding};
+use crate::event_type::EventTypeSource;
+use crate::scheme::{Scheme, SignatureSyntax};
+
+pub(super) const NAME: &str = "clickup";
+pub(super) const DESCRIPTION: &str =
+    "ClickUp: X-Signature <hex> HMAC-SHA256 over the body; type JSON event";
+
+// Documentation: https://clickup.com/api/developer-portal/webhooksignature/
+
+pub(super) fn scheme() -> Scheme {
+    Scheme::builder(NAME)
+        .algorithm(Algorithm::HmacSha256)
+        .encoding(Encoding::Hex)
+        .signature_header("x-signature", SignatureSyntax::single(""))
+        .event_type(EventTypeSource::json_field(&["event"]))
+        .unchecked()
+}

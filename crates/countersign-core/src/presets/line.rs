@@ -1,0 +1,16 @@
+use crate::algorithm::{Algorithm, Encoding};
+use crate::scheme::{Scheme, SignatureSyntax};
+
+pub(super) const NAME: &str = "line";
+pub(super) const DESCRIPTION: &str =
+    "LINE: x-line-signature <base64> HMAC-SHA256 over the body with the channel secret";
+
+// Documentation: https://developers.line.biz/en/docs/messaging-api/receiving-messages/#verifying-signatures
+
+pub(super) fn scheme() -> Scheme {
+    Scheme::builder(NAME)
+        .algorithm(Algorithm::HmacSha256)
+        .encoding(Encoding::Base64)
+        .signature_header("x-line-signature", SignatureSyntax::single(""))
+        .unchecked()
+}

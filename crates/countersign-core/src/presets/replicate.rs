@@ -1,0 +1,21 @@
+use http::HeaderName;
+
+use crate::event_type::EventTypeSource;
+use crate::scheme::Scheme;
+
+pub(super) const NAME: &str = "replicate";
+pub(super) const DESCRIPTION: &str =
+    "Replicate: Standard Webhooks (webhook-id/-timestamp/-signature v1), whsec_ secret";
+
+// Documentation: https://replicate.com/docs/topics/webhooks/verify-webhook
+
+pub(super) fn scheme() -> Scheme {
+    let mut scheme = super::standard_webhooks::with_headers(
+        NAME,
+        &[HeaderName::from_static("webhook-id")],
+        &[HeaderName::from_static("webhook-timestamp")],
+        &[HeaderName::from_static("webhook-signature")],
+    );
+    scheme.event_type = EventTypeSource::none();
+    scheme
+}
