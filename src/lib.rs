@@ -14,7 +14,7 @@
 //!   scheme files
 //! - [`presets`]: the provider catalogue
 
-/// Verifying deliveries: the [`Verifier`](verify::Verifier) (sync, no I/O), the tower layer
+/// Verifying deliveries: the [`Verifier`] (sync, no I/O), the tower layer
 /// (feature `tower`), the axum extractors (feature `axum`), signing for tests, clocks and
 /// errors.
 pub mod verify {
@@ -43,7 +43,7 @@ pub mod dedup {
     pub use countersign_dedup::*;
 }
 
-/// How a provider signs, as data: [`Scheme`](scheme::Scheme), its builder and parts,
+/// How a provider signs, as data: [`Scheme`], its builder and parts,
 /// handshakes, and scheme files (JSON; TOML with feature `toml`).
 pub mod scheme {
     pub use countersign_core::{
@@ -55,7 +55,7 @@ pub mod scheme {
     };
 }
 
-/// The provider catalogue: [`Preset`](presets::Preset) names a ready-made scheme.
+/// The provider catalogue: [`Preset`] names a ready-made scheme.
 pub mod presets {
     pub use countersign_core::Preset;
 }
