@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn invalid_names_are_config_errors_when_the_scheme_is_built() {
-        for bad in ["bad name", "", "x-sig\n"] {
+        for bad in ["bad name", "", "x:sig"] {
             let built = Scheme::builder("acme")
                 .signature_header(bad, SignatureSyntax::single(""))
                 .build();
