@@ -13,6 +13,7 @@
 //! - [`scheme`]: describing how a provider signs — `Scheme` and its parts, handshakes,
 //!   scheme files
 //! - [`presets`]: the provider catalogue
+//! - `inbox`: the durable inbox (feature `inbox`)
 
 /// Verifying deliveries: the [`Verifier`] (sync, no I/O), the tower layer
 /// (feature `tower`), the axum extractors (feature `axum`), signing for tests, clocks and
@@ -76,3 +77,10 @@ pub use countersign_tower::{VerifiedBody, VerifyLayer};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use countersign_tower::{VerifiedWebhook, Webhook};
+/// The durable inbox: accept a verified delivery once it is stored, deliver it later
+/// (see [`countersign_inbox`]).
+#[cfg(feature = "inbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "inbox")))]
+pub mod inbox {
+    pub use countersign_inbox::*;
+}

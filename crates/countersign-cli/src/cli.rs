@@ -46,6 +46,8 @@ pub(crate) enum Command {
     Send(SendArgs),
     /// Run a reverse proxy that verifies, deduplicates and forwards deliveries to an upstream.
     Proxy(Box<ProxyArgs>),
+    /// Inspect and repair a queued-delivery inbox: stats, list, show, retry, purge.
+    Inbox(crate::inbox_cmd::InboxArgs),
 }
 
 /// `countersign presets`.
@@ -318,6 +320,12 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "N", help_heading = "Server")]
     pub(crate) memory_capacity: Option<usize>,
 
+    /// Request-body bytes held in memory by all requests together; a request that does not
+    /// fit is answered 503 + Retry-After before its body is read. At least the largest body
+    /// limit [default: 268435456 (256 MiB)].
+    #[arg(long, value_name = "BYTES", help_heading = "Server")]
+    pub(crate) max_body_memory: Option<usize>,
+
     /// Prefix of the Redis keys [default: countersign:dedup:].
     #[arg(long, value_name = "PREFIX", help_heading = "Server")]
     pub(crate) redis_prefix: Option<String>,
@@ -331,7 +339,8 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
     pub(crate) retention: Option<Duration>,
 
-    /// Close a connection whose request head is not complete within this long [default: 10s].
+    /// Close a connection whose request head is not complete within this long, or that reads
+    /// none of its answers for this long [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Server")]
     pub(crate) header_timeout: Option<Duration>,
 
@@ -390,6 +399,9 @@ pub(crate) struct ProxyArgs {
 
     #[command(flatten)]
     pub(crate) params: SchemeParams,
+
+    #[command(flatten)]
+    pub(crate) queued: crate::proxy::inbox::InboxFlags,
 
     /// A secret to accept; repeat for rotation. `env:NAME` reads the environment.
     #[arg(

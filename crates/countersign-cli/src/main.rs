@@ -143,6 +143,7 @@ mod cli;
 mod duration;
 mod error;
 mod headers;
+mod inbox_cmd;
 mod input;
 mod output;
 mod presets_cmd;
@@ -173,6 +174,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Send(args) => send_cmd::run(args),
         Command::Proxy(args) => proxy::run(args),
+        Command::Inbox(args) => inbox_cmd::run(args),
     };
     match result {
         Ok(code) => code,

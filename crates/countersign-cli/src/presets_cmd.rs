@@ -15,6 +15,7 @@
 //! | `signature_format` | `"t=<timestamp>,v1=<hex>"`; `"json:/signature/signature = <hex>"` for a signature in the body |
 //! | `timestamp` | `{"source":"header:x-slack-request-timestamp","unit":"seconds"}`, `{"source":"signature:t",…}`, `{"source":"json:/webhookTimestamp","unit":"milliseconds"}` (`unit` also `rfc3339`) or `null` |
 //! | `event_id` | `"header:x-github-delivery"`, `"header:svix-id,webhook-id"` (first present), `"json:/id"` (JSON pointer) or `null` |
+//! | `event_id_signed` | `true` when the signature covers the event id (a signed header, or a JSON member of a signed body), `false` when it does not (a deduplication key only: a replay under a fresh id is not caught), `null` without an id |
 //! | `event_type` | `"json:/type"`, `"header:x-shopify-topic"`, `"header:x-github-event+json:/action"` (the header, then `.` and the JSON member when present: `issues.opened`) or `null` when the provider sends none |
 //! | `tolerance_secs` | `{"past":300,"future":300}` |
 //! | `body_limit` | bytes |
@@ -26,7 +27,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use countersign_core::{
-    Algorithm, EventIdSource, KeyFormat, Preset, Scheme, SignatureSource, SignatureSyntax,
+    Algorithm, EventIdSource, KeyFormat, Part, Preset, Scheme, SignatureSource, SignatureSyntax,
     TimestampSource,
 };
 use http::HeaderName;
@@ -49,6 +50,7 @@ pub(crate) struct PresetInfo {
     signature_format: String,
     timestamp: Option<TimestampInfo>,
     event_id: Option<String>,
+    event_id_signed: Option<bool>,
     event_type: Option<String>,
     tolerance_secs: ToleranceInfo,
     body_limit: usize,
@@ -69,6 +71,7 @@ struct AlternativeInfo {
     signature_headers: Vec<String>,
     signature_format: String,
     timestamp: Option<TimestampInfo>,
+    event_id_signed: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,6 +139,7 @@ fn describe(scheme: &Scheme, description: &str, generic: bool) -> PresetInfo {
             EventIdSource::JsonField(path) => Some(format!("json:{}", json_pointer(path))),
             _ => Some("other".to_owned()),
         },
+        event_id_signed: event_id_signed(scheme),
         event_type: (!scheme.event_type().is_none()).then(|| scheme.event_type().to_string()),
         tolerance_secs: ToleranceInfo {
             past: scheme.tolerance().past.as_secs(),
@@ -159,9 +163,34 @@ fn describe(scheme: &Scheme, description: &str, generic: bool) -> PresetInfo {
                 signature_headers: signature_headers(alt),
                 signature_format: signature_format(alt),
                 timestamp: timestamp(alt),
+                event_id_signed: event_id_signed(alt),
             })
             .collect(),
         label: label(scheme),
+    }
+}
+
+/// Whether the signature covers the event id, derived from the scheme: an id header that is
+/// a signed header part, or a JSON member of a body that is signed whole. `None` without an
+/// id. (A token signs nothing; Mailgun signs a token, not its body.)
+fn event_id_signed(scheme: &Scheme) -> Option<bool> {
+    let signs_nothing = scheme.algorithm() == Algorithm::Token;
+    let content = scheme.content();
+    match scheme.event_id() {
+        EventIdSource::None => None,
+        EventIdSource::Header(names) => Some(
+            !signs_nothing
+                && names.iter().all(|name| {
+                    content.iter().any(|part| match part {
+                        Part::Header(signed) => signed.contains(name),
+                        _ => false,
+                    })
+                }),
+        ),
+        EventIdSource::JsonField(_) => {
+            Some(!signs_nothing && content.iter().any(|part| matches!(part, Part::Body)))
+        }
+        _ => Some(false),
     }
 }
 
@@ -269,7 +298,11 @@ fn table(list: &[PresetInfo]) -> String {
                 p.timestamp
                     .as_ref()
                     .map_or_else(|| "-".to_owned(), |t| format!("{} ({})", t.source, t.unit)),
-                p.event_id.clone().unwrap_or_else(|| "-".to_owned()),
+                match (&p.event_id, p.event_id_signed) {
+                    (Some(id), Some(true)) => format!("{id} (signed)"),
+                    (Some(id), _) => format!("{id} (unsigned)"),
+                    (None, _) => "-".to_owned(),
+                },
                 p.event_type.clone().unwrap_or_else(|| "-".to_owned()),
                 p.description.clone(),
             ]
@@ -340,6 +373,7 @@ mod tests {
                 "signature_format": "t=<timestamp>,v1=<hex>",
                 "timestamp": {"source": "signature:t", "unit": "seconds"},
                 "event_id": "json:/id",
+                "event_id_signed": true,
                 "event_type": "json:/type",
                 "tolerance_secs": {"past": 300, "future": 300},
                 "body_limit": 1_048_576,
@@ -404,5 +438,43 @@ mod tests {
             assert_eq!(&l[col - 2..col], "  ", "{l}");
             assert_ne!(&l[col..col + 1], " ", "{l}");
         }
+    }
+
+    #[test]
+    fn which_presets_sign_their_event_id() {
+        let list = all().unwrap();
+        let signed = |name: &str| {
+            let p = list.iter().find(|p| p.name == name).unwrap();
+            (
+                p.event_id_signed,
+                p.alternatives
+                    .iter()
+                    .map(|a| a.event_id_signed)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        // Signed: a signed id header, or an id inside a body that is signed whole.
+        assert_eq!(signed("standard-webhooks"), (Some(true), vec![Some(true)]));
+        assert_eq!(signed("stripe").0, Some(true));
+        assert_eq!(signed("twitch").0, Some(true));
+        // Unsigned: delivery headers outside the signature, a token, Mailgun's unsigned body.
+        for name in [
+            "github",
+            "shopify",
+            "twilio",
+            "linear",
+            "woocommerce",
+            "mailgun",
+        ] {
+            assert_eq!(signed(name).0, Some(false), "{name}");
+        }
+        assert_eq!(signed("gitlab"), (Some(false), vec![Some(true)]));
+        assert_eq!(signed("zoom").0, None);
+        let table = table(&list);
+        assert!(
+            table.contains("header:x-github-delivery (unsigned)"),
+            "{table}"
+        );
+        assert!(table.contains("json:/id (signed)"), "{table}");
     }
 }

@@ -150,15 +150,26 @@ impl FromStr for Algorithm {
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Encoding {
-    /// Hexadecimal; decoding accepts either case, signing writes lowercase.
+    /// Lowercase hexadecimal. Signatures are accepted in lowercase only, the form every
+    /// provider sends and their libraries compare against; signing writes lowercase.
+    /// (Configured keys, e.g. Discord's public key, are decoded in either case.)
     Hex,
-    /// Standard base64 alphabet; decoding accepts it with or without padding, signing pads.
+    /// Standard base64 alphabet, padded. Signatures are accepted only in that canonical form
+    /// (padding present, no stray trailing bits), as every provider sends them; signing
+    /// pads. (Configured secrets are decoded with or without padding.)
     Base64,
 }
 
+/// Configuration (secrets, keys): padding optional.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Signatures: the canonical form only (padding required, trailing bits zero).
+const BASE64_CANONICAL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
 );
 
 impl Encoding {
@@ -183,8 +194,9 @@ impl Encoding {
         }
     }
 
-    /// Decodes `input` into `out`, returning the decoded length, or `None` when the input is
-    /// not a valid encoding or does not fit.
+    /// Decodes a received signature into `out`, returning the decoded length, or `None` when
+    /// the input is not the canonical encoding (lowercase hex, padded base64) or does not
+    /// fit. One signature has exactly one accepted spelling.
     pub(crate) fn decode_into(self, input: &[u8], out: &mut [u8]) -> Option<usize> {
         match self {
             Encoding::Hex => {
@@ -205,7 +217,7 @@ impl Encoding {
                 }
                 (invalid & 0xF0 == 0).then_some(n)
             }
-            Encoding::Base64 => BASE64.decode_slice(input, out).ok(),
+            Encoding::Base64 => BASE64_CANONICAL.decode_slice(input, out).ok(),
         }
     }
 
@@ -218,13 +230,12 @@ impl Encoding {
     }
 }
 
-/// The value of a hex digit (either case), or 0xFF.
+/// The value of a lowercase hex digit, or 0xFF.
 #[inline]
 fn hex_digit(c: u8) -> u8 {
     match c {
         b'0'..=b'9' => c.wrapping_sub(b'0'),
         b'a'..=b'f' => c.wrapping_sub(b'a' - 10),
-        b'A'..=b'F' => c.wrapping_sub(b'A' - 10),
         _ => 0xFF,
     }
 }
@@ -392,8 +403,11 @@ mod tests {
         assert_eq!(Encoding::Hex.decode_into(b"0", &mut out), None);
         assert_eq!(Encoding::Hex.decode_into(b"0011223344", &mut out), None);
         assert_eq!(Encoding::Hex.decode_into(b"zz", &mut out), None);
-        assert_eq!(Encoding::Hex.decode_into(b"aBcD", &mut out), Some(2));
+        assert_eq!(Encoding::Hex.decode_into(b"abcd", &mut out), Some(2));
         assert_eq!(out[..2], [0xab, 0xcd]);
+        // Uppercase is not what providers send: one signature, one spelling.
+        assert_eq!(Encoding::Hex.decode_into(b"aBcD", &mut out), None);
+        assert_eq!(Encoding::Hex.decode_into(b"ABCD", &mut out), None);
         assert_eq!(Encoding::Hex.decode_into(b"", &mut out), Some(0));
         for bad in [
             &b"0g"[..],
@@ -408,15 +422,16 @@ mod tests {
         ] {
             assert_eq!(Encoding::Hex.decode_into(bad, &mut out), None, "{bad:?}");
         }
-        // Every byte pair agrees with the `hex` crate.
+        // Every byte pair agrees with the `hex` crate on lowercase input.
         for hi in 0..=255u8 {
             for lo in 0..=255u8 {
                 let mut ours = [0u8; 1];
                 let mut theirs = [0u8; 1];
                 let ok = Encoding::Hex.decode_into(&[hi, lo], &mut ours).is_some();
+                let lower = !hi.is_ascii_uppercase() && !lo.is_ascii_uppercase();
                 assert_eq!(
                     ok,
-                    hex::decode_to_slice([hi, lo], &mut theirs).is_ok(),
+                    lower && hex::decode_to_slice([hi, lo], &mut theirs).is_ok(),
                     "{hi:#x} {lo:#x}"
                 );
                 if ok {
@@ -425,7 +440,10 @@ mod tests {
             }
         }
         assert_eq!(Encoding::Base64.decode_into(b"AAE=", &mut out), Some(2));
-        assert_eq!(Encoding::Base64.decode_into(b"AAE", &mut out), Some(2));
+        // Unpadded, or with non-zero trailing bits: not canonical.
+        assert_eq!(Encoding::Base64.decode_into(b"AAE", &mut out), None);
+        assert_eq!(Encoding::Base64.decode_into(b"AAF=", &mut out), None);
+        assert_eq!(Encoding::Base64.decode_vec(b"AAE"), Some(vec![0, 1]));
         assert_eq!(Encoding::Base64.decode_into(b"AA*=", &mut out), None);
         assert_eq!(
             Encoding::Base64.decode_into(b"AAAAAAAAAAAA", &mut out),

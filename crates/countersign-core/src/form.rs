@@ -3,7 +3,17 @@
 //!
 //! Parsing follows the WHATWG URL standard: `&`-separated pairs, the first `=` splits name
 //! from value, `+` is a space, `%XX` is a byte and a malformed `%` stays as it is. The body
-//! need not be UTF-8. Memory is bounded by twice the body, which the verifier bounds.
+//! need not be UTF-8.
+//!
+//! The cost is linear in the body with a small constant: at most [`MAX_FORM_PARAMS`]
+//! parameters (counted before anything is decoded), decoded into one buffer, sorted as
+//! ranges of it. Memory is bounded by twice the body, which the verifier bounds.
+
+use std::ops::Range;
+
+/// Most parameters a signed form body may have; more is `malformed_body`, refused before
+/// anything is decoded. Twilio's requests carry a few dozen.
+pub(crate) const MAX_FORM_PARAMS: usize = 1000;
 
 use std::borrow::Cow;
 
@@ -37,6 +47,12 @@ impl FormParams {
 /// Decodes one form component.
 pub(crate) fn decode(component: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(component.len());
+    decode_into(component, plus_is_space, &mut out);
+    out
+}
+
+/// Decodes one form component onto the end of `out`.
+fn decode_into(component: &[u8], plus_is_space: bool, out: &mut Vec<u8>) {
     let mut i = 0usize;
     while let Some(&b) = component.get(i) {
         let hex = |k: usize| component.get(k).and_then(|&c| (c as char).to_digit(16));
@@ -56,41 +72,57 @@ pub(crate) fn decode(component: &[u8], plus_is_space: bool) -> Vec<u8> {
         }
         i = i.saturating_add(1);
     }
-    out
+}
+
+/// The non-empty `&`-separated pairs of a form, split into raw name and value.
+fn raw_pairs(encoded: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    encoded
+        .split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (
+                pair.get(..i).unwrap_or_default(),
+                pair.get(i.saturating_add(1)..).unwrap_or_default(),
+            ),
+            None => (pair, &[][..]),
+        })
 }
 
 /// The decoded `(name, value)` pairs of a form-encoded string, in order.
 pub(crate) fn pairs(encoded: &[u8]) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
-    encoded
-        .split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(i) => (
-                    pair.get(..i).unwrap_or_default(),
-                    pair.get(i.saturating_add(1)..).unwrap_or_default(),
-                ),
-                None => (pair, &[][..]),
-            };
-            (decode(name, true), decode(value, true))
-        })
+    raw_pairs(encoded).map(|(name, value)| (decode(name, true), decode(value, true)))
 }
 
-/// Twilio's canonical parameter string of a form-encoded body.
-pub(crate) fn canonical(body: &[u8]) -> Vec<u8> {
-    let mut all: Vec<(Vec<u8>, Vec<u8>)> = pairs(body).collect();
-    all.sort_unstable();
-    all.dedup();
-    let len = all
-        .iter()
-        .map(|(n, v)| n.len().saturating_add(v.len()))
-        .sum();
-    let mut out = Vec::with_capacity(len);
-    for (n, v) in &all {
-        out.extend_from_slice(n);
-        out.extend_from_slice(v);
+/// Twilio's canonical parameter string of a form-encoded body; `None` when the body has
+/// more than [`MAX_FORM_PARAMS`] parameters.
+pub(crate) fn canonical(body: &[u8]) -> Option<Vec<u8>> {
+    // Counted first: a body of many tiny parameters is refused before anything is decoded.
+    let count = raw_pairs(body)
+        .take(MAX_FORM_PARAMS.saturating_add(1))
+        .count();
+    if count > MAX_FORM_PARAMS {
+        return None;
     }
-    out
+    // Every name and value decoded into one buffer; the pairs are ranges of it.
+    let mut decoded = Vec::with_capacity(body.len());
+    let mut pairs: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(count);
+    for (name, value) in raw_pairs(body) {
+        let start = decoded.len();
+        decode_into(name, true, &mut decoded);
+        let mid = decoded.len();
+        decode_into(value, true, &mut decoded);
+        pairs.push((start..mid, mid..decoded.len()));
+    }
+    let text = |r: &Range<usize>| decoded.get(r.clone()).unwrap_or_default();
+    let key = |p: &(Range<usize>, Range<usize>)| (text(&p.0), text(&p.1));
+    pairs.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+    pairs.dedup_by(|a, b| key(a) == key(b));
+    let mut out = Vec::with_capacity(decoded.len());
+    for (name, value) in &pairs {
+        out.extend_from_slice(text(name));
+        out.extend_from_slice(text(value));
+    }
+    Some(out)
 }
 
 /// The decoded value of the first query parameter called `name` in `url`.
@@ -104,6 +136,10 @@ pub(crate) fn query_param(url: &[u8], name: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn canonical(body: &[u8]) -> Vec<u8> {
+        super::canonical(body).unwrap()
+    }
 
     #[test]
     fn twilio_docs_example() {
@@ -120,6 +156,19 @@ mod tests {
         assert_eq!(canonical(b"x=a+b%20c%zz%4"), b"xa b c%zz%4");
         assert_eq!(canonical(b"&&=v&"), b"v");
         assert_eq!(canonical(b""), b"");
+        // Sorted on the decoded bytes, names before values.
+        assert_eq!(canonical(b"b=1&a%62=0&a=2"), b"a2ab0b1");
+    }
+
+    #[test]
+    fn parameters_are_capped() {
+        let at_cap = "a&".repeat(MAX_FORM_PARAMS);
+        assert_eq!(canonical(at_cap.as_bytes()), b"a");
+        let over = "a&".repeat(MAX_FORM_PARAMS + 1);
+        assert_eq!(super::canonical(over.as_bytes()), None);
+        // Empty pairs do not count.
+        let sparse = format!("{}a", "&".repeat(100_000));
+        assert_eq!(canonical(sparse.as_bytes()), b"a");
     }
 
     proptest::proptest! {
@@ -128,7 +177,7 @@ mod tests {
             pairs in proptest::collection::vec(("[a-z%+=]{0,4}", "[a-z%+&]{0,4}"), 0..8),
             junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
         ) {
-            let _ = canonical(&junk);
+            let _ = super::canonical(&junk);
             let _ = query_param(&junk, b"bodySHA256");
             let encode = |v: &[(String, String)]| {
                 v.iter().map(|(n, x)| format!("{}={}", n.replace(['&', '='], ""), x.replace('&', ""))).collect::<Vec<_>>().join("&")

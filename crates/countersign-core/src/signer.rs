@@ -302,7 +302,9 @@ impl Signer {
                         form::query_param(url.as_bytes(), name.as_bytes()).is_some()
                     });
                     if !hashed {
-                        form = form::canonical(body);
+                        // Beyond the parameter cap a verifier refuses the body whatever the
+                        // signature; sign the rest as usual.
+                        form = form::canonical(body).unwrap_or_default();
                     }
                 }
                 _ => {}

@@ -458,7 +458,9 @@ impl Verifier {
                             .map_err(|()| mismatch(scheme, candidates))?;
                         Vec::new()
                     }
-                    None => form::canonical(body),
+                    None => form::canonical(body).ok_or(VerifyError::MalformedBody {
+                        reason: "more than 1000 form parameters",
+                    })?,
                 }
             }
         };

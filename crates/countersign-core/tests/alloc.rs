@@ -151,6 +151,43 @@ fn verification_allocates_only_the_event_id() {
         "slack form body"
     );
 
+    // Twilio form bodies: as many allocations for 900 parameters as for 90 (the URL variants,
+    // one decode buffer, the pair ranges, the canonical string, the id) — not two per
+    // parameter — and a body over the parameter cap is refused before anything is decoded.
+    let url = "https://example.com/twilio?x=1";
+    let twilio = Verifier::builder(Preset::Twilio)
+        .secret("twilio-token")
+        .build()
+        .unwrap();
+    let twilio_heap = |params: usize| {
+        let form: String = (0..params).map(|i| format!("p{i}=v%20{i}&")).collect();
+        let th = Signer::new(Preset::Twilio, "twilio-token")
+            .unwrap()
+            .sign(&SignRequest::new(form.as_bytes()).url(url).id("idem-1"))
+            .unwrap();
+        let delivery = Delivery::new(&th, form.as_bytes()).url(url);
+        assert_eq!(twilio.verify(&delivery).unwrap().event_id(), Some("idem-1"));
+        let heap = count(|| twilio.verify(&delivery));
+        assert!(heap.bytes <= 3 * form.len() + params * 32 + 256, "{heap:?}");
+        heap
+    };
+    let (few, many) = (twilio_heap(90), twilio_heap(900));
+    assert!(many.allocations <= 10, "{many:?}");
+    assert_eq!(few.allocations, many.allocations, "not per parameter");
+    let th = Signer::new(Preset::Twilio, "twilio-token")
+        .unwrap()
+        .sign(&SignRequest::new(b"").url(url))
+        .unwrap();
+    let twilio_verify = |body: &[u8]| twilio.verify(&Delivery::new(&th, body).url(url));
+    let flood = "a&".repeat(1001);
+    assert_eq!(
+        twilio_verify(flood.as_bytes()).unwrap_err().kind(),
+        ErrorKind::MalformedBody
+    );
+    // The URL variants only; nothing per parameter.
+    let heap = count(|| twilio_verify(flood.as_bytes()));
+    assert!(heap.allocations <= 4 && heap.bytes < 256, "flood: {heap:?}");
+
     // Rejections allocate nothing: the errors carry no owned data.
     let (v, h) = signed(Preset::StandardWebhooks, sw_secret, &body, Some(id));
     let mut tampered = body.clone();

@@ -300,6 +300,17 @@ fn check_valid(case: &Case, scheme: &Scheme) -> usize {
     );
     negatives += 1;
 
+    // The same signature bytes in an encoding the provider does not send (uppercase hex,
+    // base64 without padding): refused, as the providers' own libraries refuse it.
+    if let Some(other) = common::non_canonical_signatures(scheme, &case.headers) {
+        case.expect_kind(
+            "non-canonical signature encoding",
+            case.verify_with(&verifier, &other, &case.body),
+            ErrorKind::SignatureMismatch,
+        );
+        negatives += 1;
+    }
+
     // A wrong secret (well-formed, so the rejection comes from verification).
     let wrong: Vec<String> = if case.public_key {
         vec![OTHER_P256_PUBLIC_KEY.to_owned()]

@@ -4,8 +4,10 @@
 //! before the handler runs, and the handler's success is *recorded* before the 2xx leaves.
 //! Duplicates that arrive while the first delivery is running get `409 Conflict` (never a 2xx
 //! that could hide a failure); duplicates of a processed event get `200 OK` without running
-//! the handler; a failed, panicked or cancelled delivery releases its claim so the provider's
-//! retry runs the handler again.
+//! the handler; a failed or panicked delivery releases its claim so the provider's retry runs
+//! the handler again. A client that goes away does not cancel a claimed handler: it runs to
+//! completion in a spawned task and its outcome is recorded ([`InlineDedupLayer`] for
+//! handlers that cannot be spawned).
 //!
 //! ```text
 //! VerifyLayer ─▶ DedupLayer ──────────────────────────────▶ handler
@@ -98,7 +100,8 @@
 //! ## The public interface is:
 //!
 //! - the middleware: [`DedupLayer`], [`DedupLayerBuilder`], [`Dedup`], [`DedupFuture`],
-//!   [`OnStoreError`], [`DedupRejection`], [`DUPLICATE_HEADER`]
+//!   [`OnStoreError`], [`DedupRejection`], [`DUPLICATE_HEADER`]; without the spawned task:
+//!   [`InlineDedupLayer`], [`InlineDedup`], [`InlineDedupFuture`]
 //! - stores: [`DedupStore`], [`Claim`], [`Fenced`], [`StoreFuture`], [`MemoryStore`]
 //!   ([`MemoryStoreBuilder`], [`WhenFull`]), `RedisStore`, `RedisClusterStore` and their builders
 //! - keys: [`DedupKey`], [`Token`]
@@ -116,7 +119,8 @@ mod store;
 
 pub use dedup::{
     DEFAULT_LEASE, DEFAULT_RETENTION, DEFAULT_RETRY_AFTER, DUPLICATE_HEADER, Dedup, DedupFuture,
-    DedupLayer, DedupLayerBuilder, DedupRejection, OnStoreError,
+    DedupLayer, DedupLayerBuilder, DedupRejection, InlineDedup, InlineDedupFuture,
+    InlineDedupLayer, OnStoreError,
 };
 pub use error::{DedupConfigError, StoreError, StoreOp};
 pub use key::{DedupKey, MAX_PLAIN_KEY_PART, Token};

@@ -30,6 +30,8 @@ struct Counters {
     store_errors: AtomicU64,
     failed_open: AtomicU64,
     lease_lost: AtomicU64,
+    unreleased: AtomicU64,
+    abandoned: AtomicU64,
 }
 
 /// The counters at one moment. Each is monotonic.
@@ -53,9 +55,31 @@ pub struct StatsSnapshot {
     /// Requests passed to the handler without deduplication because the store failed and
     /// fail-open was chosen.
     pub failed_open: u64,
-    /// Successes that could not be recorded because a newer claim or record held the key
-    /// (the handler outlived its lease).
+    /// Claims found expired when the outcome was written: a success that could not be
+    /// recorded because a newer claim or record held the key, or a release with nothing
+    /// left to release (the handler outlived its lease).
     pub lease_lost: u64,
+    /// Claims whose release failed (the store could not answer): they expire with their
+    /// lease, and a retry is answered 409 until then.
+    pub unreleased: u64,
+    /// Claims whose handler task was dropped by a runtime shutting down: neither completed
+    /// nor released, they expire with their lease.
+    pub abandoned: u64,
+}
+
+impl StatsSnapshot {
+    /// Claims won whose outcome is not written yet: handlers still running, or completions
+    /// and releases still on their way to the store. Each claim ends in exactly one of
+    /// `completed`, `released`, `lease_lost`, `unreleased` or `abandoned`.
+    #[must_use]
+    pub fn pending(&self) -> u64 {
+        self.claimed
+            .saturating_sub(self.completed)
+            .saturating_sub(self.released)
+            .saturating_sub(self.lease_lost)
+            .saturating_sub(self.unreleased)
+            .saturating_sub(self.abandoned)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +93,8 @@ pub(crate) enum Counter {
     StoreErrors,
     FailedOpen,
     LeaseLost,
+    Unreleased,
+    Abandoned,
 }
 
 impl DedupStats {
@@ -87,6 +113,8 @@ impl DedupStats {
             store_errors: get(&c.store_errors),
             failed_open: get(&c.failed_open),
             lease_lost: get(&c.lease_lost),
+            unreleased: get(&c.unreleased),
+            abandoned: get(&c.abandoned),
         }
     }
 
@@ -102,6 +130,8 @@ impl DedupStats {
             Counter::StoreErrors => &c.store_errors,
             Counter::FailedOpen => &c.failed_open,
             Counter::LeaseLost => &c.lease_lost,
+            Counter::Unreleased => &c.unreleased,
+            Counter::Abandoned => &c.abandoned,
         };
         a.fetch_add(1, Ordering::Relaxed);
     }

@@ -48,8 +48,10 @@
 //! 1. `Content-Length` above the body limit → `413`, the body is never read.
 //! 2. Signature headers missing or malformed → `400`; timestamp outside the tolerance or no
 //!    decodable signature → `401`. Still without reading the body.
-//! 3. The body is buffered up to the limit with [`http_body_util::Limited`] (chunked bodies
-//!    too) → `413` when it is larger.
+//! 3. With a [`BodyBudget`] ([`VerifyLayerBuilder::body_budget`]): the declared length is
+//!    reserved against it, or `503` + `Retry-After` while it is used up — still without
+//!    reading the body. Then the body is buffered up to the limit (chunked bodies too, each
+//!    chunk counted against the budget) → `413` when it is larger.
 //! 4. The signature is checked over the exact bytes (constant time, every configured secret)
 //!    → `401` on mismatch.
 //! 5. Success: [`Verified`] is inserted into the request extensions and the byte-identical
@@ -80,6 +82,8 @@
 //! ## The public interface is:
 //!
 //! - [`VerifyLayer`], [`VerifyLayerBuilder`], [`Verify`], [`VerifyResponseFuture`]
+//! - memory: [`BodyBudget`] (bytes buffered by every layer together),
+//!   [`DEFAULT_BUDGET_RETRY_AFTER`]
 //! - bodies: [`VerifiedBody`] (what the inner service gets), [`VerifyResponseBody`]
 //! - rejections: [`VerifyRejection`], [`BodyReadError`]
 //! - with `axum`: `VerifiedWebhook`, `Webhook`, `WebhookRejection`
@@ -89,12 +93,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod budget;
 #[cfg(feature = "axum")]
 mod extract;
 mod rejection;
 mod verify;
 
 pub use body::{VerifiedBody, VerifyResponseBody};
+pub use budget::{BodyBudget, DEFAULT_BUDGET_RETRY_AFTER};
 #[cfg(feature = "axum")]
 pub use extract::{VerifiedWebhook, Webhook, WebhookRejection};
 pub use rejection::{BodyReadError, VerifyRejection};

@@ -37,15 +37,25 @@ pub enum VerifyRejection {
     /// The request body could not be read: the client went away, a transport error, a body
     /// timeout set by an outer layer. Answered `400 Bad Request`.
     BodyRead(BodyReadError),
+    /// The [`BodyBudget`](crate::BodyBudget) had no room for the body: answered
+    /// `503 Service Unavailable` with `Retry-After` (added to a hook's response too) and
+    /// `Connection: close`, before the body is read when its length was declared.
+    BudgetExhausted {
+        /// The budget's capacity in bytes.
+        capacity: usize,
+        /// `Retry-After`, in seconds.
+        retry_after: u64,
+    },
 }
 
 impl VerifyRejection {
-    /// The status of the default response: 400, 401 or 413.
+    /// The status of the default response: 400, 401, 413 or 503.
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
             VerifyRejection::Verify(e) => e.status(),
             VerifyRejection::BodyRead(_) => StatusCode::BAD_REQUEST,
+            VerifyRejection::BudgetExhausted { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -54,7 +64,7 @@ impl VerifyRejection {
     pub fn kind(&self) -> Option<ErrorKind> {
         match self {
             VerifyRejection::Verify(e) => Some(e.kind()),
-            VerifyRejection::BodyRead(_) => None,
+            VerifyRejection::BodyRead(_) | VerifyRejection::BudgetExhausted { .. } => None,
         }
     }
 
@@ -63,7 +73,7 @@ impl VerifyRejection {
     pub fn verify_error(&self) -> Option<&VerifyError> {
         match self {
             VerifyRejection::Verify(e) => Some(e),
-            VerifyRejection::BodyRead(_) => None,
+            VerifyRejection::BodyRead(_) | VerifyRejection::BudgetExhausted { .. } => None,
         }
     }
 
@@ -73,15 +83,18 @@ impl VerifyRejection {
         match self {
             VerifyRejection::Verify(e) => e.kind().public_message(),
             VerifyRejection::BodyRead(_) => "failed to read the webhook body",
+            VerifyRejection::BudgetExhausted { .. } => "busy, retry later",
         }
     }
 
-    /// A stable snake_case label for logs and metrics: the [`ErrorKind`] name, or `body_read`.
+    /// A stable snake_case label for logs and metrics: the [`ErrorKind`] name, `body_read`
+    /// or `body_budget`.
     #[must_use]
     pub fn label(&self) -> &'static str {
         match self {
             VerifyRejection::Verify(e) => e.kind().as_str(),
             VerifyRejection::BodyRead(_) => "body_read",
+            VerifyRejection::BudgetExhausted { .. } => "body_budget",
         }
     }
 }
@@ -91,6 +104,9 @@ impl fmt::Display for VerifyRejection {
         match self {
             VerifyRejection::Verify(e) => fmt::Display::fmt(e, f),
             VerifyRejection::BodyRead(e) => fmt::Display::fmt(e, f),
+            VerifyRejection::BudgetExhausted { capacity, .. } => {
+                write!(f, "in-memory body budget of {capacity} bytes exhausted")
+            }
         }
     }
 }
@@ -100,6 +116,7 @@ impl StdError for VerifyRejection {
         match self {
             VerifyRejection::Verify(e) => Some(e),
             VerifyRejection::BodyRead(e) => Some(e),
+            VerifyRejection::BudgetExhausted { .. } => None,
         }
     }
 }

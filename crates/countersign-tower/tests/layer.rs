@@ -257,8 +257,12 @@ const KEYS: &[&str] = &[
     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     // Ed25519 public key, RFC 8032 test 1 (hex).
     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    // The same key in base64 (Telnyx).
+    "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
     // ECDSA P-256 public key, DER, base64 (SendGrid's SDK test key).
     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==",
+    // HTTP Basic credentials (basic-auth, Postmark, Pipedrive).
+    "hook-user:s3cret-password",
 ];
 
 fn fuzz_layer(preset: Preset) -> VerifyLayer {

@@ -50,6 +50,8 @@ pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Request-body bytes in memory, all requests together: ten 25 MiB GitHub bodies.
+pub(crate) const DEFAULT_MAX_BODY_MEMORY: usize = 256 * 1024 * 1024;
 
 /// Everything the proxy runs with.
 #[derive(Debug)]
@@ -59,6 +61,8 @@ pub(crate) struct Settings {
     pub(crate) redis_prefix: Option<String>,
     /// Records of the in-memory store.
     pub(crate) memory_capacity: usize,
+    /// The body budget shared by every route, in bytes.
+    pub(crate) max_body_memory: usize,
     pub(crate) lease: Duration,
     pub(crate) retention: Duration,
     pub(crate) header_timeout: Duration,
@@ -128,6 +132,8 @@ pub(crate) struct RouteSpec {
     pub(crate) methods: Vec<Method>,
     /// Verified deliveries without an event id, with dedup on.
     pub(crate) no_event_id: NoEventId,
+    /// Queued delivery (`--inbox`); `None`: synchronous.
+    pub(crate) inbox: Option<super::inbox::InboxSpec>,
 }
 
 impl RouteSpec {
@@ -260,6 +266,7 @@ struct FileConfig {
     redis_cluster: Option<List<String>>,
     redis_prefix: Option<String>,
     memory_capacity: Option<usize>,
+    max_body_memory: Option<usize>,
     lease: Option<DurationValue>,
     retention: Option<DurationValue>,
     header_timeout: Option<DurationValue>,
@@ -299,6 +306,11 @@ struct FileRoute {
     upstream_timeout: Option<DurationValue>,
     methods: Option<Vec<String>>,
     no_event_id: Option<NoEventId>,
+    inbox: Option<String>,
+    max_attempts: Option<u32>,
+    retry_initial: Option<DurationValue>,
+    retry_max: Option<DurationValue>,
+    delivery_concurrency: Option<usize>,
 }
 
 impl fmt::Debug for FileRoute {
@@ -393,6 +405,10 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
     if memory_capacity == 0 {
         return Err(CliError::Usage("memory capacity must be at least 1".into()));
     }
+    let max_body_memory = args
+        .max_body_memory
+        .or_else(|| file_ref.and_then(|f| f.max_body_memory))
+        .unwrap_or(DEFAULT_MAX_BODY_MEMORY);
     let lease = pick(
         args.lease,
         file_ref.and_then(|f| f.lease.as_ref()),
@@ -482,6 +498,7 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
         store,
         redis_prefix,
         memory_capacity,
+        max_body_memory,
         lease,
         retention,
         header_timeout,
@@ -542,6 +559,7 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
         (!args.secrets.is_empty(), "--secret"),
         (!args.secret_files.is_empty(), "--secret-file"),
         (args.name.is_some(), "--name"),
+        (args.queued.any(), "--inbox (set `inbox` per [[route]])"),
         (args.tolerance.is_some(), "--tolerance"),
         (args.body_limit.is_some(), "--body-limit"),
         (args.no_dedup, "--no-dedup"),
@@ -639,6 +657,8 @@ struct RouteInput {
     no_event_id: Option<NoEventId>,
     /// Messages name flags (`--preset`) or, for a file, settings (`preset`).
     from_file: bool,
+    /// Queued delivery settings, as written.
+    inbox: super::inbox::InboxFields,
 }
 
 /// The route of a flags-only invocation: every path (`/`).
@@ -676,6 +696,7 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
         methods: args.methods.clone(),
         no_event_id: args.no_event_id,
         from_file: false,
+        inbox: (&args.queued).into(),
     })
 }
 
@@ -757,6 +778,16 @@ fn file_route(
         methods: route.methods.unwrap_or_default(),
         no_event_id: route.no_event_id,
         from_file: true,
+        inbox: super::inbox::InboxFields {
+            inbox: route.inbox,
+            max_attempts: route.max_attempts,
+            retry_initial: route
+                .retry_initial
+                .map(|v| v.get("retry_initial"))
+                .transpose()?,
+            retry_max: route.retry_max.map(|v| v.get("retry_max")).transpose()?,
+            delivery_concurrency: route.delivery_concurrency,
+        },
     })
 }
 
@@ -788,6 +819,7 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         no_event_id: input
             .no_event_id
             .unwrap_or_else(|| default_no_event_id(&scheme)),
+        inbox: super::inbox::spec(input.inbox, input.dedup)?,
         scheme,
     })
 }
@@ -929,6 +961,7 @@ mod tests {
             upstream_timeout: Duration::from_secs(1),
             methods: vec![Method::POST],
             no_event_id: NoEventId::Reject,
+            inbox: None,
         };
         let r = route("/hooks/stripe/");
         assert_eq!(r.path, "/hooks/stripe");

@@ -8,9 +8,15 @@
 //! |---|---|---|
 //! | any status | that status, headers (minus hop-by-hop) and body | 2xx → done; else released |
 //! | any status, body > 1 MiB, broken or late | that status and headers, empty body (logged) | 2xx → done; else released |
-//! | no connection / broken answer | `502 Bad Gateway` | released |
+//! | no connection / broken answer / `101` | `502 Bad Gateway` | released |
 //! | no complete answer within the timeout | `504 Gateway Timeout` | released |
-//! | the proxy's grace period ended | `503` + `Retry-After`, `Connection: close` | released |
+//!
+//! The dedup layer runs a forward in a task of its own once the claim is won: a client that
+//! goes away does not cut it short, the upstream's answer still decides done or released.
+//! When the grace period of a shutdown ends, the route answers [`cancelled`] instead (outside
+//! the dedup layer); forwards still waiting for a status line are abandoned with the runtime,
+//! their claims neither completed nor released — they expire with their lease, so a retry
+//! cannot race an upstream that may still be working.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -236,11 +242,9 @@ async fn forward_verified(
     // the body (too big, broken, late), so the claim is recorded done and never released
     // for an event the upstream processed.
     let deadline = tokio::time::Instant::now() + config.timeout;
-    let head = tokio::select! {
-        biased;
-        () = Cancelled::new(&config.cancel) => return cancelled(),
-        head = tokio::time::timeout_at(deadline, config.client.request(upstream_req)) => head,
-    };
+    // Not cut short when the grace period ends: the route answers the client then, and this
+    // forward keeps its claim (see the module docs).
+    let head = tokio::time::timeout_at(deadline, config.client.request(upstream_req)).await;
     let response = match head {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
@@ -262,6 +266,16 @@ async fn forward_verified(
     };
     let (parts, body) = response.into_parts();
     let status = parts.status;
+    if status.is_informational() {
+        // Only `101` gets here (hyper skips the others): the sender asked for no upgrade, and
+        // relaying it would leave its connection switched to nothing.
+        tracing::warn!(target: "countersign::proxy", status = status.as_u16(), "upstream answered an informational status as final; 502");
+        return local(
+            StatusCode::BAD_GATEWAY,
+            "upstream answer unusable",
+            Upstreamed::Failed,
+        );
+    }
     let bytes = read_answer(config, &parts.headers, body, deadline, status).await;
     let mut response = Response::from_parts(parts, Full::new(bytes));
     // Our side of the exchange is HTTP/1.1, whatever the upstream spoke.
@@ -312,7 +326,9 @@ async fn read_answer(
     Bytes::new()
 }
 
-fn cancelled() -> Response<Full<Bytes>> {
+/// The answer to a request still waiting for its forward when the grace period ends: `503`
+/// + `Retry-After`, `Connection: close`.
+pub(crate) fn cancelled() -> Response<Full<Bytes>> {
     let mut response = local(
         StatusCode::SERVICE_UNAVAILABLE,
         "shutting down",
@@ -330,11 +346,12 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 
 /// Whether a request header must not reach the upstream from this peer: any spelling of a
 /// `Countersign-*` name (the proxy's own; `_` counts as `-`, since CGI/WSGI servers read
-/// both as `HTTP_COUNTERSIGN_…`), and forwarding or path-override headers unless the peer
-/// is a trusted proxy (and never in their underscore spelling).
+/// both as `HTTP_COUNTERSIGN_…`) or of a method-override header, and forwarding or
+/// path-override headers unless the peer is a trusted proxy (and never in their underscore
+/// spelling).
 pub(crate) fn is_spoofable(name: &HeaderName, trusted: bool) -> bool {
     let n = name.as_str().as_bytes();
-    if starts_with_dashed(n, b"countersign-") {
+    if starts_with_dashed(n, b"countersign-") || is_method_override(n) {
         return true;
     }
     let forwarding = starts_with_dashed(n, b"x-forwarded-")
@@ -343,6 +360,15 @@ pub(crate) fn is_spoofable(name: &HeaderName, trusted: bool) -> bool {
         || eq_dashed(n, b"x-original-url")
         || eq_dashed(n, b"x-rewrite-url");
     forwarding && (!trusted || n.contains(&b'_'))
+}
+
+/// A header frameworks read as the request's method (Express `method-override`, Symfony,
+/// Laravel, …): it would turn a verified `POST` into a `DELETE` upstream past the route's
+/// methods, and the signature does not cover the method.
+fn is_method_override(name: &[u8]) -> bool {
+    eq_dashed(name, b"x-http-method-override")
+        || eq_dashed(name, b"x-http-method")
+        || eq_dashed(name, b"x-method-override")
 }
 
 /// `name` (lower-case, as parsed) equals `expected` with `_` read as `-`.
@@ -545,6 +571,9 @@ mod tests {
             "countersign-preset",
             "countersign_event_id",
             "countersign-whatever",
+            "x-http-method-override",
+            "x_http_method",
+            "x-method-override",
         ] {
             assert!(
                 is_spoofable(&name(n), false) && is_spoofable(&name(n), true),

@@ -5,14 +5,14 @@
 //! | series | type | labels |
 //! |---|---|---|
 //! | `countersign_verified_total` | counter | `route` |
-//! | `countersign_rejected_total` | counter | `route`, `reason` (error kind, `body_read`, `body_timeout`) |
+//! | `countersign_rejected_total` | counter | `route`, `reason` (error kind, `body_read`, `body_budget`, `body_timeout`) |
 //! | `countersign_forwarded_total` | counter | `route`, `result` (`2xx`…`5xx`, `error`, `timeout`, `cancelled`) |
 //! | `countersign_events_total` | counter | `route`, `event_type` (forwarded deliveries; the first 32 distinct types of a route, later ones `other`, none `none`) |
 //! | `countersign_handshakes_total` | counter | `route` |
 //! | `countersign_duplicates_total` | counter | `route` (processed already: 200, not forwarded) |
 //! | `countersign_in_flight_conflicts_total` | counter | `route` (409) |
 //! | `countersign_store_errors_total` | counter | `route` |
-//! | `countersign_dedup_{claimed,completed,released,lease_lost,missing_event_id}_total` | counter | `route` |
+//! | `countersign_dedup_{claimed,completed,released,lease_lost,unreleased,missing_event_id}_total` | counter | `route` |
 //! | `countersign_request_duration_seconds` | histogram | `route` |
 //! | `countersign_unrouted_total` | counter | — (404) |
 //! | `countersign_connections_open`, `countersign_requests_in_flight` | gauge | — |
@@ -28,7 +28,7 @@ use countersign_dedup::DedupStats;
 use super::forward::Upstreamed;
 
 /// Rejection reasons with a series of their own (others count as `other`).
-const REASONS: [&str; 13] = [
+const REASONS: [&str; 14] = [
     "missing_header",
     "malformed_header",
     "malformed_timestamp",
@@ -40,12 +40,13 @@ const REASONS: [&str; 13] = [
     "malformed_body",
     "missing_url",
     "body_read",
+    "body_budget",
     "body_timeout",
     "other",
 ];
 
 /// Why a request was refused before any route work.
-const REFUSED: [&str; 3] = ["draining", "bad_path", "method"];
+const REFUSED: [&str; 4] = ["draining", "bad_path", "bad_host", "method"];
 
 const RESULTS: [&str; 7] = ["2xx", "3xx", "4xx", "5xx", "error", "timeout", "cancelled"];
 
@@ -180,15 +181,10 @@ impl RouteMetrics {
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
-    /// Claims not yet completed or released (0 without dedup).
+    /// Claims whose outcome is not written yet (0 without dedup): forwards still running,
+    /// completions and releases on their way. Failed releases are not pending.
     pub(crate) fn claims_pending(&self) -> u64 {
-        self.dedup.as_ref().map_or(0, |d| {
-            let s = d.snapshot();
-            s.claimed
-                .saturating_sub(s.completed)
-                .saturating_sub(s.released)
-                .saturating_sub(s.lease_lost)
-        })
+        self.dedup.as_ref().map_or(0, |d| d.snapshot().pending())
     }
 }
 
@@ -215,7 +211,7 @@ impl Metrics {
         self.unrouted.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A request refused before any route work: `draining`, `bad_path` or `method`.
+    /// A request refused before any route work: `draining`, `bad_path`, `bad_host` or `method`.
     pub(crate) fn refused(&self, reason: &str) {
         if let Some(c) = REFUSED
             .iter()
@@ -345,7 +341,7 @@ impl Metrics {
         }
 
         type Field = fn(&countersign_dedup::StatsSnapshot) -> u64;
-        let dedup: [(&str, &str, Field); 8] = [
+        let dedup: [(&str, &str, Field); 9] = [
             (
                 "countersign_duplicates_total",
                 "Duplicates of processed events, answered 200 without forwarding.",
@@ -378,8 +374,13 @@ impl Metrics {
             ),
             (
                 "countersign_dedup_lease_lost_total",
-                "Successes that outlived their lease.",
+                "Claims that outlived their lease.",
                 |s| s.lease_lost,
+            ),
+            (
+                "countersign_dedup_unreleased_total",
+                "Claims whose release failed (store down): they expire with their lease.",
+                |s| s.unreleased,
             ),
             (
                 "countersign_dedup_missing_event_id_total",
@@ -457,7 +458,7 @@ impl Metrics {
             &mut out,
             "countersign_refused_total",
             "counter",
-            "Requests refused before verification: draining (503), bad_path (400), method (405).",
+            "Requests refused before verification: draining (503), bad_path (400), bad_host (400), method (405).",
         );
         for (reason, c) in REFUSED.iter().zip(&self.refused) {
             sample(

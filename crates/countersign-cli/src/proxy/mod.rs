@@ -13,7 +13,7 @@
 //! Modules: [`config`] (flags and TOML file), [`route`] (the per-route stack and the router),
 //! [`path`] (the normal form of request paths), [`trusted`] (trusted proxies),
 //! [`forward`] (the upstream call), [`deadline`] (body timeout), [`server`] (accept loop,
-//! limits, draining), [`health`], [`metrics`], [`logging`], [`sampling`] (rejection logs).
+//! limits, draining), [`stall`] (write stall timeout), [`health`], [`metrics`], [`logging`], [`sampling`] (rejection logs).
 //!
 //! Exit codes: `0` after a clean shutdown (SIGTERM/SIGINT), `2` when the configuration is
 //! unusable or the proxy cannot start (address in use, Redis unreachable at start).
@@ -23,12 +23,14 @@ pub(crate) mod config;
 mod deadline;
 mod forward;
 mod health;
+pub(crate) mod inbox;
 mod logging;
 mod metrics;
 mod path;
 mod route;
 mod sampling;
 mod server;
+mod stall;
 mod trusted;
 
 use std::fmt::Write as _;
@@ -94,6 +96,7 @@ fn check(settings: &Settings) -> Result<ExitCode, CliError> {
         settings.store.kind(),
         &client(),
         &CancellationToken::new(),
+        &Arc::new(inbox::Queued::unopened(settings)?),
     )?;
     drop(router);
     let mut out = String::new();
@@ -138,6 +141,18 @@ fn check(settings: &Settings) -> Result<ExitCode, CliError> {
                 crate::cli::NoEventId::Reject => "reject",
             },
         );
+        if let Some(q) = &r.inbox {
+            let _ = writeln!(
+                out,
+                "  inbox {} max_attempts={} retry_initial={:?} retry_max={:?} delivery_concurrency={} lease={:?}",
+                q.url,
+                q.max_attempts,
+                q.backoff.initial(),
+                q.backoff.max(),
+                q.concurrency,
+                settings.lease,
+            );
+        }
     }
     out.push_str("ok\n");
     output::stdout(out.as_bytes())?;
@@ -215,13 +230,28 @@ async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
     tokio::spawn(sampling::report_suppressed());
     let store = connect_store(&settings).await?;
     let cancel = CancellationToken::new();
+    let queued = Arc::new(inbox::Queued::open(&settings).await?);
+    let client = client();
     let router = Arc::new(route::build(
         &settings,
         store,
         settings.store.kind(),
-        &client(),
+        &client,
         &cancel,
+        &queued,
     )?);
+    // Queued routes' workers stop leasing at the first signal; running deliveries get the
+    // grace period, the rest is left to lease expiry.
+    let stop_workers = CancellationToken::new();
+    let workers = queued.start(&settings, &client, &stop_workers)?;
+    tokio::spawn({
+        let stop = stop_workers.clone();
+        let first = nth_signal(signals.clone(), 1);
+        async move {
+            first.await;
+            stop.cancel();
+        }
+    });
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|e| proxy_error(&format!("cannot listen on {}", settings.listen), e))?;
@@ -273,11 +303,20 @@ async fn serve(settings: Settings) -> Result<ExitCode, CliError> {
         nth_signal(signals, 2),
     )
     .await;
+    stop_workers.cancel();
+    let aborted_deliveries = workers.join().await;
+    if aborted_deliveries > 0 {
+        tracing::warn!(
+            target: "countersign::proxy",
+            aborted_deliveries,
+            "queued deliveries still running after the grace period were aborted; they are delivered again when their leases expire"
+        );
+    }
     if report.claims_pending > 0 {
         tracing::warn!(
             target: "countersign::proxy",
             claims_pending = report.claims_pending,
-            "stopped with claims that could not be released (store unreachable?); they expire with their lease"
+            "stopped with forwards still running; their claims expire with their lease (a retry before then is answered 409)"
         );
     }
     tracing::info!(

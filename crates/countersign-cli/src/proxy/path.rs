@@ -92,8 +92,14 @@ fn decode_into(segment: &str, out: &mut String) -> Result<(), Refused> {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b != b'%' {
-            out.push(char::from(b));
-            i += 1;
+            // Copy the run up to the next escape as text: a byte at a time would turn each
+            // byte of a non-ASCII character into a character of its own (`é` into `Ã©`).
+            let end = bytes
+                .get(i..)
+                .and_then(|rest| rest.iter().position(|&b| b == b'%'))
+                .map_or(bytes.len(), |n| i + n);
+            out.push_str(segment.get(i..end).unwrap_or_default());
+            i = end;
             continue;
         }
         let (Some(hi), Some(lo)) = (
@@ -154,6 +160,11 @@ mod tests {
         assert_eq!(normalize("/a%2ejson").unwrap(), "/a.json");
         assert_eq!(normalize("/a%7e%20b%c3%a9").unwrap(), "/a~%20b%C3%A9");
         assert!(matches!(normalize("/a%20b"), Ok(Cow::Borrowed(_))));
+        // Characters outside ASCII next to an escape are kept as they are.
+        assert_eq!(
+            normalize("/caf\u{e9}%41/\u{e9}").unwrap(),
+            "/caf\u{e9}A/\u{e9}"
+        );
     }
 
     #[test]

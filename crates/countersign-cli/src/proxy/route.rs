@@ -2,8 +2,8 @@
 //! itself (`GET /healthz`, `GET /metrics` unless `--admin-listen`, `404`, …).
 //!
 //! Before any work, in this order: `503` + `Retry-After` while draining (after SIGTERM);
-//! `400` for a path that could be read as another one ([`super::path`]); `404` when no route
-//! matches the normalised path; `405` + `Allow` for a method the route does not accept. Then
+//! `400` for more than one `Host`, and for a path that could be read as another one
+//! ([`super::path`]); `404` when no route matches the normalised path; `405` + `Allow` for a method the route does not accept. Then
 //! the headers only the proxy may set are removed (any spelling of `Countersign-*`; the
 //! forwarding headers unless the peer is a trusted proxy) and the route's stack runs,
 //! outermost first:
@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use countersign_core::{Tolerance, Verified};
 use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
-use countersign_tower::{VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody};
+use countersign_tower::{
+    BodyBudget, VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody,
+};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{Either, Full};
@@ -39,9 +41,11 @@ use tower_service::Service;
 use super::config::{RouteSpec, Settings, path_matches};
 use super::deadline::{DeadlineBody, is_body_timeout};
 use super::forward::{
-    Forward, ForwardedEventType, Peer, RoutedPath, UpstreamClient, Upstreamed, strip_spoofable,
+    Forward, ForwardedEventType, Peer, RoutedPath, UpstreamClient, Upstreamed, cancelled,
+    strip_spoofable,
 };
 use super::health::Health;
+use super::inbox::Queued;
 use super::logging::{self, Access};
 use super::metrics::{Metrics, RouteMetrics};
 use super::path;
@@ -76,6 +80,8 @@ pub(crate) struct Router {
     metrics: Arc<Metrics>,
     health: Health,
     body_timeout: Duration,
+    /// Queued routes (`--inbox`): their counters and inboxes.
+    queued: Arc<Queued>,
     trusted_proxies: Vec<Cidr>,
     /// `/healthz` and `/metrics` on the public listener (no `--admin-listen`).
     serves_admin: bool,
@@ -103,10 +109,13 @@ pub(crate) fn build(
     store_kind: &'static str,
     client: &UpstreamClient,
     cancel: &CancellationToken,
+    queued: &Arc<Queued>,
 ) -> Result<Router, CliError> {
     let mut routes = Vec::with_capacity(settings.routes.len());
     let mut route_metrics = Vec::with_capacity(settings.routes.len());
     let mut any_dedup = false;
+    // One budget for every route: the bound is on the process.
+    let budget = BodyBudget::new(settings.max_body_memory);
     for (index, spec) in settings.routes.iter().enumerate() {
         let context =
             |e: CliError| CliError::Usage(format!("route `{}`: {}", spec.name, e.report()));
@@ -118,8 +127,17 @@ pub(crate) fn build(
         )
         .map_err(|m| context(CliError::Usage(m)))?;
         let trust_forwarded = !settings.trusted_proxies.is_empty();
-        let verify = verify_layer(spec, trust_forwarded).map_err(|e| context(e.into()))?;
-        let (service, stats): (RouteService, Option<DedupStats>) = if spec.dedup {
+        let verify = verify_layer(spec, trust_forwarded, &budget).map_err(|e| context(e.into()))?;
+        let accept = queued.accept_service(index, spec).map_err(context)?;
+        let (service, stats): (RouteService, Option<DedupStats>) = if let Some(accept) = accept {
+            // Queued: the inbox is the dedup store; the worker forwards later.
+            let stack = verify.layer(Tag {
+                inner: accept,
+                without_id: None,
+                cancel: cancel.clone(),
+            });
+            (BoxCloneSyncService::new(stack), None)
+        } else if spec.dedup {
             any_dedup = true;
             let dedup = DedupLayer::builder(Arc::clone(&store))
                 .scheme(spec.scheme.clone())
@@ -133,12 +151,14 @@ pub(crate) fn build(
             let stack = verify.layer(Tag {
                 inner: dedup.layer(forward),
                 without_id,
+                cancel: cancel.clone(),
             });
             (BoxCloneSyncService::new(stack), Some(stats))
         } else {
             let stack = verify.layer(Tag {
                 inner: forward,
                 without_id: None,
+                cancel: cancel.clone(),
             });
             (BoxCloneSyncService::new(stack), None)
         };
@@ -173,6 +193,7 @@ pub(crate) fn build(
         metrics: Arc::new(Metrics::new(route_metrics)),
         health: Health::new(any_dedup.then_some(store), store_kind),
         body_timeout: settings.body_timeout,
+        queued: Arc::clone(queued),
         trusted_proxies: settings.trusted_proxies.clone(),
         serves_admin: settings.admin_listen.is_none(),
     })
@@ -183,9 +204,11 @@ pub(crate) fn build(
 fn verify_layer(
     spec: &RouteSpec,
     trust_forwarded: bool,
+    budget: &BodyBudget,
 ) -> Result<VerifyLayer, countersign_core::ConfigError> {
     let mut b = VerifyLayer::builder(spec.scheme.clone())
         .secrets(spec.secrets.iter().cloned())
+        .body_budget(budget.clone())
         .handshakes(spec.handshakes)
         .trust_forwarded_headers(trust_forwarded)
         .on_rejection(rejection_response);
@@ -235,11 +258,14 @@ fn rejection_response(rejection: &VerifyRejection) -> Response<Bytes> {
 
 /// Copies the [`Verified`] of a request into its response's extensions (for the access log;
 /// the request is consumed by the services inside). A delivery without an event id goes to
-/// `without_id` when set (`no_event_id = forward`: past the dedup layer).
+/// `without_id` when set (`no_event_id = forward`: past the dedup layer). When `cancel`
+/// fires (the grace period ended) the request is answered [`cancelled`] here, outside the
+/// dedup layer, so that a forward still running keeps its claim instead of releasing it.
 #[derive(Clone, Debug)]
 struct Tag<S> {
     inner: S,
     without_id: Option<Forward>,
+    cancel: CancellationToken,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -263,8 +289,13 @@ where
         if no_id && let Some(forward) = &mut self.without_id {
             // Forward is always ready.
             let fut = forward.call(req);
+            let cancel = self.cancel.clone();
             return Box::pin(async move {
-                let mut response = fut.await?;
+                let mut response = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => cancelled(),
+                    response = fut => response?,
+                };
                 response.extensions_mut().insert(WithoutDedup);
                 if let Some(v) = verified {
                     response.extensions_mut().insert(v);
@@ -273,8 +304,13 @@ where
             });
         }
         let fut = self.inner.call(req);
+        let cancel = self.cancel.clone();
         Box::pin(async move {
-            let mut response = fut.await?;
+            let mut response = tokio::select! {
+                biased;
+                () = cancel.cancelled() => cancelled(),
+                response = fut => response?,
+            };
             if let Some(v) = verified {
                 response.extensions_mut().insert(v);
             }
@@ -330,7 +366,9 @@ impl Router {
                 Some(own(status, "application/json", body))
             }
             "/metrics" => {
-                let body = self.metrics.render().into_bytes();
+                let mut body = self.metrics.render();
+                body.push_str(&self.queued.render().await);
+                let body = body.into_bytes();
                 Some(own(
                     StatusCode::OK,
                     "text/plain; version=0.0.4; charset=utf-8",
@@ -382,6 +420,17 @@ impl Router {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             h.insert(header::CONNECTION, HeaderValue::from_static("close"));
             return Ok(response);
+        }
+        // RFC 9112 §3.2: more than one Host is a 400. The forwarder and the URL rebuilt for
+        // URL-bound presets would each pick one, and a server in front may pick another.
+        if req.headers().get_all(header::HOST).iter().nth(1).is_some() {
+            self.metrics.refused("bad_host");
+            log_refused(&req, 400, "bad_host");
+            return Ok(own(
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=utf-8",
+                b"more than one Host header\n".to_vec(),
+            ));
         }
         let path = match path::normalize(req.uri().path()) {
             Ok(path) => path,
@@ -487,6 +536,10 @@ impl Router {
             return reason;
         }
         m.verified();
+        if let Some(outcome) = ext.get::<countersign_inbox::AcceptOutcome>() {
+            self.queued.accepted(index, *outcome);
+            return outcome.as_str();
+        }
         if let Some(upstreamed) = ext.get::<Upstreamed>() {
             m.forwarded(*upstreamed);
             let without_dedup = ext.get::<WithoutDedup>().is_some();

@@ -1,5 +1,6 @@
 //! The HTTP/1.1 server: accept loop with a connection limit, per-connection hyper with a
-//! header-read timeout, and graceful shutdown.
+//! header-read timeout (also the longest a client may leave its answers unread, see
+//! [`super::stall`]), and graceful shutdown.
 //!
 //! ## Shutdown
 //!
@@ -9,12 +10,13 @@
 //! 2. Every connection finishes the request it is serving and closes; idle keep-alive
 //!    connections close at once; a connection with no request yet is served its first request
 //!    (a 503) or closes at the header timeout.
+//!    Forwards whose client went away run on in the dedup layer's tasks meanwhile.
 //! 3. When the grace period ends (or a second signal arrives), the listener closes; requests
-//!    still waiting for the upstream are answered `503` + `Retry-After` and their claims
-//!    released through the dedup layer's normal path; at most [`RELEASE_WINDOW`] later
-//!    whatever is left is aborted, and the claims of aborted requests are released by the
-//!    dedup layer's drop guard — the proxy waits (bounded) until no claim is pending before
-//!    it exits.
+//!    still waiting for the upstream are answered `503` + `Retry-After`; at most
+//!    [`RELEASE_WINDOW`] later whatever is left is aborted. Forwards still running are
+//!    abandoned when the proxy exits: their claims are neither completed nor released but
+//!    expire with their lease, so that a retry cannot race an upstream that may still be
+//!    working (`claims_pending` in the stop log).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,12 +36,17 @@ use super::cancelled::Cancelled;
 use super::forward::{ErrorChain, Peer};
 use super::metrics::Metrics;
 use super::route::Router;
+use super::stall::WriteStall;
 
 /// After the grace period: how long requests cut off from their upstream get to answer
-/// `503` and release their claims before the rest is aborted.
+/// `503` before the rest is aborted.
 pub(crate) const RELEASE_WINDOW: Duration = Duration::from_secs(5);
-/// After aborting: how long to wait for the dedup layer's spawned releases.
-const CLAIM_DRAIN: Duration = Duration::from_secs(3);
+/// The read buffer of a connection, which bounds a request head (line and headers): hyper
+/// checks it between reads, so a head over 32 KiB may be, and one over 64 KiB always is,
+/// answered `431` (nginx's default is 32 KiB). Webhook heads are a few KiB. With hyper's
+/// default (~400 KiB), 1 000 connections trickling an unfinished head took the proxy to
+/// 350 MB before any verification; with this, 85 MB.
+pub(crate) const MAX_HEAD_BYTES: usize = 32 * 1024;
 
 /// Server settings.
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +63,8 @@ pub(crate) struct Report {
     pub(crate) open_after_grace: usize,
     /// Connections aborted after the release window.
     pub(crate) aborted: usize,
-    /// Claims neither completed nor released when the proxy stopped.
+    /// Claims of forwards still running when the proxy stopped (abandoned: they expire with
+    /// their lease).
     pub(crate) claims_pending: u64,
 }
 
@@ -119,10 +127,10 @@ pub(crate) async fn serve(
             target: "countersign::proxy",
             connections = conns.len(),
             requests_in_flight = metrics.requests_in_flight(),
-            "{}: answering requests still waiting for the upstream 503 and releasing their claims",
+            "{}: answering requests still waiting for the upstream 503; their claims expire with their lease",
             if cut_short { "second signal" } else { "grace period over" }
         );
-        // 3. Cut the upstream waits short; the dedup layer releases those claims.
+        // 3. Answer the requests waiting for their forward; the forwards keep their claims.
         cancel.cancel();
         let window_end = Instant::now() + RELEASE_WINDOW;
         while metrics.requests_in_flight() > 0 && Instant::now() < window_end && !conns.is_empty() {
@@ -136,11 +144,7 @@ pub(crate) async fn serve(
         while conns.join_next().await.is_some() {}
     }
 
-    // Claims of requests dropped half-way are released by tasks the dedup layer spawned.
-    let claims_end = Instant::now() + CLAIM_DRAIN;
-    while metrics.claims_pending() > 0 && Instant::now() < claims_end {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Forwards still running are abandoned with the runtime (never released).
     report.claims_pending = metrics.claims_pending();
     if let Some(admin) = admin {
         admin.abort();
@@ -225,7 +229,11 @@ async fn admin_loop(listener: TcpListener, router: Arc<Router>, header_timeout: 
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
-                .serve_connection(TokioIo::new(stream), service)
+                .max_buf_size(MAX_HEAD_BYTES)
+                .serve_connection(
+                    TokioIo::new(WriteStall::new(stream, header_timeout)),
+                    service,
+                )
                 .await;
         });
     }
@@ -254,7 +262,11 @@ async fn connection(
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(stream), service);
+        .max_buf_size(MAX_HEAD_BYTES)
+        .serve_connection(
+            TokioIo::new(WriteStall::new(stream, header_timeout)),
+            service,
+        );
     tokio::pin!(conn);
 
     // 0: serving; 1: draining, waiting for the first request; 2: graceful shutdown asked.

@@ -197,7 +197,12 @@ pub(crate) struct Upstream {
 
 impl Upstream {
     pub(crate) async fn start() -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// An upstream on `addr` (e.g. one that comes back on the port it had).
+    pub(crate) async fn start_on(addr: SocketAddr) -> Upstream {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(UpstreamState {
             hits: AtomicUsize::new(0),

@@ -3,13 +3,17 @@
 //! from `countersign-testkit`. Nothing is mocked.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod budget;
 mod config;
 mod dedup;
+mod disconnect;
 mod forwarding;
 mod hardening;
 mod harness;
+mod inbox;
 mod limits;
 mod ops;
 mod readme;
+mod review;
 mod send;
 mod shutdown;

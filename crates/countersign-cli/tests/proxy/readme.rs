@@ -11,7 +11,7 @@ use super::harness::Scratch;
 const README: &str = include_str!("../../../../README.md");
 
 /// The first code block between `<!-- {marker}:start -->` and `<!-- {marker}:end -->`.
-fn block(marker: &str) -> String {
+pub(crate) fn block(marker: &str) -> String {
     let start = format!("<!-- {marker}:start -->");
     let end = format!("<!-- {marker}:end -->");
     let from = README
@@ -31,7 +31,7 @@ fn block(marker: &str) -> String {
         .join("\n")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -39,7 +39,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn path_with_binary() -> String {
+pub(crate) fn path_with_binary() -> String {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_countersign"));
     format!(
         "{}:{}",

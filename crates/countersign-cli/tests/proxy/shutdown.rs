@@ -1,6 +1,7 @@
 //! SIGTERM: in-flight requests finish within the grace period while new ones are answered 503,
 //! every request that reached the proxy gets an answer, and no claim stays in flight (checked
-//! on Redis).
+//! on Redis); forwards still running when the grace period ends keep their claims (they
+//! expire with their lease).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -168,7 +169,7 @@ async fn sigterm_during_load_answers_every_request_and_leaves_no_claim_in_flight
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_the_grace_period_requests_get_503_and_their_claims_are_released() {
+async fn after_the_grace_period_requests_get_503_and_running_forwards_keep_their_claims() {
     let redis = countersign_testkit::redis();
     let redis_url = redis.url();
     let prefix = countersign_testkit::unique_prefix("proxy_grace");
@@ -234,17 +235,23 @@ async fn after_the_grace_period_requests_get_503_and_their_claims_are_released()
             "answered {after:?} after SIGTERM (grace 1s)"
         );
     }
+    // The upstream may still be working on them: the claims are not released but expire
+    // with their lease (60 s), so a retry cannot race it.
+    let left = redis_keys(&redis_url, &prefix);
+    assert_eq!(left.len(), ids.len(), "{left:?}");
+    assert!(left.iter().all(|(_, v)| v.starts_with("c:")), "{left:?}");
     assert!(
-        redis_keys(&redis_url, &prefix).is_empty(),
-        "every claim was released"
+        proxy.logs().contains("claims_pending=8"),
+        "{}",
+        proxy.logs()
     );
 
-    // Released, so the provider's retry is forwarded by the next proxy.
+    // The provider's retry is not forwarded while the abandoned claim lasts.
     upstream.set(Mode::Ok);
     let proxy = Proxy::start(&args);
     let headers = delivery(&ids[0], b"{}");
     let retry = post(&proxy.url("/hooks"), &headers, b"{}").await;
-    assert_eq!(retry.status, StatusCode::OK, "{retry:?}");
-    assert!(!retry.headers.contains_key("countersign-duplicate"));
-    assert_eq!(upstream.hits_for(&ids[0]), 2);
+    assert_eq!(retry.status, StatusCode::CONFLICT, "{retry:?}");
+    assert!(retry.headers.contains_key("retry-after"));
+    assert_eq!(upstream.hits_for(&ids[0]), 1);
 }

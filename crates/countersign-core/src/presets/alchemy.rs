@@ -6,7 +6,9 @@ pub(super) const NAME: &str = "alchemy";
 pub(super) const DESCRIPTION: &str =
     "Alchemy: X-Alchemy-Signature <hex> HMAC-SHA256 over the body; id JSON id; type JSON type";
 
-// Documentation: https://docs.alchemy.com/reference/notify-api-quickstart#webhook-signature--security
+// Documentation: https://docs.alchemy.com/reference/notify-api-faq
+// Checked 2026-12-02 (issue 15) against:
+// - https://docs.alchemy.com/reference/notify-api-faq (hex HMAC-SHA256 of the raw body with the signing key; example event `id` whevt_…, `type`)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

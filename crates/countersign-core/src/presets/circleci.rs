@@ -7,6 +7,9 @@ pub(super) const DESCRIPTION: &str =
     "CircleCI: circleci-signature v1=<hex> HMAC-SHA256 over the body; id JSON id; type JSON type";
 
 // Documentation: https://circleci.com/docs/webhooks/#validate-webhooks
+// Checked 2026-12-02 (issue 15) against:
+// - https://discuss.circleci.com/t/circleci-webhook-secret-token-decryption-or-validation/40979 (CircleCI staff: only v1, HMAC-SHA256 of the body with the signing secret)
+// - https://circleci.com/docs/webhooks/ (deduplicate on the payload's `id`)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

@@ -6,7 +6,9 @@ pub(super) const NAME: &str = "clickup";
 pub(super) const DESCRIPTION: &str =
     "ClickUp: X-Signature <hex> HMAC-SHA256 over the body; type JSON event";
 
-// Documentation: https://clickup.com/api/developer-portal/webhooksignature/
+// Documentation: https://developer.clickup.com/docs/webhooksignature
+// Checked 2026-12-02 (issue 15) against:
+// - https://developer.clickup.com/docs/webhooksignature (hex HMAC-SHA256 of the body in X-Signature; example body has `event`)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

@@ -8,6 +8,8 @@ pub(super) const NAME: &str = "customer-io";
 pub(super) const DESCRIPTION: &str = "Customer.io: X-CIO-Signature <hex> over `v0:ts:body`, X-CIO-Timestamp; id JSON event_id; type object_type.metric";
 
 // Documentation: https://docs.customer.io/journeys/webhooks/#securely-verify-requests
+// Checked 2026-12-02 (issue 15) against:
+// - https://customer.io/docs/api/webhooks/#section/Securely-Verifying-Requests ("v0:<timestamp>:<body>", hex HMAC-SHA256, X-CIO-Timestamp); quoted by the munster gem's Customer.io handler
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

@@ -5,7 +5,9 @@ pub(super) const NAME: &str = "mandrill";
 pub(super) const DESCRIPTION: &str =
     "Mandrill: X-Mandrill-Signature <base64> HMAC-SHA1 over URL + sorted POST params";
 
-// Documentation: https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/#authenticating-webhook-requests
+// Documentation: https://mandrill.zendesk.com/hc/en-us/articles/360039232513-How-to-Authenticate-Webhook-Requests
+// Checked 2026-12-02 (issue 15) against:
+// - https://mandrill.zendesk.com/hc/en-us/articles/360039232513-How-to-Authenticate-Webhook-Requests (exact URL + POST keys sorted, key and value with no delimiter; base64 HMAC-SHA1)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

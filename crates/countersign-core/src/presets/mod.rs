@@ -198,7 +198,9 @@ presets! {
     /// query parameter: the URL alone is signed and the body must hash to that value. Like
     /// Twilio's SDKs, the URL is accepted with and without the default port. Needs the URL
     /// ([`Delivery::url`](crate::Delivery::url)); event id
-    /// `I-Twilio-Idempotency-Token`. The auth token is the secret.
+    /// `I-Twilio-Idempotency-Token`. The auth token is the secret. The parameters are decoded
+    /// and sorted before the signature can be checked, so the body limit is 256 KiB and a
+    /// form body with more than 1 000 parameters is `malformed_body`.
     Twilio => twilio,
     /// Square: `x-square-hmacsha256-signature: <base64>` HMAC-SHA256 over the notification
     /// URL (exactly as configured in Square) followed by the body; event id JSON `event_id`.
@@ -339,7 +341,7 @@ presets! {
     Todoist => todoist,
     /// ClickUp: `X-Signature: <hex>` HMAC-SHA256 over the body with the webhook secret; event type JSON `event`.
     ///
-    /// Source: <https://clickup.com/api/developer-portal/webhooksignature/>.
+    /// Source: <https://developer.clickup.com/docs/webhooksignature>.
     Clickup => clickup,
     /// Help Scout: `X-HelpScout-Signature: <base64>` HMAC-SHA1 over the body with the secret key; event type `X-HelpScout-Event`.
     ///
@@ -375,15 +377,15 @@ presets! {
     Circleci => circleci,
     /// LINE Messaging API: `x-line-signature: <base64>` HMAC-SHA256 over the body with the channel secret; events come in an array: no event type or id.
     ///
-    /// Source: <https://developers.line.biz/en/docs/messaging-api/receiving-messages/#verifying-signatures>.
+    /// Source: <https://developers.line.biz/en/docs/messaging-api/verify-webhook-signature/>.
     Line => line,
-    /// Webex: `X-Spark-Signature: <hex>` HMAC-SHA1 over the body with the webhook secret; event id JSON `id`; event type JSON `resource` + `event` (`messages.created`).
+    /// Webex: `X-Spark-Signature: <hex>` HMAC-SHA1 over the body with the webhook secret; no event id (the body's `id` names the webhook registration, not the event); event type JSON `resource` + `event` (`messages.created`).
     ///
-    /// Source: <https://developer.webex.com/docs/api/guides/webhooks#handling-requests-from-webex>.
+    /// Source: <https://developer.webex.com/docs/receive-and-verify-webhooks>.
     Webex => webex,
     /// Alchemy Notify: `X-Alchemy-Signature: <hex>` HMAC-SHA256 over the body with the webhook signing key; event id JSON `id`; event type JSON `type`.
     ///
-    /// Source: <https://docs.alchemy.com/reference/notify-api-quickstart#webhook-signature--security>.
+    /// Source: <https://docs.alchemy.com/reference/notify-api-faq>.
     Alchemy => alchemy,
     /// Tally: `Tally-Signature: <base64>` HMAC-SHA256 over the body with the signing secret; event id JSON `eventId`; event type JSON `eventType`.
     ///
@@ -391,7 +393,7 @@ presets! {
     Tally => tally,
     /// Squarespace: `Squarespace-Signature: <hex>` HMAC-SHA256 over the body; the subscription secret is hex and decoded to the key; event id JSON `id`; event type JSON `topic`.
     ///
-    /// Source: <https://developers.squarespace.com/commerce-apis/webhook-subscriptions-overview>.
+    /// Source: <https://developers.squarespace.com/commerce-apis/webhooks/verifying-notifications>.
     Squarespace => squarespace,
     /// Chargify / Maxio Advanced Billing: `X-Chargify-Webhook-Signature-Hmac-Sha-256: <hex>` HMAC-SHA256 over the (form-encoded) body with the site's shared key; event id `X-Chargify-Webhook-Id`.
     ///
@@ -403,7 +405,7 @@ presets! {
     Airtable => airtable,
     /// Nylas v3: `X-Nylas-Signature: <hex>` HMAC-SHA256 over the body with the webhook secret; event id JSON `id`; event type JSON `type`.
     ///
-    /// Source: <https://developer.nylas.com/docs/v3/notifications/webhooks/#verify-webhook-signatures>.
+    /// Source: <https://developer.nylas.com/docs/cookbook/use-cases/build/verify-webhook-signatures/>.
     Nylas => nylas,
     /// Pusher Channels: `X-Pusher-Signature: <hex>` HMAC-SHA256 over the body with the app secret (`X-Pusher-Key` names the app); events come in an array.
     ///
@@ -423,9 +425,9 @@ presets! {
     Sendbird => sendbird,
     /// Segment webhooks destination: `X-Signature: <hex>` HMAC-SHA1 over the body with the shared secret; event id JSON `messageId`; event type JSON `type`.
     ///
-    /// Source: <https://segment.com/docs/connections/destinations/catalog/webhooks/#authentication>.
+    /// Source: <https://www.twilio.com/docs/segment/connections/destinations/catalog/actions-webhook>.
     Segment => segment,
-    /// Jira Cloud admin webhooks with a secret: `X-Hub-Signature: sha256=<hex>` HMAC-SHA256 over the body; event type JSON `webhookEvent`.
+    /// Jira Cloud admin webhooks with a secret: `X-Hub-Signature: sha256=<hex>` HMAC-SHA256 over the body; event id header `X-Atlassian-Webhook-Identifier`; event type JSON `webhookEvent`.
     ///
     /// Source: <https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks>.
     Jira => jira,
@@ -455,7 +457,7 @@ presets! {
     Flutterwave => flutterwave,
     /// Mux: `Mux-Signature: t=<unix>,v1=<hex>` HMAC-SHA256 over `t.body` with the webhook signing secret; event id JSON `id`; event type JSON `type`.
     ///
-    /// Source: <https://docs.mux.com/core/verify-webhook-signatures>.
+    /// Source: <https://www.mux.com/docs/core/verify-webhook-signatures>.
     Mux => mux,
     /// WorkOS: `WorkOS-Signature: t=<unix ms>, v1=<hex>` HMAC-SHA256 over `t.body`; tolerance 180 s as WorkOS's SDKs; event id JSON `id`; event type JSON `event`.
     ///
@@ -507,7 +509,7 @@ presets! {
     Trello => trello,
     /// Mandrill (Mailchimp Transactional): `X-Mandrill-Signature: <base64>` HMAC-SHA1 over the webhook URL followed by each POST parameter sorted by name, written `name value` without separators (as Twilio), with the webhook key. Needs the URL; events come in `mandrill_events`.
     ///
-    /// Source: <https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/#authenticating-webhook-requests>.
+    /// Source: <https://mandrill.zendesk.com/hc/en-us/articles/360039232513-How-to-Authenticate-Webhook-Requests>.
     Mandrill => mandrill,
     /// Generic HTTP Basic authentication: `Authorization: Basic <base64(user:password)>` must
     /// equal the configured `user:password` (compared in constant time; nothing is signed, so

@@ -6,7 +6,9 @@ pub(super) const NAME: &str = "mux";
 pub(super) const DESCRIPTION: &str =
     "Mux: Mux-Signature t=<unix>,v1=<hex> over `t.body`; id JSON id; type JSON type";
 
-// Documentation: https://docs.mux.com/core/verify-webhook-signatures
+// Documentation: https://www.mux.com/docs/core/verify-webhook-signatures
+// Checked 2026-12-02 (issue 15) against:
+// - https://www.mux.com/docs/core/verify-webhook-signatures (t=<unix s>,v1=<hex>; signed payload `t` + "." + body)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

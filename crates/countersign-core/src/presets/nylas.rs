@@ -6,7 +6,9 @@ pub(super) const NAME: &str = "nylas";
 pub(super) const DESCRIPTION: &str =
     "Nylas: X-Nylas-Signature <hex> HMAC-SHA256 over the body; id JSON id; type JSON type";
 
-// Documentation: https://developer.nylas.com/docs/v3/notifications/webhooks/#verify-webhook-signatures
+// Documentation: https://developer.nylas.com/docs/cookbook/use-cases/build/verify-webhook-signatures/
+// Checked 2026-12-02 (issue 15) against:
+// - https://developer.nylas.com/docs/cookbook/use-cases/build/verify-webhook-signatures/ (hex HMAC-SHA256 of the exact body with webhook_secret)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

@@ -7,6 +7,8 @@ pub(super) const DESCRIPTION: &str =
     "Paystack: x-paystack-signature <hex> HMAC-SHA512 over the body; type JSON event";
 
 // Documentation: https://paystack.com/docs/payments/webhooks/#verify-event-origin
+// Checked 2026-12-02 (issue 15) against:
+// - https://gist.github.com/ibrahimlawal/2f987cccfa87f7ec4cb3dcb40e61dedd (Paystack's skeleton: hex HMAC-SHA512 of the raw body with the secret key; switch on JSON `event`)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

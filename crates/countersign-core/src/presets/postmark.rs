@@ -6,6 +6,8 @@ pub(super) const DESCRIPTION: &str = "Postmark: HTTP Basic auth credentials set 
 
 // Documentation: https://postmarkapp.com/developer/webhooks/webhooks-overview (protecting
 // your webhook: basic HTTP authentication)
+// Checked 2026-12-02 (issue 15) against:
+// - https://postmarkapp.com/developer/webhooks/webhooks-overview (no signature: basic HTTP authentication in the webhook URL)
 
 pub(super) fn scheme() -> Scheme {
     let mut scheme = super::basic_auth::with_name(NAME);

@@ -6,7 +6,9 @@ pub(super) const NAME: &str = "segment";
 pub(super) const DESCRIPTION: &str =
     "Segment: X-Signature <hex> HMAC-SHA1 over the body; id JSON messageId; type JSON type";
 
-// Documentation: https://segment.com/docs/connections/destinations/catalog/webhooks/#authentication
+// Documentation: https://www.twilio.com/docs/segment/connections/destinations/catalog/actions-webhook
+// Checked 2026-12-02 (issue 15) against:
+// - https://www.twilio.com/docs/segment/connections/destinations/catalog/actions-webhook (X-Signature: hex HMAC-SHA1 of the body with the shared secret)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

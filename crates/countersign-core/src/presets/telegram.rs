@@ -6,6 +6,8 @@ pub(super) const DESCRIPTION: &str =
     "Telegram: X-Telegram-Bot-Api-Secret-Token equals the secret token; id JSON update_id";
 
 // Documentation: https://core.telegram.org/bots/api#setwebhook
+// Checked 2026-12-02 (issue 15) against:
+// - https://core.telegram.org/bots/api#setwebhook (secret_token, sent back in X-Telegram-Bot-Api-Secret-Token; 1-256 chars A-Z a-z 0-9 _ -)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

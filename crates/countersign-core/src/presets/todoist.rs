@@ -6,6 +6,8 @@ pub(super) const NAME: &str = "todoist";
 pub(super) const DESCRIPTION: &str = "Todoist: X-Todoist-Hmac-SHA256 <base64> over the body; id X-Todoist-Delivery-ID; type JSON event_name";
 
 // Documentation: https://developer.todoist.com/sync/v9/#webhooks (request format)
+// Checked 2026-12-02 (issue 15) against:
+// - https://doist.github.io/todoist-sdk-typescript/api/functions/verifyWebhookSignature (official SDK: base64 HMAC-SHA256 of the raw body, client_secret)
 
 pub(super) fn scheme() -> Scheme {
     Scheme::builder(NAME)

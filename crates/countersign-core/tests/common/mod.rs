@@ -120,6 +120,45 @@ pub(crate) fn flip_signature_bits(scheme: &Scheme, headers: &HeaderMap) -> Heade
     out
 }
 
+/// Every signature entry rewritten in an encoding of the same bytes that the provider does
+/// not send: hex in uppercase, base64 without its padding (or, when unpadded, with a
+/// non-zero trailing bit). `None` when no entry has such a form.
+pub(crate) fn non_canonical_signatures(scheme: &Scheme, headers: &HeaderMap) -> Option<HeaderMap> {
+    let name = signature_header(scheme, headers);
+    let value = headers[&name].to_str().expect("ASCII signature header");
+    let mut out_value = String::new();
+    let mut done = 0;
+    let mut changed = false;
+    for (start, end) in signature_spans(scheme.syntax(), value) {
+        let sig = &value[start..end];
+        let other = match scheme.encoding() {
+            countersign_core::Encoding::Hex => sig.to_ascii_uppercase(),
+            _ => {
+                let trimmed = sig.trim_end_matches('=');
+                if trimmed.len() == sig.len() {
+                    sig.to_owned()
+                } else {
+                    trimmed.to_owned()
+                }
+            }
+        };
+        changed |= other != sig;
+        out_value.push_str(&value[done..start]);
+        out_value.push_str(&other);
+        done = end;
+    }
+    out_value.push_str(&value[done..]);
+    if !changed {
+        return None;
+    }
+    let mut out = headers.clone();
+    out.insert(
+        name,
+        HeaderValue::from_str(&out_value).expect("header value"),
+    );
+    Some(out)
+}
+
 /// A well-formed secret that differs from `secret` (so verification, not configuration,
 /// must fail).
 pub(crate) fn wrong_secret(scheme: &Scheme, secret: &str) -> String {

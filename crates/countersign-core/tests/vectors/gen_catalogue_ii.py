@@ -7,8 +7,9 @@ directory:  python3 gen_catalogue_ii.py
 Same shape as catalogue.json (id, provider, preset, source, how, secret, body, headers, now,
 url, form, event_id, wrong_secret) plus `event_type`: what `Verified::event_type` must
 report for the delivery (null: none). None of these providers publishes a signed example
-with its secret, so every vector is computed ("official": false); `source` is the
-documentation the algorithm was taken from. Every vector is a valid delivery; the Rust test
+with its secret, so every vector is computed ("official": false) except one: Mux's official
+SDK documents an example (secret, body, timestamp, header), kept as published
+("official": true); `source` is the documentation the algorithm was taken from. Every vector is a valid delivery; the Rust test
 derives the negatives (tampered body, wrong key, stale and future timestamp, unknown
 version). Deterministic: fixed bodies, keys and clock, so re-running leaves git clean.
 """
@@ -115,7 +116,7 @@ body("cal-com", "https://cal.com/docs/developing/guides/automation/webhooks", "X
 body("todoist", "https://developer.todoist.com/sync/v9/#webhooks", "X-Todoist-Hmac-SHA256", S, "base64", "", "todoist-client-secret",
      compact({"event_name": "item:added", "user_id": "2671355", "event_data": {"id": "2995104339", "content": "Buy Milk"}, "version": "9"}),
      "item:added", "1234", extra={"X-Todoist-Delivery-ID": "1234"})
-body("clickup", "https://clickup.com/api/developer-portal/webhooksignature/", "X-Signature", S, "hex", "", "clickup-webhook-secret",
+body("clickup", "https://developer.clickup.com/docs/webhooksignature", "X-Signature", S, "hex", "", "clickup-webhook-secret",
      compact({"event": "taskCreated", "history_items": [{"id": "2800763136717140857"}], "task_id": "1vj37mc", "webhook_id": "7fa3ec74"}),
      "taskCreated")
 body("help-scout", "https://developer.helpscout.com/webhooks/", "X-HelpScout-Signature", hashlib.sha1, "base64", "", "helpscout-secret-key",
@@ -140,13 +141,13 @@ body("heroku", "https://devcenter.heroku.com/articles/app-webhooks#securing-webh
 body("doppler", "https://docs.doppler.com/docs/webhooks#verify-webhook-with-signing-secret", "X-Doppler-Signature", S, "hex", "sha256=",
      "doppler-signing-secret", compact({"type": "config.secrets.update", "config": {"name": "prd"}, "project": {"name": "backend"}}),
      "config.secrets.update")
-body("line", "https://developers.line.biz/en/docs/messaging-api/receiving-messages/#verifying-signatures", "x-line-signature", S, "base64", "",
+body("line", "https://developers.line.biz/en/docs/messaging-api/verify-webhook-signature/", "x-line-signature", S, "base64", "",
      "line-channel-secret", compact({"destination": "U1", "events": [{"type": "message", "message": {"type": "text", "text": "Hello"}}]}), None)
-body("webex", "https://developer.webex.com/docs/api/guides/webhooks#handling-requests-from-webex", "X-Spark-Signature", hashlib.sha1, "hex", "",
+body("webex", "https://developer.webex.com/docs/receive-and-verify-webhooks", "X-Spark-Signature", hashlib.sha1, "hex", "",
      "webex-webhook-secret", compact({"id": "Y2lzY29zcGFyazovL3VzL1dFQkhPT0svOTZhYmMyYWEtM2RjYy0xMWU1LWExNTItZmUzNDgxOWNkYzlh",
                                        "name": "My Webhook", "resource": "messages", "event": "created", "data": {"id": "m1"}}),
-     "messages.created", "Y2lzY29zcGFyazovL3VzL1dFQkhPT0svOTZhYmMyYWEtM2RjYy0xMWU1LWExNTItZmUzNDgxOWNkYzlh")
-body("alchemy", "https://docs.alchemy.com/reference/notify-api-quickstart#webhook-signature--security", "X-Alchemy-Signature", S, "hex", "",
+     "messages.created")  # no event id: the top-level id is the webhook registration's
+body("alchemy", "https://docs.alchemy.com/reference/notify-api-faq", "X-Alchemy-Signature", S, "hex", "",
      "whsec_alchemy_signing_key", compact({"webhookId": "wh_octjglnywaupz6th", "id": "whevt_ogrc5v64myey69ux", "createdAt": "2023-11-14T22:13:20Z",
                                           "type": "ADDRESS_ACTIVITY", "event": {"network": "ETH_MAINNET", "activity": []}}),
      "ADDRESS_ACTIVITY", "whevt_ogrc5v64myey69ux")
@@ -154,7 +155,7 @@ body("tally", "https://tally.so/help/webhooks", "Tally-Signature", S, "base64", 
      compact({"eventId": "a4cb511e-d513-4fa5-baee-b815d718dfd1", "eventType": "FORM_RESPONSE", "createdAt": "2023-06-28T15:00:21.889Z",
               "data": {"responseId": "2wgx4n", "fields": []}}), "FORM_RESPONSE", "a4cb511e-d513-4fa5-baee-b815d718dfd1")
 sq_secret = hx(hashlib.sha256(b"countersign squarespace").digest())
-body("squarespace", "https://developers.squarespace.com/commerce-apis/webhook-subscriptions-overview", "Squarespace-Signature", S, "hex", "",
+body("squarespace", "https://developers.squarespace.com/commerce-apis/webhooks/verifying-notifications", "Squarespace-Signature", S, "hex", "",
      sq_secret, compact({"id": "5e56d1b0-9a5b-4d5f-a8e6-e8d4e9c3a7b2", "websiteId": "5d1e5e1b", "subscriptionId": "s1",
                          "topic": "order.create", "createdOn": "2023-11-14T22:13:20.000Z", "data": {"orderId": "o1"}}),
      "order.create", "5e56d1b0-9a5b-4d5f-a8e6-e8d4e9c3a7b2", key=bytes.fromhex(sq_secret))
@@ -165,7 +166,7 @@ air_secret = b64(hashlib.sha256(b"countersign airtable mac").digest())
 body("airtable", "https://airtable.com/developers/web/api/webhooks-overview#webhook-notification-delivery", "X-Airtable-Content-MAC", S, "hex",
      "hmac-sha256=", air_secret, compact({"base": {"id": "app00000000000000"}, "webhook": {"id": "ach00000000000000"},
                                           "timestamp": "2022-02-01T21:25:05.663Z"}), None, key=base64.b64decode(air_secret))
-body("nylas", "https://developer.nylas.com/docs/v3/notifications/webhooks/#verify-webhook-signatures", "X-Nylas-Signature", S, "hex", "",
+body("nylas", "https://developer.nylas.com/docs/cookbook/use-cases/build/verify-webhook-signatures/", "X-Nylas-Signature", S, "hex", "",
      "nylas-webhook-secret", compact({"specversion": "1.0", "type": "message.created", "source": "/google/emails/realtime",
                                       "id": "mock-id", "time": 1700000000, "data": {"object": {"id": "m1"}}}), "message.created", "mock-id")
 body("pusher", "https://pusher.com/docs/channels/server_api/webhooks/#authentication", "X-Pusher-Signature", S, "hex", "", "pusher-app-secret",
@@ -180,12 +181,13 @@ body("gocardless", "https://developer.gocardless.com/getting-started/staying-up-
 body("sendbird", "https://sendbird.com/docs/chat/platform-api/v3/webhook/overview", "x-sendbird-signature", S, "hex", "", "sendbird-api-token",
      compact({"category": "group_channel:message_send", "sender": {"user_id": "u1"}, "payload": {"message": "hi"}}),
      "group_channel:message_send")
-body("segment", "https://segment.com/docs/connections/destinations/catalog/webhooks/#authentication", "X-Signature", hashlib.sha1, "hex", "",
+body("segment", "https://www.twilio.com/docs/segment/connections/destinations/catalog/actions-webhook", "X-Signature", hashlib.sha1, "hex", "",
      "segment-shared-secret", compact({"type": "track", "event": "Order Completed", "messageId": "ajs-f8ca1e4de5024d9430b3928bd8ac6b96",
                                        "userId": "u1"}), "track", "ajs-f8ca1e4de5024d9430b3928bd8ac6b96")
 body("jira", "https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks", "X-Hub-Signature", S, "hex", "sha256=",
      "jira-webhook-secret", compact({"timestamp": 1700000000000, "webhookEvent": "jira:issue_created", "issue": {"id": "10001"}}),
-     "jira:issue_created")
+     "jira:issue_created", "6a1e6c5e-4d3b-4f6e-9a7d-0c2b8e1f3a90",
+     extra={"X-Atlassian-Webhook-Identifier": "6a1e6c5e-4d3b-4f6e-9a7d-0c2b8e1f3a90"})
 body("hookdeck", "https://hookdeck.com/docs/authentication#hookdeck-webhook-signature-verification", "x-hookdeck-signature", S, "base64", "",
      "hookdeck-signing-secret", compact({"id": "evt_1", "data": {}}), None)
 body("asana", "https://developers.asana.com/docs/webhooks-guide#security", "X-Hook-Signature", S, "hex", "", "asana-x-hook-secret",
@@ -248,9 +250,17 @@ def kv(preset, source, header, fmt, secret, text, event_type, event_id=None, ts=
     add(preset, source, "hex HMAC-SHA256(secret, t.body)", secret, text, headers, event_type, event_id, now=NOW)
 
 
-kv("mux", "https://docs.mux.com/core/verify-webhook-signatures", "Mux-Signature", "t={t},v1={sig}", "mux-signing-secret",
+kv("mux", "https://www.mux.com/docs/core/verify-webhook-signatures", "Mux-Signature", "t={t},v1={sig}", "mux-signing-secret",
    compact({"type": "video.asset.ready", "id": "3a56ac3d-33da-4366-855b-f592d898409d", "object": {"type": "asset", "id": "a1"},
             "data": {"status": "ready"}}), "video.asset.ready", "3a56ac3d-33da-4366-855b-f592d898409d")
+# Published known answer: the example of Mux's official Elixir SDK (Mux.Webhooks.TestUtils,
+# generate_signature("payload", "SuperSecret123")), copied, not computed here.
+out.append({"id": "mux-sdk-example", "provider": "mux", "preset": "mux", "official": True,
+            "source": "https://hexdocs.pm/mux/Mux.Webhooks.TestUtils.html",
+            "how": "the SDK's documented output: t=1591664030, hex HMAC-SHA256(secret, t.body)",
+            "secret": "SuperSecret123", "body": "payload",
+            "headers": {"Mux-Signature": "t=1591664030,v1=e43496b6aae982c4c2fd6f8e92935f1d90216f1f64d56024e72390acfb988272"},
+            "event_type": None, "event_id": None, "now": 1591664030})
 kv("workos", "https://workos.com/docs/events/data-syncing/webhooks", "WorkOS-Signature", "t={t}, v1={sig}", "workos-webhook-secret",
    compact({"id": "event_01J0ZQ7YPZ8C3KQ3XBTQ4ZX7YE", "event": "user.created", "data": {"id": "user_01"}, "created_at": "2023-11-14T22:13:20.000Z"}),
    "user.created", "event_01J0ZQ7YPZ8C3KQ3XBTQ4ZX7YE", ts=NOW * 1000 + 123)
@@ -326,7 +336,7 @@ add("trello", "https://developer.atlassian.com/cloud/trello/guides/rest-api/webh
     {"X-Trello-Webhook": b64(mac(hashlib.sha1, "trello-app-secret", text + url))}, "updateCard", "51f9424bcd6e040f3c002412", url=url)
 url = "https://example.com/mandrill/hook"
 events = compact([{"event": "send", "msg": {"email": "a@example.com", "subject": "Hi & bye"}, "_id": "exampleaaaaaaaaaaaaaaaaaaaaaaaaa", "ts": NOW}])
-add("mandrill", "https://mailchimp.com/developer/transactional/guides/track-respond-activity-webhooks/#authenticating-webhook-requests",
+add("mandrill", "https://mandrill.zendesk.com/hc/en-us/articles/360039232513-How-to-Authenticate-Webhook-Requests",
     "base64 HMAC-SHA1(webhook key, URL + 'mandrill_events' + value)", "mandrill-webhook-key", None,
     {"X-Mandrill-Signature": b64(mac(hashlib.sha1, "mandrill-webhook-key", url + "mandrill_events" + events))}, None, url=url,
     form=[["mandrill_events", events]])

@@ -9,7 +9,7 @@ use http::HeaderValue;
 use http::request::Parts;
 use tower_layer::Layer;
 
-use super::service::Dedup;
+use super::service::{Dedup, InlineDedup};
 use crate::error::{DedupConfigError, check_duration, check_key_part};
 use crate::stats::DedupStats;
 use crate::store::{DedupStore, MAX_TTL};
@@ -73,11 +73,32 @@ impl fmt::Debug for Config {
 ///
 /// | store says | answer |
 /// |---|---|
-/// | claimed | call the handler; a 2xx is recorded as done **before** it is returned; anything else (non-2xx, error, panic, the request future dropped) releases the claim so that the provider's retry runs the handler again |
+/// | claimed | call the handler; a 2xx is recorded as done **before** it is returned; anything else (non-2xx, error, panic) releases the claim so that the provider's retry runs the handler again |
 /// | in flight | `409 Conflict` + `Retry-After`, handler not called |
 /// | done | `200 OK` + `countersign-duplicate: true`, handler not called |
 /// | error | `503 Service Unavailable` + `Retry-After` (or, with [`OnStoreError::FailOpen`], the handler without deduplication) |
 /// | — no event id | `400 Bad Request` |
+///
+/// ## The client going away
+///
+/// Once the claim is won, the handler runs to completion in a spawned task and its outcome
+/// is recorded even if the client disconnects or an outer timeout drops the request: the
+/// response future only waits for the task. (Otherwise the provider's retry would run the
+/// handler a second time while the first run may still be doing its work.) This needs a
+/// Tokio runtime and a `Send + 'static` handler; [`DedupLayer::inline`] makes
+/// [`InlineDedup`] instead, which runs the handler inside the request future and releases
+/// the claim when that future is dropped. A spawned handler that is still running when the
+/// runtime shuts down is abandoned: its claim is neither completed nor released and expires
+/// with the lease, so a retry cannot race work that may have happened.
+///
+/// ## Replays
+///
+/// The key is the event id the scheme names. Where the provider does not sign that id —
+/// GitHub's `X-GitHub-Delivery`, Shopify's `X-Shopify-Webhook-Id`, … (`countersign presets`
+/// shows which presets sign theirs) — anyone who captured a delivery can replay it under a
+/// fresh id inside the scheme's timestamp tolerance (for presets without a signed timestamp,
+/// forever), and the layer runs the handler again. The layer deduplicates retries; it does
+/// not stop replays of unsigned ids.
 ///
 /// ```
 /// use countersign_core::{Delivery, Preset, SignRequest, Signer, Verifier};
@@ -163,11 +184,46 @@ impl DedupLayer {
     }
 }
 
+impl DedupLayer {
+    /// The same layer (same store, settings and counters) running the handler inside the
+    /// request future instead of a spawned task: for handlers that are not `Send + 'static`.
+    /// Dropping a request then cancels its handler and releases the claim.
+    #[must_use]
+    pub fn inline(&self) -> InlineDedupLayer {
+        InlineDedupLayer {
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
 impl<S> Layer<S> for DedupLayer {
     type Service = Dedup<S>;
 
     fn layer(&self, inner: S) -> Dedup<S> {
         Dedup::new(inner, Arc::clone(&self.config))
+    }
+}
+
+/// [`DedupLayer`] for handlers that cannot be spawned: makes [`InlineDedup`]. See
+/// [`DedupLayer::inline`].
+#[derive(Debug, Clone)]
+pub struct InlineDedupLayer {
+    config: Arc<Config>,
+}
+
+impl InlineDedupLayer {
+    /// The layer's counters (shared with the [`DedupLayer`] it came from).
+    #[must_use]
+    pub fn stats(&self) -> DedupStats {
+        self.config.stats.clone()
+    }
+}
+
+impl<S> Layer<S> for InlineDedupLayer {
+    type Service = InlineDedup<S>;
+
+    fn layer(&self, inner: S) -> InlineDedup<S> {
+        InlineDedup::new(inner, Arc::clone(&self.config))
     }
 }
 

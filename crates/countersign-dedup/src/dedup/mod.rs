@@ -5,13 +5,13 @@ mod layer;
 mod rejection;
 mod service;
 
-pub use future::{DUPLICATE_HEADER, DedupFuture};
+pub use future::{DUPLICATE_HEADER, DedupFuture, InlineDedupFuture};
 pub use layer::{
     DEFAULT_LEASE, DEFAULT_RETENTION, DEFAULT_RETRY_AFTER, DedupLayer, DedupLayerBuilder,
-    OnStoreError,
+    InlineDedupLayer, OnStoreError,
 };
 pub use rejection::DedupRejection;
-pub use service::Dedup;
+pub use service::{Dedup, InlineDedup};
 
 #[cfg(test)]
 mod tests {
@@ -36,6 +36,7 @@ mod tests {
         inner: MemoryStore,
         fail_claim: AtomicBool,
         fail_complete: AtomicBool,
+        fail_release: AtomicBool,
     }
 
     fn down(op: StoreOp) -> StoreError {
@@ -61,6 +62,9 @@ mod tests {
             self.inner.complete(token, status, retention)
         }
         fn release<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, Fenced> {
+            if self.fail_release.load(Ordering::SeqCst) {
+                return Box::pin(async { Err(down(StoreOp::Release)) });
+            }
             self.inner.release(token)
         }
     }
@@ -148,16 +152,77 @@ mod tests {
         assert_eq!(probe(&*store, "p1").await, Claim::Claimed, "released");
     }
 
+    /// A handler that sleeps `ms`, then counts its completion and answers 200.
+    fn slow(
+        ms: u64,
+        done: Arc<AtomicU32>,
+    ) -> impl Service<
+        Request<StatusCode>,
+        Response = Response<()>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone
+    + Send
+    + 'static {
+        service_fn(move |_req: Request<StatusCode>| {
+            let done = Arc::clone(&done);
+            async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                done.fetch_add(1, Ordering::SeqCst);
+                Ok::<Response<()>, Infallible>(Response::new(()))
+            }
+        })
+    }
+
     #[tokio::test]
-    async fn a_dropped_request_releases_its_claim() {
+    async fn a_client_that_goes_away_does_not_cancel_the_claimed_handler() {
         let store = Arc::new(MemoryStore::new());
         let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
-        let mut svc = ServiceBuilder::new().layer(layer).service(service_fn(
-            |_req: Request<StatusCode>| async {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                Ok::<Response<()>, Infallible>(Response::new(()))
-            },
-        ));
+        let stats = layer.stats();
+        let done = Arc::new(AtomicU32::new(0));
+        let mut svc = ServiceBuilder::new()
+            .layer(layer)
+            .service(slow(200, Arc::clone(&done)));
+        let fut = svc.ready().await.unwrap().call(verified("gone-1"));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(30), fut)
+                .await
+                .is_err(),
+            "the client gave up first"
+        );
+        // The retry while the handler still runs is not acknowledged...
+        let retry = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(verified("gone-1"))
+            .await
+            .unwrap();
+        assert_eq!(retry.status(), StatusCode::CONFLICT);
+        // ...and once it finished, its success is on record.
+        for _ in 0..200 {
+            if done.load(Ordering::SeqCst) == 1 && stats.snapshot().pending() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(done.load(Ordering::SeqCst), 1, "the handler ran to its end");
+        assert_eq!(probe(&*store, "gone-1").await, Claim::Done(StatusCode::OK));
+        let s = stats.snapshot();
+        assert_eq!(
+            (s.claimed, s.completed, s.released, s.pending()),
+            (1, 1, 0, 0)
+        );
+    }
+
+    #[tokio::test]
+    async fn inline_dedup_releases_the_claim_of_a_dropped_request() {
+        let store = Arc::new(MemoryStore::new());
+        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let done = Arc::new(AtomicU32::new(0));
+        let mut svc = ServiceBuilder::new()
+            .layer(layer.inline())
+            .service(slow(3_600_000, Arc::clone(&done)));
         let fut = svc.ready().await.unwrap().call(verified("d1"));
         assert!(
             tokio::time::timeout(Duration::from_millis(20), fut)
@@ -166,11 +231,102 @@ mod tests {
         );
         for _ in 0..100 {
             if probe(&*store, "d1").await == Claim::Claimed {
+                assert_eq!(layer.stats().snapshot().pending(), 0);
                 return;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         panic!("the claim of a dropped request was not released");
+    }
+
+    #[tokio::test]
+    async fn inline_dedup_takes_a_handler_that_is_not_send() {
+        let layer = DedupLayer::builder(MemoryStore::new()).build().unwrap();
+        let mut svc = ServiceBuilder::new()
+            .layer(layer.inline())
+            .service(service_fn(|_req: Request<StatusCode>| async {
+                let not_send = std::rc::Rc::new(1);
+                tokio::task::yield_now().await;
+                Ok::<_, Infallible>(
+                    Response::builder()
+                        .status(200 + *not_send - 1)
+                        .body(())
+                        .unwrap(),
+                )
+            }));
+        let res = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(verified("rc"))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn a_handler_task_dropped_by_runtime_shutdown_abandons_its_claim() {
+        let store = Arc::new(MemoryStore::new());
+        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let stats = layer.stats();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut svc = ServiceBuilder::new()
+                .layer(layer)
+                .service(slow(3_600_000, Arc::new(AtomicU32::new(0))));
+            let fut = svc.ready().await.unwrap().call(verified("a1"));
+            assert!(
+                tokio::time::timeout(Duration::from_millis(20), fut)
+                    .await
+                    .is_err()
+            );
+        });
+        drop(runtime);
+        let s = stats.snapshot();
+        assert_eq!(
+            (s.claimed, s.released, s.abandoned, s.pending()),
+            (1, 0, 1, 0)
+        );
+        let other = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        other.block_on(async {
+            let t = Token::new(DedupKey::new("stripe", "a1"));
+            assert_eq!(
+                store.claim(&t, Duration::from_secs(60)).await.unwrap(),
+                Claim::InFlight,
+                "left to expire with its lease"
+            );
+        });
+    }
+
+    #[tokio::test]
+    async fn a_release_that_fails_is_not_pending() {
+        let store = Arc::new(Flaky::default());
+        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let stats = layer.stats();
+        let mut svc = ServiceBuilder::new()
+            .layer(layer)
+            .service(handler(Arc::new(AtomicU32::new(0))));
+        store.fail_release.store(true, Ordering::SeqCst);
+        let res = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(verified_with("r1", StatusCode::INTERNAL_SERVER_ERROR))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let s = stats.snapshot();
+        assert_eq!((s.claimed, s.released, s.unreleased), (1, 0, 1));
+        assert_eq!(
+            s.pending(),
+            0,
+            "a claim that expires with its lease is not pending"
+        );
     }
 
     #[tokio::test]
@@ -386,6 +542,7 @@ mod tests {
     fn layer_and_service_are_send_sync_clone() {
         fn check<T: Send + Sync + Clone + 'static>() {}
         check::<DedupLayer>();
+        check::<InlineDedupLayer>();
         check::<Dedup<tower::util::BoxCloneSyncService<Request<()>, Response<()>, Infallible>>>();
     }
 }

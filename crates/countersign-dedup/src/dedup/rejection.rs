@@ -27,6 +27,10 @@ pub enum DedupRejection {
         /// The operation that failed.
         op: StoreOp,
     },
+    /// The handler's task was cancelled before it answered (the runtime is shutting down);
+    /// the claim is left to expire with its lease. `503 Service Unavailable` with
+    /// `Retry-After`.
+    Abandoned,
 }
 
 impl DedupRejection {
@@ -37,12 +41,14 @@ impl DedupRejection {
             DedupRejection::MissingEventId => StatusCode::BAD_REQUEST,
             DedupRejection::InFlight => StatusCode::CONFLICT,
             DedupRejection::Duplicate { .. } => StatusCode::OK,
-            DedupRejection::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            DedupRejection::StoreUnavailable { .. } | DedupRejection::Abandoned => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
     /// A stable snake_case name: `missing_event_id`, `in_flight`, `duplicate`,
-    /// `store_unavailable`.
+    /// `store_unavailable`, `abandoned`.
     #[must_use]
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -50,6 +56,7 @@ impl DedupRejection {
             DedupRejection::InFlight => "in_flight",
             DedupRejection::Duplicate { .. } => "duplicate",
             DedupRejection::StoreUnavailable { .. } => "store_unavailable",
+            DedupRejection::Abandoned => "abandoned",
         }
     }
 }

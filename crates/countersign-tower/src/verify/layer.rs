@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderName, Response};
 use tower_layer::Layer;
 
 use super::url::UrlConfig;
+use crate::budget::BodyBudget;
 use crate::rejection::VerifyRejection;
 use crate::verify::Verify;
 
@@ -26,6 +27,7 @@ pub(crate) struct Config {
     /// rebuilt per request.
     pub(crate) needs_url: bool,
     pub(crate) on_rejection: Option<RejectionHook>,
+    pub(crate) budget: Option<BodyBudget>,
 }
 
 impl Config {
@@ -62,6 +64,7 @@ impl fmt::Debug for Config {
                 "on_rejection",
                 &self.on_rejection.as_ref().map(|_| "<hook>"),
             )
+            .field("budget", &self.budget)
             .finish()
     }
 }
@@ -158,6 +161,7 @@ pub struct VerifyLayerBuilder {
     url_scheme: Option<String>,
     trust_forwarded: bool,
     on_rejection: Option<RejectionHook>,
+    budget: Option<BodyBudget>,
 }
 
 impl fmt::Debug for VerifyLayerBuilder {
@@ -172,6 +176,7 @@ impl fmt::Debug for VerifyLayerBuilder {
                 "on_rejection",
                 &self.on_rejection.as_ref().map(|_| "<hook>"),
             )
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
@@ -186,6 +191,7 @@ impl VerifyLayerBuilder {
             url_scheme: None,
             trust_forwarded: false,
             on_rejection: None,
+            budget: None,
         }
     }
 
@@ -225,6 +231,15 @@ impl VerifyLayerBuilder {
     /// read when they declare a `Content-Length`.
     pub fn body_limit(self, bytes: usize) -> Self {
         self.verifier_option("body_limit", |b| b.body_limit(bytes))
+    }
+
+    /// Counts the bodies this layer buffers against a shared [`BodyBudget`] (default: none,
+    /// each request is bounded by the body limit alone). A request that does not fit is
+    /// answered `503` + `Retry-After`, before its body is read when it declares its length.
+    /// The budget must hold at least one body of the body limit.
+    pub fn body_budget(mut self, budget: BodyBudget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     /// Injects a clock (default: the system clock).
@@ -325,8 +340,9 @@ impl VerifyLayerBuilder {
     /// The verifier's [`ConfigError`]s (no secret, empty or undecodable secret, invalid
     /// scheme, too many secrets); [`ConfigError::InvalidValue`] for a `public_url` that is
     /// not an absolute `http(s)` URL without query, or a `url_scheme` other than
-    /// `http`/`https`; [`ConfigError::UnsupportedOption`] when a verifier option was set on
-    /// a builder made by [`VerifyLayer::with_verifier`].
+    /// `http`/`https`, or a [`body_budget`](Self::body_budget) smaller than the body limit;
+    /// [`ConfigError::UnsupportedOption`] when a verifier option was set on a builder made by
+    /// [`VerifyLayer::with_verifier`].
     pub fn build(self) -> Result<VerifyLayer, ConfigError> {
         let verifier = match self.source {
             Source::Builder(b) => b.build()?,
@@ -345,6 +361,18 @@ impl VerifyLayerBuilder {
             self.url_scheme.as_deref(),
             self.trust_forwarded,
         )?;
+        if let Some(budget) = &self.budget
+            && budget.capacity() < verifier.body_limit()
+        {
+            return Err(ConfigError::InvalidValue {
+                what: "body budget (must hold one body of the body limit)",
+                value: format!(
+                    "{} bytes, body limit {} bytes",
+                    budget.capacity(),
+                    verifier.body_limit()
+                ),
+            });
+        }
         let sensitive = verifier.scheme().signature_header().to_vec();
         let needs_url = verifier.scheme().needs_url();
         Ok(VerifyLayer {
@@ -355,6 +383,7 @@ impl VerifyLayerBuilder {
                 url,
                 needs_url,
                 on_rejection: self.on_rejection,
+                budget: self.budget,
             }),
         })
     }

@@ -1,0 +1,78 @@
+//! Shared by the integration tests: one harness per backend, temporary SQLite files.
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use bytes::Bytes;
+use countersign_inbox::{EventKey, Inbox, MemoryInbox, NewEvent, SqliteInbox};
+use http::{HeaderMap, HeaderValue};
+
+/// A directory removed on drop.
+#[derive(Debug)]
+pub(crate) struct TempDir(PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "countersign-inbox-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A backend under test and whatever keeps it alive.
+pub(crate) struct Harness {
+    pub(crate) inbox: Arc<dyn Inbox>,
+    pub(crate) dir: Option<TempDir>,
+}
+
+pub(crate) async fn memory() -> Harness {
+    Harness {
+        inbox: Arc::new(MemoryInbox::new()),
+        dir: None,
+    }
+}
+
+pub(crate) async fn sqlite() -> Harness {
+    let dir = TempDir::new("conformance");
+    let inbox = SqliteInbox::open(dir.file("inbox.db")).await.unwrap();
+    Harness {
+        inbox: Arc::new(inbox),
+        dir: Some(dir),
+    }
+}
+
+/// An event with a non-UTF-8 body and a header value that is not UTF-8 either.
+pub(crate) fn event(route: &str, id: &str) -> NewEvent {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers.insert("x-odd", HeaderValue::from_bytes(b"\xfe\xff v").unwrap());
+    let mut body = format!("{{\"id\":\"{id}\"}}").into_bytes();
+    body.extend_from_slice(&[0xff, 0x00, 0x80]);
+    NewEvent::new(
+        EventKey::new(route, id),
+        "stripe",
+        headers,
+        Bytes::from(body),
+    )
+    .target("/hooks/stripe?x=1")
+}
