@@ -28,8 +28,8 @@ pub mod verify {
     #[cfg(feature = "tower")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
     pub use countersign_tower::{
-        BodyReadError, VerifiedBody, Verify, VerifyLayer, VerifyLayerBuilder, VerifyRejection,
-        VerifyResponseBody, VerifyResponseFuture,
+        BodyBudget, BodyReadError, DEFAULT_BUDGET_RETRY_AFTER, VerifiedBody, Verify, VerifyLayer,
+        VerifyLayerBuilder, VerifyRejection, VerifyResponseBody, VerifyResponseFuture,
     };
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
