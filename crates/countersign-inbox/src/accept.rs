@@ -196,19 +196,20 @@ struct Config {
 ///     .service(accept);
 /// let body = br#"{"id":"evt_1"}"#;
 /// let headers = Signer::new(Preset::Stripe, "whsec_test")?.sign(&SignRequest::new(body))?;
-/// let delivery = || {
+/// let delivery = || -> Request<Full<bytes::Bytes>> {
 ///     let mut req = Request::post("/").body(Full::new(bytes::Bytes::from_static(body))).unwrap();
 ///     *req.headers_mut() = headers.clone();
 ///     req
 /// };
-/// let first = app.ready().await?.call(delivery()).await?;
+/// let first = ServiceExt::<Request<Full<bytes::Bytes>>>::ready(&mut app).await?.call(delivery()).await?;
 /// assert_eq!(first.status(), StatusCode::OK);
-/// let again = app.ready().await?.call(delivery()).await?;
+/// let again = ServiceExt::<Request<Full<bytes::Bytes>>>::ready(&mut app).await?.call(delivery()).await?;
 /// assert_eq!(again.headers()[DUPLICATE_HEADER], "true");
 /// assert_eq!(again.extensions().get(), Some(&AcceptOutcome::Duplicate));
 /// // Not verified: rejected by the layer, nothing stored.
 /// let forged = Request::post("/").body(Full::new(bytes::Bytes::from_static(body)))?;
-/// assert_eq!(app.ready().await?.call(forged).await?.status(), StatusCode::BAD_REQUEST);
+/// let rejected = ServiceExt::<Request<Full<bytes::Bytes>>>::ready(&mut app).await?.call(forged).await?;
+/// assert_eq!(rejected.status(), StatusCode::BAD_REQUEST);
 /// assert_eq!(inbox.stats().await?.pending, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
