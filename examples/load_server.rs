@@ -43,9 +43,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use countersign::dedup::DedupStats;
+use countersign::verify::Tolerance;
 use countersign::{
-    DedupLayer, DedupStats, Delivery, MemoryStore, Preset, RedisStore, SignRequest, Signer,
-    Tolerance, Verifier, VerifyLayer,
+    DedupLayer, Delivery, MemoryStore, Preset, RedisStore, SignRequest, Signer, Verifier,
+    VerifyLayer,
 };
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -68,7 +70,7 @@ async fn inline(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<String, StatusCode> {
-    match verifier.verify(&Delivery::new(&headers, &body).with_method("POST")) {
+    match verifier.verify(&Delivery::new(&headers, &body).method("POST")) {
         Ok(_) => Ok(format!("{}", body.len())),
         Err(e) => Err(e.status()),
     }

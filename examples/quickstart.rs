@@ -28,9 +28,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{MethodRouter, post};
+use countersign::dedup::DedupStore;
 use countersign::{
-    DedupLayer, DedupStore, MemoryStore, Preset, RedisStore, SignRequest, Signer, VerifiedWebhook,
-    VerifyLayer, Webhook,
+    DedupLayer, MemoryStore, Preset, RedisStore, SignRequest, Signer, VerifiedWebhook, VerifyLayer,
+    Webhook,
 };
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;

@@ -10,7 +10,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use countersign::{DedupConfigError, DedupLayer, EventIdSource, MemoryStore, Preset, WhenFull};
+use countersign::dedup::{DedupConfigError, WhenFull};
+use countersign::scheme::EventIdSource;
+use countersign::{DedupLayer, MemoryStore, Preset};
 use futures_util::future::join_all;
 use http::StatusCode;
 use support::{Answer, Delivery, Harness, Kind, SLACK_SECRET, client, now, send, serve};
@@ -422,8 +424,8 @@ fn presets_without_event_id_fail_at_build_time() {
     let generic = countersign::Scheme::generic_hmac(
         "x-signature",
         "",
-        countersign::Algorithm::HmacSha256,
-        countersign::Encoding::Hex,
+        countersign::scheme::Algorithm::HmacSha256,
+        countersign::scheme::Encoding::Hex,
     )
     .unwrap();
     assert!(matches!(

@@ -69,8 +69,8 @@ fuzz_target!(|data: &[u8]| {
                 ) {
                     v.verify(
                         &Delivery::new(&headers, body)
-                            .with_url(URL)
-                            .with_method("POST"),
+                            .url(URL)
+                            .method("POST"),
                     )
                     .unwrap_or_else(|e| panic!("{}: own signature rejected: {e:?}", scheme.name()));
                 }

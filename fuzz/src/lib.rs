@@ -144,12 +144,13 @@ pub fn check(
     // URL-bound presets (Twilio, HubSpot v3, …) sign the request URL; without one they
     // stop at `MissingUrl` before parsing anything.
     let delivery = Delivery::new(headers, body)
-        .with_url(URL)
-        .with_method("POST");
+        .url(URL)
+        .method("POST");
     let one = verifier.verify(&delivery);
     let two = verifier
         .prepare(headers)
-        .and_then(|p| verifier.finish(p, &delivery));
+        .and_then(|p| p.url(URL).method("POST").finish(body))
+        .map(countersign_core::Outcome::into_verified);
     assert_eq!(one, two, "verify and prepare+finish disagree");
     match &one {
         Err(e) => {

@@ -14,9 +14,9 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
+use countersign::dedup::{DUPLICATE_HEADER, DedupStats, DedupStore, RedisClusterStore};
 use countersign::{
-    DUPLICATE_HEADER, DedupLayer, DedupStats, DedupStore, MemoryStore, Preset, RedisClusterStore,
-    RedisStore, SignRequest, Signer, Verified, VerifyLayer,
+    DedupLayer, MemoryStore, Preset, RedisStore, SignRequest, Signer, Verified, VerifyLayer,
 };
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -341,7 +341,7 @@ impl App {
     }
 
     /// The counters of `preset`'s route.
-    pub(crate) fn stats(&self, preset: Preset) -> countersign::StatsSnapshot {
+    pub(crate) fn stats(&self, preset: Preset) -> countersign::dedup::StatsSnapshot {
         self.stats
             .iter()
             .find(|(p, _)| *p == preset)

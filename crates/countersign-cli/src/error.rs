@@ -101,6 +101,10 @@ impl CliError {
             let _ = write!(out, ": {e}");
             cause = e.source();
         }
+        // The library's message stays library-neutral; the CLI knows where the list is.
+        if let CliError::Config(ConfigError::UnknownPreset(_)) = self {
+            out.push_str("; run `countersign presets` for the list");
+        }
         out
     }
 }

@@ -90,10 +90,10 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
 
     let mut delivery = Delivery::new(&headers, &body);
     if let Some(url) = &args.url {
-        delivery = delivery.with_url(url);
+        delivery = delivery.url(url);
     }
     if let Some(method) = &args.method {
-        delivery = delivery.with_method(method);
+        delivery = delivery.method(method);
     }
     let result = verifier.verify(&delivery);
     let event_type = result
@@ -148,13 +148,26 @@ mod tests {
 
     #[test]
     fn contract_shapes() {
-        let ok = Verified::new("stripe", Some("evt_123".into()), Some(1_700_000_000));
+        let body = br#"{"id":"evt_123"}"#;
+        let at = std::time::Duration::from_secs(1_700_000_000);
+        let headers = countersign_core::Signer::new(countersign_core::Preset::Stripe, "whsec_x")
+            .unwrap()
+            .sign(&countersign_core::SignRequest::new(body).timestamp(at))
+            .unwrap();
+        let ok = countersign_core::Verifier::builder(countersign_core::Preset::Stripe)
+            .secret("whsec_x")
+            .clock(countersign_core::FixedClock::from_unix_secs(1_700_000_000))
+            .build()
+            .unwrap()
+            .verify(&countersign_core::Delivery::new(&headers, body))
+            .unwrap();
         let (json, _) = render("stripe", &Ok(ok), Some("invoice.paid")).unwrap();
         assert_eq!(
             json,
             b"{\"valid\":true,\"preset\":\"stripe\",\"event_id\":\"evt_123\",\"timestamp\":1700000000,\"event_type\":\"invoice.paid\"}\n"
         );
-        let (json, _) = render("github", &Ok(Verified::new("github", None, None)), None).unwrap();
+        let gh = countersign_testkit::verified(countersign_core::Preset::Github, None);
+        let (json, _) = render("github", &Ok(gh), None).unwrap();
         assert_eq!(
             json,
             b"{\"valid\":true,\"preset\":\"github\",\"event_id\":null,\"timestamp\":null,\"event_type\":null}\n"

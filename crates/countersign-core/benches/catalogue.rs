@@ -68,7 +68,7 @@ fn bench(c: &mut Criterion) {
         ("twilio_url_form", Preset::Twilio, &form),
     ] {
         let (v, h) = hmac_case(preset, b);
-        let d = Delivery::new(&h, b).with_url(URL).with_method("POST");
+        let d = Delivery::new(&h, b).url(URL).method("POST");
         v.verify(&d).unwrap();
         g.bench_function(name, |bench| {
             bench.iter(|| black_box(v.verify(black_box(&d)).unwrap()))

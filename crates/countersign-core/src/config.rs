@@ -627,7 +627,7 @@ mod tests {
         assert_eq!(p.len(), 8);
         assert_eq!(p[0], Part::literal("{"));
         assert_eq!(p[2], Part::literal("}"));
-        assert_eq!(p[3], Part::header("x-id"));
+        assert_eq!(p[3], Part::header(HeaderName::from_static("x-id")));
         for (t, msg) in [
             ("{body", "unclosed"),
             ("body}", "unmatched"),

@@ -7,7 +7,6 @@ use http::HeaderName;
 
 use crate::algorithm::Sink;
 use crate::form::FormParams;
-use crate::header::IntoHeaderName;
 use crate::url::UrlPart;
 
 /// One piece of the signed content, fed to the MAC (or the key-pair verifier) in order.
@@ -22,11 +21,11 @@ pub enum Part {
     Header(Vec<HeaderName>),
     /// Fixed bytes such as a `.` separator.
     Literal(Cow<'static, [u8]>),
-    /// The request method, e.g. `POST` ([`Delivery::with_method`](crate::Delivery::with_method);
+    /// The request method, e.g. `POST` ([`Delivery::method`](crate::Delivery::method);
     /// `POST` when not given — webhooks are POSTs).
     Method,
     /// The public URL the provider sent the request to, including the query string
-    /// ([`Delivery::with_url`](crate::Delivery::with_url)). The URL cannot be derived from the
+    /// ([`Delivery::url`](crate::Delivery::url)). The URL cannot be derived from the
     /// request alone behind proxies, so a delivery without one is rejected with
     /// [`ErrorKind::MissingUrl`](crate::ErrorKind::MissingUrl).
     Url(UrlPart),
@@ -48,8 +47,8 @@ impl Part {
 
     /// The value of header `name`.
     #[must_use]
-    pub fn header(name: impl IntoHeaderName) -> Self {
-        Part::Header(vec![name.into_header_name()])
+    pub fn header(name: HeaderName) -> Self {
+        Part::Header(vec![name])
     }
 
     /// The JSON member at `path` (object keys from the top level).

@@ -8,7 +8,8 @@ use crate::event_type::{EventType, EventTypeSource};
 
 /// What a verified delivery proved: which preset, which event, signed when.
 ///
-/// The tower layer inserts this into the request extensions.
+/// Only a [`Verifier`](crate::Verifier) makes one, so a `Verified` in a request's extensions
+/// is proof that the delivery's signature checked out. The tower layer inserts it there.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Verified {
     pub(crate) preset: Arc<str>,
@@ -20,21 +21,6 @@ pub struct Verified {
 }
 
 impl Verified {
-    /// Builds a value by hand (tests, custom verification, user id extractors).
-    #[must_use]
-    pub fn new(
-        preset: impl Into<Arc<str>>,
-        event_id: Option<String>,
-        timestamp: Option<i64>,
-    ) -> Self {
-        Verified {
-            preset: preset.into(),
-            event_id,
-            timestamp,
-            event_type: None,
-        }
-    }
-
     /// The scheme's name, e.g. `stripe`.
     #[must_use]
     pub fn preset(&self) -> &str {
@@ -81,13 +67,6 @@ impl Verified {
         self.event_type = (!source.is_none()).then(|| Arc::new(source));
         self
     }
-
-    /// Replaces the event id (for user-supplied id extractors).
-    #[must_use]
-    pub fn with_event_id(mut self, event_id: Option<String>) -> Self {
-        self.event_id = event_id;
-        self
-    }
 }
 
 /// A received delivery: the headers and raw body, plus the request line parts that
@@ -114,14 +93,14 @@ impl<'a> Delivery<'a> {
 
     /// The request method (for schemes that sign it).
     #[must_use]
-    pub fn with_method(mut self, method: &'a str) -> Self {
+    pub fn method(mut self, method: &'a str) -> Self {
         self.method = Some(method);
         self
     }
 
     /// The public URL the provider sent to (for schemes that sign it).
     #[must_use]
-    pub fn with_url(mut self, url: &'a str) -> Self {
+    pub fn url(mut self, url: &'a str) -> Self {
         self.url = Some(url);
         self
     }

@@ -206,7 +206,7 @@ pub enum VerifyError {
         reason: &'static str,
     },
     /// The scheme signs the request URL and the delivery carries none
-    /// ([`Delivery::with_url`](crate::Delivery::with_url)).
+    /// ([`Delivery::url`](crate::Delivery::url)).
     #[error("the scheme signs the request URL but none was given (configure the public URL)")]
     MissingUrl,
 }
@@ -260,7 +260,7 @@ pub enum ConfigError {
         expected: &'static str,
     },
     /// The name does not belong to any preset.
-    #[error("unknown preset `{0}`; run `countersign presets` for the list")]
+    #[error("unknown preset `{0}`")]
     UnknownPreset(String),
     /// The scheme is incomplete or inconsistent.
     #[error("invalid scheme: {0}")]

@@ -5,8 +5,8 @@
 //! [`HandshakeAnswer`] (what to send back). A scheme lists its handshakes
 //! ([`SchemeBuilder::handshake`](crate::SchemeBuilder::handshake)); presets declare the
 //! provider's: Slack `url_verification`, Twitch `webhook_callback_verification`, Zoom
-//! `endpoint.url_validation`, Discord `PING`. [`Verifier::handshake`](crate::Verifier::handshake) computes the reply for
-//! a delivery that has already been verified — a handshake is only ever answered after its
+//! `endpoint.url_validation`, Discord `PING`. [`Prepared::finish`](crate::Prepared::finish) computes the reply for
+//! a delivery whose signature it has just verified — a handshake is only ever answered after its
 //! signature checked out.
 
 use std::borrow::Cow;
@@ -94,7 +94,7 @@ pub enum HandshakeAnswer {
         body: Cow<'static, [u8]>,
     },
     /// The string at `path` of the JSON body and its keyed digest
-    /// ([`Verifier::mac`](crate::Verifier::mac)) under the verifier's first secret, sent back as the JSON object
+    /// under the verifier's first secret, sent back as the JSON object
     /// `{"<echo_key>": value, "<mac_key>": encoded digest}` (Zoom's `endpoint.url_validation`:
     /// `{"plainToken": …, "encryptedToken": hex HMAC-SHA256}`). Only for HMAC schemes.
     EchoWithMac {
@@ -110,11 +110,11 @@ pub enum HandshakeAnswer {
 }
 
 /// One kind of handshake a provider performs: recognised by a [`HandshakeTrigger`], answered
-/// with a [`HandshakeAnswer`]; [`Verifier::handshake`](crate::Verifier::handshake) computes
-/// the reply.
+/// with a [`HandshakeAnswer`]; [`Prepared::finish`](crate::Prepared::finish)
+/// computes the reply.
 ///
 /// ```
-/// use countersign_core::{Delivery, Preset, Signer, SignRequest, Verifier};
+/// use countersign_core::{Outcome, Preset, Signer, SignRequest, Verifier};
 ///
 /// let verifier = Verifier::new(Preset::Slack, "8f742231b10e8888abcd99yyyzzz85a5")?;
 /// let signer = Signer::new(Preset::Slack, "8f742231b10e8888abcd99yyyzzz85a5")?;
@@ -122,16 +122,15 @@ pub enum HandshakeAnswer {
 /// // Slack checks a new Events API URL with a signed `url_verification` request...
 /// let body = br#"{"token":"t","challenge":"3eZbrw1aBm2rZgRN","type":"url_verification"}"#;
 /// let headers = signer.sign(&SignRequest::new(body))?;
-/// let delivery = Delivery::new(&headers, body);
-/// verifier.verify(&delivery)?;
-/// let reply = verifier.handshake(&delivery).expect("a url_verification");
+/// let outcome = verifier.prepare(&headers)?.finish(body)?;
+/// let reply = outcome.handshake().expect("a url_verification");
 /// assert_eq!(reply.content_type(), "application/json");
 /// assert_eq!(reply.body(), br#"{"challenge":"3eZbrw1aBm2rZgRN"}"#);
 ///
 /// // ...while an ordinary event is not a handshake.
 /// let body = br#"{"type":"event_callback","event_id":"Ev1"}"#;
 /// let headers = signer.sign(&SignRequest::new(body))?;
-/// assert!(verifier.handshake(&Delivery::new(&headers, body)).is_none());
+/// assert!(matches!(verifier.prepare(&headers)?.finish(body)?, Outcome::Event(_)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -390,6 +389,11 @@ mod tests {
     use crate::{Algorithm, Delivery, Preset, Scheme, SignRequest, Signer, Verifier};
     use http::HeaderMap;
 
+    /// The reply the verifier's handshakes give, signature unchecked.
+    fn hs(v: &Verifier, headers: &HeaderMap, body: &[u8]) -> Option<HandshakeReply> {
+        reply(v.scheme().handshakes(), headers, body, &|m| v.mac(m))
+    }
+
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
     fn slack(body: &[u8]) -> (Verifier, HeaderMap) {
@@ -405,7 +409,7 @@ mod tests {
     fn slack_challenge_is_echoed_as_json_with_escaping() {
         let body = br#"{"type":"url_verification","challenge":"a\"b<c>"}"#;
         let (v, h) = slack(body);
-        let reply = v.handshake(&Delivery::new(&h, body)).unwrap();
+        let reply = hs(&v, &h, body).unwrap();
         assert_eq!(reply.name(), "url_verification");
         assert_eq!(reply.body(), br#"{"challenge":"a\"b<c>"}"#);
     }
@@ -422,7 +426,7 @@ mod tests {
             br#"{"event":{"type":"url_verification"},"challenge":"x"}"#,
         ] {
             let (v, h) = slack(body);
-            assert!(v.handshake(&Delivery::new(&h, body)).is_none(), "{body:?}");
+            assert!(hs(&v, &h, body).is_none(), "{body:?}");
         }
     }
 
@@ -433,17 +437,14 @@ mod tests {
             "a".repeat(MAX_CHALLENGE_LEN + 1)
         );
         let (v, h) = slack(body.as_bytes());
-        assert!(v.handshake(&Delivery::new(&h, body.as_bytes())).is_none());
+        assert!(hs(&v, &h, body.as_bytes()).is_none());
     }
 
     #[test]
     fn schemes_without_handshakes_never_answer() {
         let body = br#"{"type":"url_verification","challenge":"x"}"#;
         let v = Verifier::new(Preset::Github, "s").unwrap();
-        assert!(
-            v.handshake(&Delivery::new(&HeaderMap::new(), body))
-                .is_none()
-        );
+        assert!(hs(&v, &HeaderMap::new(), body).is_none());
     }
 
     #[test]
@@ -473,21 +474,14 @@ mod tests {
         let v = Verifier::new(scheme, "s").unwrap();
         let mut h = HeaderMap::new();
         h.insert("x-acme-type", "Verification".parse().unwrap());
-        let reply = v
-            .handshake(&Delivery::new(&h, br#"{"challenge":"pong"}"#))
-            .unwrap();
+        let reply = hs(&v, &h, br#"{"challenge":"pong"}"#).unwrap();
         assert_eq!(
             (reply.content_type(), reply.body()),
             ("text/plain; charset=utf-8", &b"pong"[..])
         );
-        let reply = v
-            .handshake(&Delivery::new(&HeaderMap::new(), br#"{"type":1}"#))
-            .unwrap();
+        let reply = hs(&v, &HeaderMap::new(), br#"{"type":1}"#).unwrap();
         assert_eq!(reply.into_body(), br#"{"type":1}"#);
-        assert!(
-            v.handshake(&Delivery::new(&HeaderMap::new(), br#"{"type":2}"#))
-                .is_none()
-        );
+        assert!(hs(&v, &HeaderMap::new(), br#"{"type":2}"#).is_none());
     }
 
     #[test]
@@ -505,26 +499,23 @@ mod tests {
         };
         let h = sign("webhook_callback_verification");
         v.verify(&Delivery::new(&h, body)).unwrap();
-        let reply = v.handshake(&Delivery::new(&h, body)).unwrap();
+        let reply = hs(&v, &h, body).unwrap();
         assert_eq!(reply.name(), "webhook_callback_verification");
         assert_eq!(reply.content_type(), "text/plain; charset=utf-8");
         assert_eq!(reply.body(), b"pogchamp-kappa-360noscope-vohiyo");
         // A notification with a `challenge` member is still an event.
         for kind in ["notification", "revocation"] {
             let h = sign(kind);
-            assert!(v.handshake(&Delivery::new(&h, body)).is_none(), "{kind}");
+            assert!(hs(&v, &h, body).is_none(), "{kind}");
         }
         // No header, or two of them: not a handshake.
-        assert!(
-            v.handshake(&Delivery::new(&HeaderMap::new(), body))
-                .is_none()
-        );
+        assert!(hs(&v, &HeaderMap::new(), body).is_none());
         let mut twice = sign("webhook_callback_verification");
         twice.append(
             "twitch-eventsub-message-type",
             "webhook_callback_verification".parse().unwrap(),
         );
-        assert!(v.handshake(&Delivery::new(&twice, body)).is_none());
+        assert!(hs(&v, &twice, body).is_none());
     }
 
     #[test]
@@ -537,7 +528,7 @@ mod tests {
             .sign(&SignRequest::new(body))
             .unwrap();
         v.verify(&Delivery::new(&h, body)).unwrap();
-        let reply = v.handshake(&Delivery::new(&h, body)).unwrap();
+        let reply = hs(&v, &h, body).unwrap();
         assert_eq!(reply.name(), "endpoint.url_validation");
         assert_eq!(reply.content_type(), "application/json");
         assert_eq!(
@@ -546,7 +537,7 @@ mod tests {
         );
         // Escaped in the answer like any JSON string.
         let body = br#"{"event":"endpoint.url_validation","payload":{"plainToken":"a\"b"}}"#;
-        let reply = v.handshake(&Delivery::new(&h, body)).unwrap();
+        let reply = hs(&v, &h, body).unwrap();
         let json: serde_json::Value = serde_json::from_slice(reply.body()).unwrap();
         assert_eq!(json["plainToken"], "a\"b");
         assert_eq!(json["encryptedToken"], hex::encode(v.mac(b"a\"b").unwrap()));
@@ -555,7 +546,7 @@ mod tests {
             br#"{"event":"endpoint.url_validation","payload":{}}"#,
             br#"{"event":"endpoint.url_validation","plainToken":"x"}"#,
         ] {
-            assert!(v.handshake(&Delivery::new(&h, body)).is_none(), "{body:?}");
+            assert!(hs(&v, &h, body).is_none(), "{body:?}");
         }
     }
 
@@ -565,9 +556,7 @@ mod tests {
         let v =
             Verifier::new(Preset::Discord, hex::encode(key.verifying_key().as_bytes())).unwrap();
         let ping = br#"{"application_id":"1","id":"2","token":"t","type":1,"version":1}"#;
-        let reply = v
-            .handshake(&Delivery::new(&HeaderMap::new(), ping))
-            .unwrap();
+        let reply = hs(&v, &HeaderMap::new(), ping).unwrap();
         assert_eq!(reply.name(), "PING");
         assert_eq!(
             (reply.content_type(), reply.body()),
@@ -578,11 +567,7 @@ mod tests {
             br#"{"id":"3","type":"1x"}"#,
             br#"[{"type":1}]"#,
         ] {
-            assert!(
-                v.handshake(&Delivery::new(&HeaderMap::new(), body))
-                    .is_none(),
-                "{body:?}"
-            );
+            assert!(hs(&v, &HeaderMap::new(), body).is_none(), "{body:?}");
         }
     }
 
@@ -625,12 +610,7 @@ mod tests {
             "k",
         )
         .unwrap();
-        let reply = v
-            .handshake(&Delivery::new(
-                &HeaderMap::new(),
-                br#"{"event":"check","token":"t1"}"#,
-            ))
-            .unwrap();
+        let reply = hs(&v, &HeaderMap::new(), br#"{"event":"check","token":"t1"}"#).unwrap();
         let json: serde_json::Value = serde_json::from_slice(reply.body()).unwrap();
         assert_eq!(
             json["digest"],

@@ -5,25 +5,27 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::{ConfigError, VerifyError};
 
-/// Accepts `HeaderName` or a `'static` string for builder methods.
+/// Accepts a [`HeaderName`] or a string for [`SchemeBuilder`](crate::SchemeBuilder) methods.
+///
+/// A string that is not a valid header name is a [`ConfigError::InvalidValue`], reported by
+/// [`SchemeBuilder::build`](crate::SchemeBuilder::build).
 pub trait IntoHeaderName {
-    /// Converts. Static strings must be valid lowercase header names.
-    fn into_header_name(self) -> HeaderName;
+    /// Converts (case-insensitively for strings).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidValue`] for a string that is not a header name.
+    fn into_header_name(self) -> Result<HeaderName, ConfigError>;
 }
 
 impl IntoHeaderName for HeaderName {
-    fn into_header_name(self) -> HeaderName {
-        self
+    fn into_header_name(self) -> Result<HeaderName, ConfigError> {
+        Ok(self)
     }
 }
 
-impl IntoHeaderName for &'static str {
-    /// # Panics
-    /// When the string is not a valid lowercase header name, exactly like
-    /// [`HeaderName::from_static`] (a programming error in a static scheme definition; use
-    /// [`HeaderName::from_bytes`] for run-time input).
-    fn into_header_name(self) -> HeaderName {
-        HeaderName::from_static(self)
+impl IntoHeaderName for &str {
+    fn into_header_name(self) -> Result<HeaderName, ConfigError> {
+        parse_header_name(self)
     }
 }
 
@@ -66,4 +68,46 @@ pub(crate) fn require<'h, 'n>(
             .cloned()
             .unwrap_or(HeaderName::from_static("signature")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Scheme, SignatureSyntax};
+
+    #[test]
+    fn invalid_names_are_config_errors_when_the_scheme_is_built() {
+        for bad in ["bad name", "", "x:sig"] {
+            let built = Scheme::builder("acme")
+                .signature_header(bad, SignatureSyntax::single(""))
+                .build();
+            assert!(
+                matches!(
+                    built,
+                    Err(ConfigError::InvalidValue {
+                        what: "header name",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+            let built = Scheme::builder("acme")
+                .signature_header("x-sig", SignatureSyntax::single(""))
+                .signature_header_fallback(bad)
+                .build();
+            assert!(
+                matches!(built, Err(ConfigError::InvalidValue { .. })),
+                "{bad:?}"
+            );
+        }
+        // Any case is accepted for run-time strings.
+        let scheme = Scheme::builder("acme")
+            .signature_header("X-Sig", SignatureSyntax::single(""))
+            .build()
+            .unwrap();
+        assert_eq!(
+            scheme.signature_header(),
+            [HeaderName::from_static("x-sig")]
+        );
+    }
 }

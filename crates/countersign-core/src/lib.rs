@@ -59,7 +59,7 @@
 //!
 //! ## The public interface is:
 //!
-//! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Verified`],
+//! - [`Verifier`] / [`VerifierBuilder`], [`Delivery`], [`Prepared`], [`Outcome`], [`Verified`],
 //!   [`EventType`] ([`EventTypePart`])
 //! - [`Signer`], [`SignRequest`]
 //! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSource`],
@@ -123,4 +123,4 @@ pub use signature::{SignatureSource, SignatureSyntax};
 pub use signer::{SignRequest, Signer};
 pub use timestamp::{DEFAULT_TOLERANCE, TimestampSource, TimestampSpec, TimestampUnit, Tolerance};
 pub use url::UrlPart;
-pub use verifier::{MAX_SECRETS, Prepared, Verifier, VerifierBuilder};
+pub use verifier::{MAX_SECRETS, Outcome, Prepared, Verifier, VerifierBuilder};

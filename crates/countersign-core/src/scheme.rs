@@ -103,6 +103,7 @@ impl Scheme {
                 alternatives: Vec::new(),
                 choices: None,
             },
+            error: None,
         }
     }
 
@@ -225,7 +226,7 @@ impl Scheme {
         self.choices.as_ref()
     }
 
-    /// Whether verifying needs the request URL ([`Delivery::with_url`](crate::Delivery::with_url)),
+    /// Whether verifying needs the request URL ([`Delivery::url`](crate::Delivery::url)),
     /// in this scheme or one of its alternatives.
     #[must_use]
     pub fn needs_url(&self) -> bool {
@@ -334,6 +335,8 @@ impl Scheme {
 #[must_use]
 pub struct SchemeBuilder {
     scheme: Scheme,
+    /// The first invalid argument, reported by `build`.
+    error: Option<ConfigError>,
 }
 
 impl SchemeBuilder {
@@ -351,20 +354,36 @@ impl SchemeBuilder {
 
     /// The signature header and its syntax.
     pub fn signature_header(mut self, name: impl IntoHeaderName, syntax: SignatureSyntax) -> Self {
-        self.scheme.signature = SignatureSource::Header(vec![name.into_header_name()]);
+        if let Some(name) = self.keep(name.into_header_name()) {
+            self.scheme.signature = SignatureSource::Header(vec![name]);
+        }
         self.scheme.syntax = syntax;
         self
     }
 
     /// A fallback name for the signature header, tried when the earlier ones are absent.
     pub fn signature_header_fallback(mut self, name: impl IntoHeaderName) -> Self {
+        let Some(name) = self.keep(name.into_header_name()) else {
+            return self;
+        };
         match &mut self.scheme.signature {
-            SignatureSource::Header(names) => names.push(name.into_header_name()),
+            SignatureSource::Header(names) => names.push(name),
             other @ SignatureSource::JsonField(_) => {
-                *other = SignatureSource::Header(vec![name.into_header_name()]);
+                *other = SignatureSource::Header(vec![name]);
             }
         }
         self
+    }
+
+    /// The value, or `None` after remembering the first error for [`build`](Self::build).
+    fn keep<T>(&mut self, result: Result<T, ConfigError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+        }
     }
 
     /// The signature is a string member of the JSON body at `path` (single syntax, with
@@ -457,9 +476,13 @@ impl SchemeBuilder {
     /// Checks the scheme for consistency.
     ///
     /// # Errors
+    /// [`ConfigError::InvalidValue`] for an invalid header name given to a builder method;
     /// [`ConfigError::InvalidScheme`] naming the inconsistency, e.g. a timestamp that is not
     /// part of the signed content.
     pub fn build(self) -> Result<Scheme, ConfigError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
         self.scheme.validate()?;
         Ok(self.scheme)
     }

@@ -19,7 +19,8 @@ use crate::error::ConfigError;
 /// let s = Secret::from("whsec_very-secret");
 /// assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
 /// ```
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+// No `PartialEq`: `==` on key material would not be constant-time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Secret(Vec<u8>);
 
 impl Secret {

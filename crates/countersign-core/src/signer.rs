@@ -159,7 +159,7 @@ impl Signer {
 
     /// Uses `clock` for requests without a timestamp.
     #[must_use]
-    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+    pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
     }

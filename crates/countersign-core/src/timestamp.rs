@@ -11,7 +11,6 @@ use std::time::Duration;
 use http::HeaderName;
 
 use crate::error::VerifyError;
-use crate::header::IntoHeaderName;
 
 /// Default timestamp tolerance in each direction: 300 s.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
@@ -94,9 +93,9 @@ pub struct TimestampSpec {
 impl TimestampSpec {
     /// A timestamp in its own header.
     #[must_use]
-    pub fn header(name: impl IntoHeaderName, unit: TimestampUnit) -> Self {
+    pub fn header(name: HeaderName, unit: TimestampUnit) -> Self {
         TimestampSpec {
-            source: TimestampSource::Header(vec![name.into_header_name()]),
+            source: TimestampSource::Header(vec![name]),
             unit,
         }
     }

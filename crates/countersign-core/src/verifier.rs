@@ -31,7 +31,6 @@ use crate::delivery::{Delivery, Verified};
 use crate::error::{ConfigError, ErrorKind, VerifyError};
 use crate::event_id::{self, EventIdSource};
 use crate::event_type::EventTypeSource;
-use crate::handshake::{self, HandshakeReply};
 use crate::header::{find, require};
 use crate::keys::{self, Key};
 use crate::scheme::Scheme;
@@ -41,16 +40,24 @@ use crate::timestamp::{self, TimestampSource, TimestampSpec, Tolerance};
 use crate::{form, json_path, url};
 
 mod builder;
+mod prepared;
 
 pub use builder::VerifierBuilder;
+pub use prepared::{Outcome, Prepared};
+
+/// The request line parts URL-bound schemes sign.
+#[derive(Debug, Clone, Copy, Default)]
+struct RequestLine<'a> {
+    method: Option<&'a str>,
+    url: Option<&'a str>,
+}
 
 /// Most secrets a verifier takes (rotation needs two or three).
 pub const MAX_SECRETS: usize = 16;
 
-/// The result of [`Verifier::prepare`]: headers parsed, timestamp checked, signatures
-/// decoded — everything that does not need the body. Borrows the headers.
+/// What [`Verifier::prepare`] learnt from the headers of one mode.
 #[derive(Debug)]
-pub struct Prepared<'h> {
+struct State<'h> {
     mode: usize,
     candidates: Candidates,
     timestamp_text: &'h [u8],
@@ -59,12 +66,12 @@ pub struct Prepared<'h> {
     event_id: Option<&'h str>,
     /// Further modes whose headers were present too (only when secrets of several modes
     /// are configured, e.g. during a rotation from HMAC to Ed25519).
-    next: Option<Box<Prepared<'h>>>,
+    next: Option<Box<State<'h>>>,
 }
 
-impl Prepared<'_> {
+impl State<'_> {
     fn empty() -> Self {
-        Prepared {
+        State {
             mode: 0,
             candidates: Candidates::new(),
             timestamp_text: &[],
@@ -73,13 +80,6 @@ impl Prepared<'_> {
             event_id: None,
             next: None,
         }
-    }
-
-    /// The signed timestamp in Unix seconds, when the scheme has one in a header (a
-    /// timestamp in the body is known after [`Verifier::finish`]).
-    #[must_use]
-    pub fn timestamp(&self) -> Option<i64> {
-        self.timestamp
     }
 }
 
@@ -165,8 +165,7 @@ impl Verifier {
     /// The keyed digest of `message` under the first configured secret, for handshakes that
     /// answer a challenge with it (Zoom's `endpoint.url_validation` wants the hex HMAC-SHA256
     /// of `plainToken`). `None` for key-pair and token schemes.
-    #[must_use]
-    pub fn mac(&self, message: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn mac(&self, message: &[u8]) -> Option<Vec<u8>> {
         self.inner
             .modes
             .iter()
@@ -181,43 +180,37 @@ impl Verifier {
             })
     }
 
-    /// The reply to `delivery` when it is one of the scheme's handshakes, `None` for an
-    /// ordinary delivery.
-    ///
-    /// Call it only with a delivery that [`verify`](Self::verify) accepted: this method
-    /// checks no signature. Pure: no I/O, nothing stored.
-    #[must_use]
-    pub fn handshake(&self, delivery: &Delivery<'_>) -> Option<HandshakeReply> {
-        handshake::reply(
-            self.scheme().handshakes(),
-            delivery.headers(),
-            delivery.body(),
-            &|message| self.mac(message),
-        )
-    }
-
-    /// Verifies a delivery: [`prepare`](Self::prepare) then [`finish`](Self::finish).
+    /// Verifies a delivery: [`prepare`](Self::prepare) then [`Prepared::finish`], for
+    /// receivers that do not answer handshakes (a verified handshake is an ordinary verified
+    /// delivery here).
     ///
     /// # Errors
     /// A [`VerifyError`] saying why the delivery is rejected.
     pub fn verify(&self, delivery: &Delivery<'_>) -> Result<Verified, VerifyError> {
         let prepared = self.prepare(delivery.headers)?;
-        self.finish(prepared, delivery)
+        let request = RequestLine {
+            method: delivery.method,
+            url: delivery.url,
+        };
+        self.finish_state(prepared.state, delivery.body, request)
     }
 
     /// Everything that can be checked before the body is read: required headers present and
     /// well-formed, timestamp within the tolerance, at least one decodable signature.
     ///
     /// Schemes that carry their signature or timestamp in the body (Mailgun, Linear) check
-    /// those in [`finish`](Self::finish).
+    /// those in [`Prepared::finish`].
     ///
     /// # Errors
     /// `missing_header`, `malformed_header`, `malformed_timestamp`, `no_supported_signature`,
     /// `timestamp_too_old`/`_new`, or `signature_mismatch` when no signature can match.
-    pub fn prepare<'h>(&self, headers: &'h HeaderMap) -> Result<Prepared<'h>, VerifyError> {
-        // Filled in place: `Prepared` holds ~1.4 KiB of inline candidates, and moving it
+    pub fn prepare<'v, 'h>(
+        &'v self,
+        headers: &'h HeaderMap,
+    ) -> Result<Prepared<'v, 'h>, VerifyError> {
+        // Filled in place: the state holds ~1.4 KiB of inline candidates, and moving it
         // through `Result`s is measurable next to a 1 KiB HMAC.
-        let mut first = Prepared::empty();
+        let mut first = State::empty();
         let mut found = false;
         let mut error: Option<VerifyError> = None;
         for (index, mode) in self.inner.modes.iter().enumerate() {
@@ -231,7 +224,7 @@ impl Verifier {
                 }
                 continue;
             }
-            let mut extra = Box::new(Prepared::empty());
+            let mut extra = Box::new(State::empty());
             match self.prepare_mode(index, mode, headers, &mut extra) {
                 Ok(()) => {
                     let mut tail = &mut first;
@@ -244,7 +237,7 @@ impl Verifier {
             }
         }
         if found {
-            return Ok(first);
+            return Ok(Prepared::new(self, headers, first));
         }
         Err(error.unwrap_or(VerifyError::NoSupportedSignature {
             name: HeaderName::from_static("signature"),
@@ -257,7 +250,7 @@ impl Verifier {
         index: usize,
         mode: &Mode,
         headers: &'h HeaderMap,
-        out: &mut Prepared<'h>,
+        out: &mut State<'h>,
     ) -> Result<(), VerifyError> {
         let scheme = &mode.scheme;
         let candidates = &mut out.candidates;
@@ -348,28 +341,24 @@ impl Verifier {
         Ok(())
     }
 
-    /// Checks the signature over the body (and the other signed parts) and extracts the
-    /// event id. `delivery` must be the one whose headers were prepared.
-    ///
-    /// # Errors
-    /// `body_too_large`, `signature_mismatch`, `missing_url` when the scheme signs the URL
-    /// and the delivery has none, `malformed_body` when a body-borne value is unusable, and
-    /// for body-borne timestamps `malformed_timestamp` or `timestamp_too_old`/`_new`.
-    pub fn finish(
+    /// Checks the signature over the body (and the other signed parts) for each prepared
+    /// mode, and extracts the event id.
+    fn finish_state(
         &self,
-        prepared: Prepared<'_>,
-        delivery: &Delivery<'_>,
+        state: State<'_>,
+        body: &[u8],
+        request: RequestLine<'_>,
     ) -> Result<Verified, VerifyError> {
-        if delivery.body.len() > self.inner.body_limit {
+        if body.len() > self.inner.body_limit {
             return Err(VerifyError::BodyTooLarge {
                 limit: self.inner.body_limit,
             });
         }
-        let mut current = Some(prepared);
+        let mut current = Some(state);
         let mut error: Option<VerifyError> = None;
-        while let Some(mut prepared) = current {
-            current = prepared.next.take().map(|next| *next);
-            match self.finish_mode(&prepared, delivery) {
+        while let Some(mut state) = current {
+            current = state.next.take().map(|next| *next);
+            match self.finish_mode(&state, body, request) {
                 Ok(verified) => return Ok(verified),
                 Err(e) => error = Some(more_telling(error, e)),
             }
@@ -383,14 +372,14 @@ impl Verifier {
 
     fn finish_mode(
         &self,
-        prepared: &Prepared<'_>,
-        delivery: &Delivery<'_>,
+        prepared: &State<'_>,
+        body: &[u8],
+        request: RequestLine<'_>,
     ) -> Result<Verified, VerifyError> {
         let Some(mode) = self.inner.modes.get(prepared.mode) else {
             return Err(mismatch(&self.inner.scheme, &prepared.candidates));
         };
         let scheme = &mode.scheme;
-        let body = delivery.body;
         let no = |reason| VerifyError::MalformedBody { reason };
 
         // Values that travel in the body.
@@ -448,13 +437,12 @@ impl Verifier {
             _ => None,
         });
         let url_variants: url::Variants<'_> = match url_part {
-            Some(part) => url::variants(
-                delivery.url.ok_or(VerifyError::MissingUrl)?.as_bytes(),
-                part,
-            ),
+            Some(part) => {
+                url::variants(request.url.ok_or(VerifyError::MissingUrl)?.as_bytes(), part)
+            }
             None => [Some(Cow::Borrowed(&[][..])), None, None],
         };
-        let method = delivery.method.unwrap_or("POST").as_bytes();
+        let method = request.method.unwrap_or("POST").as_bytes();
         let form = match scheme.content.iter().find_map(|p| match p {
             Part::FormParams(f) => Some(f),
             _ => None,
@@ -462,7 +450,7 @@ impl Verifier {
             None => Vec::new(),
             Some(params) => {
                 let hash_param = params.body_hash_param.as_deref().and_then(|name| {
-                    form::query_param(delivery.url.unwrap_or("").as_bytes(), name.as_bytes())
+                    form::query_param(request.url.unwrap_or("").as_bytes(), name.as_bytes())
                 });
                 match hash_param {
                     Some(expected) => {

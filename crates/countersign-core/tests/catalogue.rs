@@ -287,10 +287,10 @@ fn check(
 ) -> Result<countersign_core::Verified, VerifyError> {
     let mut d = Delivery::new(headers, body);
     if let Some(u) = &v.url {
-        d = d.with_url(u);
+        d = d.url(u);
     }
     if let Some(m) = &v.method {
-        d = d.with_method(m);
+        d = d.method(m);
     }
     verifier.verify(&d)
 }

@@ -86,11 +86,11 @@ proptest! {
                 }
             }
             headers.insert(HeaderName::from_static("x-unrelated"), HeaderValue::from_static("1"));
-            let delivery = Delivery::new(&headers, &body).with_url(&url).with_method(&method);
+            let delivery = Delivery::new(&headers, &body).url(&url).method(&method);
             let result = v.verify(&delivery);
             prop_assert!(result.is_err() || result.is_ok());
             if let Ok(prepared) = v.prepare(&headers) {
-                let _ = v.finish(prepared, &delivery);
+                let _ = prepared.url(&url).method(&method).finish(&body);
             }
         }
     }

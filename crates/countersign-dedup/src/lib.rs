@@ -21,7 +21,7 @@
 //! ```
 //!
 //! ```
-//! use countersign_core::{Preset, Verified};
+//! use countersign_core::{Delivery, Preset, SignRequest, Signer, Verifier};
 //! use countersign_dedup::{DedupLayer, DedupRejection, MemoryStore};
 //! use http::{Request, Response, StatusCode};
 //! use std::convert::Infallible;
@@ -40,11 +40,15 @@
 //!     let status = if retry { StatusCode::OK } else { StatusCode::INTERNAL_SERVER_ERROR };
 //!     Ok::<_, Infallible>(Response::builder().status(status).body(()).unwrap())
 //! });
+//! // What VerifyLayer leaves in the extensions of a verified delivery:
+//! let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+//! let headers = Signer::new(Preset::StandardWebhooks, secret)?.sign(&SignRequest::new(b"{}").id("msg_1"))?;
+//! let verified = Verifier::new(Preset::StandardWebhooks, secret)?.verify(&Delivery::new(&headers, b"{}"))?;
 //! let delivery = |retry: bool| {
 //!     let mut req = Request::builder();
 //!     if retry { req = req.header("x-retry", "1"); }
 //!     let mut req = req.body(()).unwrap();
-//!     req.extensions_mut().insert(Verified::new("standard-webhooks", Some("msg_1".into()), None));
+//!     req.extensions_mut().insert(verified.clone());
 //!     req
 //! };
 //!

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use countersign_core::{Preset, Verified};
+use countersign_core::Preset;
 use countersign_dedup::{
     Claim, DedupKey, DedupLayer, DedupStore, Fenced, RedisStore, StoreFuture, Token,
 };
@@ -246,10 +246,9 @@ async fn drive_cancellations<S>(
     use tower::ServiceExt;
     let request = |id: &str, pause: u64| {
         let mut req = http::Request::new(pause);
-        req.extensions_mut().insert(Verified::new(
-            "standard-webhooks",
-            Some(id.to_owned()),
-            None,
+        req.extensions_mut().insert(countersign_testkit::verified(
+            Preset::StandardWebhooks,
+            Some(id),
         ));
         req
     };
@@ -582,10 +581,9 @@ async fn one_round_trip_per_claim_in_commandstats() {
         });
     let mut call = async |id: &str, status: StatusCode| {
         let mut req = http::Request::new(status);
-        req.extensions_mut().insert(Verified::new(
-            "standard-webhooks",
-            Some(id.to_owned()),
-            None,
+        req.extensions_mut().insert(countersign_testkit::verified(
+            Preset::StandardWebhooks,
+            Some(id),
         ));
         svc.ready().await.unwrap().call(req).await.unwrap().status()
     };

@@ -180,29 +180,36 @@ struct Config {
 ///
 /// ```
 /// use countersign_inbox::{Accept, AcceptOutcome, Inbox, MemoryInbox, DUPLICATE_HEADER};
-/// use countersign_core::{Preset, Verified};
-/// use countersign_tower::VerifiedBody;
+/// use countersign_core::{Preset, SignRequest, Signer};
+/// use countersign_tower::VerifyLayer;
 /// use http::{Request, StatusCode};
+/// use http_body_util::Full;
 /// use std::sync::Arc;
-/// use tower::{Service, ServiceExt};
+/// use tower::{Service, ServiceBuilder, ServiceExt};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 /// let inbox = Arc::new(MemoryInbox::new());
-/// let mut accept = Accept::builder(inbox.clone(), Preset::Stripe).build()?;
-/// // What VerifyLayer passes on for a verified delivery:
-/// let delivery = || {
-///     let mut req = Request::new(VerifiedBody::from(bytes::Bytes::from_static(b"{}")));
-///     req.extensions_mut().insert(Verified::new("stripe", Some("evt_1".into()), None));
+/// let accept = Accept::builder(inbox.clone(), Preset::Stripe).build()?;
+/// // Behind the VerifyLayer, which passes on verified deliveries only:
+/// let mut app = ServiceBuilder::new()
+///     .layer(VerifyLayer::new(Preset::Stripe, "whsec_test")?)
+///     .service(accept);
+/// let body = br#"{"id":"evt_1"}"#;
+/// let headers = Signer::new(Preset::Stripe, "whsec_test")?.sign(&SignRequest::new(body))?;
+/// let delivery = || -> Request<Full<bytes::Bytes>> {
+///     let mut req = Request::post("/").body(Full::new(bytes::Bytes::from_static(body))).unwrap();
+///     *req.headers_mut() = headers.clone();
 ///     req
 /// };
-/// let first = accept.ready().await?.call(delivery()).await?;
+/// let first = ServiceExt::<Request<Full<bytes::Bytes>>>::ready(&mut app).await?.call(delivery()).await?;
 /// assert_eq!(first.status(), StatusCode::OK);
-/// let again = accept.ready().await?.call(delivery()).await?;
+/// let again = ServiceExt::<Request<Full<bytes::Bytes>>>::ready(&mut app).await?.call(delivery()).await?;
 /// assert_eq!(again.headers()[DUPLICATE_HEADER], "true");
 /// assert_eq!(again.extensions().get(), Some(&AcceptOutcome::Duplicate));
-/// // Not verified (no `Verified` in the extensions): rejected, nothing stored.
-/// let bare = accept.ready().await?.call(Request::new(VerifiedBody::default())).await?;
-/// assert_eq!(bare.status(), StatusCode::BAD_REQUEST);
+/// // Not verified: rejected by the layer, nothing stored.
+/// let forged = Request::post("/").body(Full::new(bytes::Bytes::from_static(body)))?;
+/// let rejected = ServiceExt::<Request<Full<bytes::Bytes>>>::ready(&mut app).await?.call(forged).await?;
+/// assert_eq!(rejected.status(), StatusCode::BAD_REQUEST);
 /// assert_eq!(inbox.stats().await?.pending, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;

@@ -563,3 +563,33 @@ pub fn redis_cluster() -> Cluster {
         _ => Cluster::Spawned(RedisCluster::start(3)),
     }
 }
+
+/// The secret [`verified`] signs and verifies with (a valid Standard Webhooks secret; raw key
+/// bytes for the other presets).
+pub const TEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A real [`Verified`](countersign_core::Verified) of `preset` carrying `id` (when the preset
+/// has an event id): a delivery is signed with [`TEST_SECRET`] and verified, because only a
+/// verifier can make one. The body is `{"id":"<id>"}` so body-borne ids (Stripe) work too.
+///
+/// For tests of the layers behind `VerifyLayer` (dedup, inbox) that insert the proof into a
+/// request's extensions themselves.
+pub fn verified(preset: countersign_core::Preset, id: Option<&str>) -> countersign_core::Verified {
+    use countersign_core::{Delivery, SignRequest, Signer, Verifier};
+    let body = match id {
+        Some(id) => format!(r#"{{"id":"{id}"}}"#),
+        None => "{}".to_owned(),
+    };
+    let mut request = SignRequest::new(body.as_bytes());
+    if let Some(id) = id {
+        request = request.id(id);
+    }
+    let headers = Signer::new(preset, TEST_SECRET)
+        .unwrap()
+        .sign(&request)
+        .unwrap();
+    Verifier::new(preset, TEST_SECRET)
+        .unwrap()
+        .verify(&Delivery::new(&headers, body.as_bytes()))
+        .unwrap()
+}

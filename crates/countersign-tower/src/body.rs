@@ -36,8 +36,9 @@ impl VerifiedBody {
     }
 }
 
-impl From<Bytes> for VerifiedBody {
-    fn from(bytes: Bytes) -> Self {
+impl VerifiedBody {
+    /// Only the layer makes one, from the bytes it verified.
+    pub(crate) fn new(bytes: Bytes) -> Self {
         VerifiedBody {
             bytes: (!bytes.is_empty()).then_some(bytes),
         }
@@ -140,7 +141,7 @@ mod tests {
 
     #[tokio::test]
     async fn verified_body_yields_its_bytes_once() {
-        let body = VerifiedBody::from(Bytes::from_static(b"\xff\x00abc"));
+        let body = VerifiedBody::new(Bytes::from_static(b"\xff\x00abc"));
         assert_eq!(body.size_hint().exact(), Some(5));
         assert!(!body.is_end_stream());
         assert_eq!(body.as_bytes(), b"\xff\x00abc");
@@ -148,7 +149,7 @@ mod tests {
             body.collect().await.unwrap().to_bytes(),
             &b"\xff\x00abc"[..]
         );
-        let empty = VerifiedBody::from(Bytes::new());
+        let empty = VerifiedBody::new(Bytes::new());
         assert!(empty.is_end_stream());
         assert_eq!(empty.into_bytes(), Bytes::new());
     }

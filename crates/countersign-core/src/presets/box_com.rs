@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use std::time::Duration;
 
 use crate::algorithm::{Algorithm, Encoding};
@@ -20,7 +22,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Base64)
         .signature_header("box-signature-primary", SignatureSyntax::single(""))
         .timestamp(TimestampSpec::header(
-            "box-delivery-timestamp",
+            HeaderName::from_static("box-delivery-timestamp"),
             TimestampUnit::Rfc3339,
         ))
         .content([Part::Body, Part::Timestamp])

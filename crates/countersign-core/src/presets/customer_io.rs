@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
@@ -15,7 +17,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-cio-signature", SignatureSyntax::single(""))
         .timestamp(TimestampSpec::header(
-            "x-cio-timestamp",
+            HeaderName::from_static("x-cio-timestamp"),
             TimestampUnit::Seconds,
         ))
         .content([

@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::event_type::EventTypeSource;
 use crate::handshake::Handshake;
@@ -14,7 +16,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-signature-ed25519", SignatureSyntax::single(""))
         .timestamp(TimestampSpec::header(
-            "x-signature-timestamp",
+            HeaderName::from_static("x-signature-timestamp"),
             TimestampUnit::Seconds,
         ))
         .content([Part::Timestamp, Part::Body])

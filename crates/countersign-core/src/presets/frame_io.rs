@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::event_type::EventTypeSource;
 use crate::scheme::{Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
@@ -13,7 +15,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-frameio-signature", SignatureSyntax::single("v0="))
         .timestamp(TimestampSpec::header(
-            "x-frameio-request-timestamp",
+            HeaderName::from_static("x-frameio-request-timestamp"),
             TimestampUnit::Seconds,
         ))
         .content([

@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::event_type::EventTypeSource;
 use crate::scheme::{Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
@@ -13,7 +15,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Base64)
         .signature_header("x-front-signature", SignatureSyntax::single(""))
         .timestamp(TimestampSpec::header(
-            "x-front-request-timestamp",
+            HeaderName::from_static("x-front-request-timestamp"),
             TimestampUnit::Milliseconds,
         ))
         .content([Part::Timestamp, Part::literal(":"), Part::Body])

@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use std::time::Duration;
 
 use crate::algorithm::{Algorithm, Encoding};
@@ -17,7 +19,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Base64)
         .signature_header("x-hubspot-signature-v3", SignatureSyntax::single(""))
         .timestamp(TimestampSpec::header(
-            "x-hubspot-request-timestamp",
+            HeaderName::from_static("x-hubspot-request-timestamp"),
             TimestampUnit::Milliseconds,
         ))
         .content([

@@ -127,9 +127,9 @@ macro_rules! presets {
         ///              &From=%2B12349013030&To=%2B18005551212";
         /// let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
         ///
-        /// assert!(verifier.verify(&Delivery::new(&headers, body).with_url(url)).is_ok());
+        /// assert!(verifier.verify(&Delivery::new(&headers, body).url(url)).is_ok());
         /// // Another URL, or none, is rejected.
-        /// let other = Delivery::new(&headers, body).with_url("https://mycompany.com/other");
+        /// let other = Delivery::new(&headers, body).url("https://mycompany.com/other");
         /// assert_eq!(verifier.verify(&other).unwrap_err().kind(), ErrorKind::SignatureMismatch);
         /// let none = Delivery::new(&headers, body);
         /// assert_eq!(verifier.verify(&none).unwrap_err().kind(), ErrorKind::MissingUrl);
@@ -197,7 +197,7 @@ presets! {
     /// `name value` without separators. JSON bodies are sent to a URL with a `bodySHA256`
     /// query parameter: the URL alone is signed and the body must hash to that value. Like
     /// Twilio's SDKs, the URL is accepted with and without the default port. Needs the URL
-    /// ([`Delivery::with_url`](crate::Delivery::with_url)); event id
+    /// ([`Delivery::url`](crate::Delivery::url)); event id
     /// `I-Twilio-Idempotency-Token`. The auth token is the secret. The parameters are decoded
     /// and sorted before the signature can be checked, so the body limit is 256 KiB and a
     /// form body with more than 1 000 parameters is `malformed_body`.
@@ -228,7 +228,7 @@ presets! {
     /// Zoom: `x-zm-signature: v0=<hex>` HMAC-SHA256 over `v0:<x-zm-request-timestamp>:<body>`
     /// with the secret token; no event id in the request. The preset declares the
     /// `endpoint.url_validation` handshake ([`crate::Handshake::zoom_endpoint_url_validation`]):
-    /// `plainToken` is answered with its [`Verifier::mac`](crate::Verifier::mac).
+    /// `plainToken` is answered with its HMAC under the secret token.
     Zoom => zoom,
     /// Mailgun: the signature object travels inside the JSON body
     /// (`signature.timestamp`, `signature.token`, `signature.signature` = hex HMAC-SHA256 of

@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::scheme::{KeyFormat, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
 
@@ -13,7 +15,7 @@ pub(super) fn scheme() -> Scheme {
             SignatureSyntax::single(""),
         )
         .timestamp(TimestampSpec::header(
-            "x-twilio-email-event-webhook-timestamp",
+            HeaderName::from_static("x-twilio-email-event-webhook-timestamp"),
             TimestampUnit::Seconds,
         ))
         .content([Part::Timestamp, Part::Body])

@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::event_type::EventTypeSource;
 use crate::handshake::Handshake;
@@ -12,7 +14,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-slack-signature", SignatureSyntax::single("v0="))
         .timestamp(TimestampSpec::header(
-            "x-slack-request-timestamp",
+            HeaderName::from_static("x-slack-request-timestamp"),
             TimestampUnit::Seconds,
         ))
         .content([

@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::event_type::EventTypeSource;
 use crate::scheme::{
@@ -15,7 +17,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Base64)
         .signature_header("telnyx-signature-ed25519", SignatureSyntax::single(""))
         .timestamp(TimestampSpec::header(
-            "telnyx-timestamp",
+            HeaderName::from_static("telnyx-timestamp"),
             TimestampUnit::Seconds,
         ))
         .content([Part::Timestamp, Part::literal("|"), Part::Body])

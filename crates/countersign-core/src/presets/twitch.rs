@@ -25,7 +25,7 @@ pub(super) fn scheme() -> Scheme {
             SignatureSyntax::single("sha256="),
         )
         .timestamp(TimestampSpec::header(
-            "twitch-eventsub-message-timestamp",
+            HeaderName::from_static("twitch-eventsub-message-timestamp"),
             TimestampUnit::Rfc3339,
         ))
         .content([Part::Header(vec![id()]), Part::Timestamp, Part::Body])

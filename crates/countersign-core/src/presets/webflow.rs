@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::event_type::EventTypeSource;
 use crate::scheme::{Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
@@ -13,7 +15,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Hex)
         .signature_header("x-webflow-signature", SignatureSyntax::single(""))
         .timestamp(TimestampSpec::header(
-            "x-webflow-timestamp",
+            HeaderName::from_static("x-webflow-timestamp"),
             TimestampUnit::Milliseconds,
         ))
         .content([Part::Timestamp, Part::literal(":"), Part::Body])

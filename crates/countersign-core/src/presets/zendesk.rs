@@ -1,3 +1,5 @@
+use http::HeaderName;
+
 use crate::algorithm::{Algorithm, Encoding};
 use crate::event_type::EventTypeSource;
 use crate::scheme::{EventIdSource, Part, Scheme, SignatureSyntax, TimestampSpec, TimestampUnit};
@@ -13,7 +15,7 @@ pub(super) fn scheme() -> Scheme {
         .encoding(Encoding::Base64)
         .signature_header("x-zendesk-webhook-signature", SignatureSyntax::single(""))
         .timestamp(TimestampSpec::header(
-            "x-zendesk-webhook-signature-timestamp",
+            HeaderName::from_static("x-zendesk-webhook-signature-timestamp"),
             TimestampUnit::Rfc3339,
         ))
         .content([Part::Timestamp, Part::Body])

@@ -101,7 +101,7 @@ impl fmt::Debug for Config {
 /// not stop replays of unsigned ids.
 ///
 /// ```
-/// use countersign_core::{Preset, Verified};
+/// use countersign_core::{Delivery, Preset, SignRequest, Signer, Verifier};
 /// use countersign_dedup::{DedupLayer, DedupRejection, MemoryStore, DUPLICATE_HEADER};
 /// use http::{Request, Response, StatusCode};
 /// use std::convert::Infallible;
@@ -113,9 +113,12 @@ impl fmt::Debug for Config {
 ///     Ok::<_, Infallible>(Response::new(()))
 /// });
 /// // What VerifyLayer leaves in the extensions of a verified delivery:
+/// let body = br#"{"id":"evt_1"}"#;
+/// let headers = Signer::new(Preset::Stripe, "whsec_test")?.sign(&SignRequest::new(body))?;
+/// let verified = Verifier::new(Preset::Stripe, "whsec_test")?.verify(&Delivery::new(&headers, body))?;
 /// let delivery = || {
 ///     let mut req = Request::new(());
-///     req.extensions_mut().insert(Verified::new("stripe", Some("evt_1".into()), None));
+///     req.extensions_mut().insert(verified.clone());
 ///     req
 /// };
 ///

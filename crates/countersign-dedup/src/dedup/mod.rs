@@ -20,7 +20,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     use std::time::Duration;
 
-    use countersign_core::{Algorithm, Encoding, Preset, Scheme, Verified};
+    use countersign_core::{Algorithm, Encoding, Preset, Scheme};
     use http::{Request, Response, StatusCode, header::RETRY_AFTER};
     use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 
@@ -76,7 +76,7 @@ mod tests {
     fn verified_with(id: &str, answer: StatusCode) -> Request<StatusCode> {
         let mut req = Request::new(answer);
         req.extensions_mut()
-            .insert(Verified::new("stripe", Some(id.to_owned()), None));
+            .insert(countersign_testkit::verified(Preset::Stripe, Some(id)));
         req
     }
 
@@ -430,7 +430,7 @@ mod tests {
         let mut no_id = Request::new(StatusCode::OK);
         no_id
             .extensions_mut()
-            .insert(Verified::new("slack", None, None));
+            .insert(countersign_testkit::verified(Preset::Slack, None));
         for req in [Request::new(StatusCode::OK), no_id, verified("")] {
             let res = svc.ready().await.unwrap().call(req).await.unwrap();
             assert_eq!(res.status(), StatusCode::BAD_REQUEST);

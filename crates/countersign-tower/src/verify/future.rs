@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use bytes::Buf;
 use bytes::Bytes;
-use countersign_core::{Delivery, HandshakeReply, Prepared, VerifyError};
+use countersign_core::{HandshakeReply, Outcome, Prepared, VerifyError};
 use http::{HeaderValue, Method, Request, Response, Uri, header};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -109,7 +109,7 @@ where
     let (mut parts, body) = request.into_parts();
 
     // 2. Headers, timestamp and signature syntax, before the body is read.
-    let prepared: Prepared<'_> = match verifier.prepare(&parts.headers) {
+    let prepared: Prepared<'_, '_> = match verifier.prepare(&parts.headers) {
         Ok(prepared) => prepared,
         Err(e) => return local(reject(&config, e.into(), &parts.method, &parts.uri)),
     };
@@ -149,25 +149,23 @@ where
     } else {
         None
     };
-    let mut delivery = Delivery::new(&parts.headers, &bytes).with_method(parts.method.as_str());
+    let mut prepared = prepared.method(parts.method.as_str());
     if let Some(url) = &url {
-        delivery = delivery.with_url(url);
+        prepared = prepared.url(url);
     }
-    let verified = match verifier.finish(prepared, &delivery) {
-        Ok(verified) => verified,
+    let verified = match prepared.finish(&bytes) {
+        Ok(Outcome::Handshake { reply, .. }) if config.handshakes => {
+            tracing::debug!(
+                target: "countersign",
+                preset = verifier.scheme().name(),
+                handshake = reply.name(),
+                "answered webhook handshake"
+            );
+            return local(handshake_response(reply));
+        }
+        Ok(outcome) => outcome.into_verified(),
         Err(e) => return local(reject(&config, e.into(), &parts.method, &parts.uri)),
     };
-    if config.handshakes
-        && let Some(reply) = verifier.handshake(&delivery)
-    {
-        tracing::debug!(
-            target: "countersign",
-            preset = verifier.scheme().name(),
-            handshake = reply.name(),
-            "answered webhook handshake"
-        );
-        return local(handshake_response(reply));
-    }
     tracing::debug!(
         target: "countersign",
         preset = verified.preset(),
@@ -177,7 +175,7 @@ where
 
     // 5. Through to the inner service (the one that was polled ready).
     parts.extensions.insert(verified);
-    let request = Request::from_parts(parts, VerifiedBody::from(bytes));
+    let request = Request::from_parts(parts, VerifiedBody::new(bytes));
     let response = inner.call(request).await?;
     Ok(response.map(VerifyResponseBody::inner))
 }
