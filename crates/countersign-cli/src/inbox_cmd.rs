@@ -97,6 +97,7 @@ fn parse_state(s: &str) -> Result<State, String> {
 /// Runs the command.
 pub(crate) fn run(args: &InboxArgs) -> Result<ExitCode, CliError> {
     let url = InboxUrl::parse(&args.inbox)?;
+    url.require_existing()?;
     if let InboxCommand::Purge { state, .. } = &args.command
         && !matches!(state, State::Done | State::Dead)
     {

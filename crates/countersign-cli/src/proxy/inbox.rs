@@ -127,6 +127,17 @@ impl InboxUrl {
         )))
     }
 
+    /// Refuses an inbox that does not exist yet, so that `countersign inbox` on a mistyped
+    /// path says so instead of creating (and reporting on) an empty one.
+    pub(crate) fn require_existing(&self) -> Result<(), CliError> {
+        match self {
+            InboxUrl::Sqlite(path) if !path.exists() => Err(CliError::Usage(format!(
+                "no inbox at {self}: the file does not exist (the proxy creates it when it starts with --inbox)"
+            ))),
+            InboxUrl::Sqlite(_) => Ok(()),
+        }
+    }
+
     /// Opens the inbox (creating the file and its schema when missing).
     pub(crate) async fn open(&self) -> Result<Arc<dyn Inbox>, CliError> {
         match self {

@@ -715,3 +715,24 @@ fn readme() {
         serde_json::from_str(stdout.lines().find(|l| l.starts_with("{\"id\"")).unwrap()).unwrap();
     assert_eq!(listed["state"], "done", "{all}");
 }
+
+/// `countersign inbox` on a path where no inbox exists is a usage error (exit 2) and creates
+/// nothing: a typo must not look like an empty, healthy inbox.
+#[test]
+fn the_inbox_cli_refuses_a_missing_inbox_file() {
+    let scratch = Scratch::new();
+    let path = scratch.0.join("typo.db");
+    let url = format!("sqlite:{}", path.display());
+    for args in [&["stats"][..], &["list"], &["retry", "--dead"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_countersign"))
+            .args(["inbox", "--inbox", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("does not exist"), "{stderr}");
+        assert!(out.stdout.is_empty());
+        assert!(!path.exists(), "{args:?} created {}", path.display());
+    }
+}
