@@ -115,14 +115,7 @@ async fn dot_segments_encoded_separators_backslashes_and_empty_segments_are_400_
 async fn methods_other_than_the_routes_are_405_with_allow_before_verification() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-    ]);
+    let proxy = Proxy::standard_webhooks(&url, &[]);
     let body = b"{}";
     for method in ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"] {
         let headers = delivery(&unique_id("method"), body);
@@ -145,18 +138,8 @@ async fn methods_other_than_the_routes_are_405_with_allow_before_verification() 
     assert_eq!(upstream.hits(), 0);
 
     // Methods are configurable per route.
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--allow-method",
-        "POST",
-        "--allow-method",
-        "PUT",
-    ]);
+    let proxy =
+        Proxy::standard_webhooks(&url, &["--allow-method", "POST", "--allow-method", "PUT"]);
     let headers = delivery(&unique_id("put"), body);
     let response = raw(
         proxy.addr,
@@ -183,14 +166,7 @@ async fn methods_other_than_the_routes_are_405_with_allow_before_verification() 
 async fn headers_the_proxy_sets_cannot_be_smuggled_with_underscores() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-    ]);
+    let proxy = Proxy::standard_webhooks(&url, &[]);
     let body = b"{}";
     let id = unique_id("underscore");
     let mut headers = pairs(&delivery(&id, body));
@@ -375,14 +351,7 @@ async fn a_2xx_with_a_large_body_is_recorded_done_and_relayed_without_the_body()
     let upstream = Upstream::start().await;
     upstream.set(Mode::Large(1_100_000));
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-    ]);
+    let proxy = Proxy::standard_webhooks(&url, &[]);
     let body = b"{}";
     let id = unique_id("large");
     let headers = delivery(&id, body);
@@ -481,16 +450,7 @@ async fn after_sigterm_the_listener_stays_open_healthz_is_503_and_new_deliveries
     let upstream = Upstream::start().await;
     upstream.set(Mode::Delay(Duration::from_millis(1500)));
     let url = upstream.url();
-    let mut proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--grace-period",
-        "3s",
-    ]);
+    let mut proxy = Proxy::standard_webhooks(&url, &["--grace-period", "3s"]);
     let addr = proxy.addr;
     let id = unique_id("drain");
     let in_flight =
@@ -535,18 +495,10 @@ async fn admin_listen_serves_healthz_and_metrics_and_healthz_writes_nothing_to_t
     let url = upstream.url();
     let admin = free_port();
     let admin_addr = format!("127.0.0.1:{admin}");
-    let proxy = Proxy::start(&[
-        "--upstream",
+    let proxy = Proxy::standard_webhooks(
         &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--redis",
-        &redis_url,
-        "--admin-listen",
-        &admin_addr,
-    ]);
+        &["--redis", &redis_url, "--admin-listen", &admin_addr],
+    );
     let dirty = || {
         server
             .cli(&["INFO", "persistence"])
@@ -577,14 +529,7 @@ async fn admin_listen_serves_healthz_and_metrics_and_healthz_writes_nothing_to_t
 async fn a_flood_of_rejections_is_logged_sampled_and_counted_exactly() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-    ]);
+    let proxy = Proxy::standard_webhooks(&url, &[]);
     let client = super::harness::client();
     const FLOOD: usize = 2000;
     let headers = delivery(&unique_id("flood"), b"{}");
@@ -649,16 +594,7 @@ async fn a_second_signal_ends_the_drain_at_once() {
     let upstream = Upstream::start().await;
     upstream.set(Mode::Hang);
     let url = upstream.url();
-    let mut proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--grace-period",
-        "30s",
-    ]);
+    let mut proxy = Proxy::standard_webhooks(&url, &["--grace-period", "30s"]);
     let addr = proxy.addr;
     let in_flight = tokio::spawn(async move {
         post_once(

@@ -68,6 +68,20 @@ impl Proxy {
         Self::start_with_env(args, &[])
     }
 
+    /// One `standard-webhooks` route (secret [`SECRET`]) in front of `upstream`, plus `extra`.
+    pub(crate) fn standard_webhooks(upstream: &str, extra: &[&str]) -> Proxy {
+        let mut args = vec![
+            "--upstream",
+            upstream,
+            "--preset",
+            "standard-webhooks",
+            "--secret",
+            SECRET,
+        ];
+        args.extend_from_slice(extra);
+        Self::start(&args)
+    }
+
     pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Proxy {
         let scratch = Scratch::new();
         let log = scratch.0.join("proxy.log");

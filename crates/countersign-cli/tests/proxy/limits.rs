@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::harness::{Proxy, SECRET, Upstream, delivery, post, post_once, unique_id};
+use super::harness::{Proxy, Upstream, delivery, post, post_once, unique_id};
 
 /// Sends `head` one byte per second; returns how long until the proxy closed the connection.
 async fn trickle(addr: std::net::SocketAddr, head: &'static [u8]) -> Duration {
@@ -38,18 +38,8 @@ async fn trickle(addr: std::net::SocketAddr, head: &'static [u8]) -> Duration {
 async fn a_client_sending_one_header_byte_per_second_is_cut_off_while_others_are_served() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--header-timeout",
-        "2s",
-        "--max-connections",
-        "32",
-    ]);
+    let proxy =
+        Proxy::standard_webhooks(&url, &["--header-timeout", "2s", "--max-connections", "32"]);
     let addr = proxy.addr;
 
     // Ten slowloris clients, and one that connects and says nothing at all.
@@ -107,16 +97,7 @@ async fn a_client_sending_one_header_byte_per_second_is_cut_off_while_others_are
 async fn a_body_that_does_not_arrive_in_time_is_answered_408() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--body-timeout",
-        "1s",
-    ]);
+    let proxy = Proxy::standard_webhooks(&url, &["--body-timeout", "1s"]);
     let id = unique_id("slowbody");
     let body = br#"{"a":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}"#;
     let headers = delivery(&id, body);
@@ -176,18 +157,10 @@ async fn a_body_that_does_not_arrive_in_time_is_answered_408() {
 async fn connections_beyond_the_limit_wait_until_a_slot_frees() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
+    let proxy = Proxy::standard_webhooks(
         &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--max-connections",
-        "2",
-        "--header-timeout",
-        "1500ms",
-    ]);
+        &["--max-connections", "2", "--header-timeout", "1500ms"],
+    );
     // Two silent connections take both slots until the header timeout closes them.
     let _a = TcpStream::connect(proxy.addr).await.unwrap();
     let _b = TcpStream::connect(proxy.addr).await.unwrap();

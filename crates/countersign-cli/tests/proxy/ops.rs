@@ -5,7 +5,7 @@ use std::time::Duration;
 use http::StatusCode;
 use tokio::time::Instant;
 
-use super::harness::{Proxy, SECRET, Upstream, delivery, get, post, unique_id};
+use super::harness::{Proxy, Upstream, delivery, get, post, unique_id};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_follows_the_redis_store_down_and_back_up() {
@@ -14,16 +14,7 @@ async fn healthz_follows_the_redis_store_down_and_back_up() {
     let redis_url = server.url();
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--redis",
-        &redis_url,
-    ]);
+    let proxy = Proxy::standard_webhooks(&url, &["--redis", &redis_url]);
 
     let up = get(&proxy.url("/healthz")).await;
     assert_eq!(up.status, StatusCode::OK);
@@ -85,16 +76,7 @@ async fn healthz_follows_the_redis_store_down_and_back_up() {
 async fn metrics_count_outcomes_and_logs_can_be_json() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--log-format",
-        "json",
-    ]);
+    let proxy = Proxy::standard_webhooks(&url, &["--log-format", "json"]);
     let id = unique_id("metrics");
     let headers = delivery(&id, b"{}");
     assert_eq!(

@@ -97,14 +97,7 @@ async fn send_signs_posts_and_prints_the_answer() {
 async fn send_through_the_proxy_with_secrets_from_env_and_file() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
-    let proxy = Proxy::start(&[
-        "--upstream",
-        &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-    ]);
+    let proxy = Proxy::standard_webhooks(&url, &[]);
     let dir = Scratch::new();
     let secret_file = dir.file("secret", format!("{SECRET}\n").as_bytes());
     let body_file = dir.file("event.json", b"{\"n\":1}");

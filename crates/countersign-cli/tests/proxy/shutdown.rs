@@ -31,22 +31,19 @@ async fn sigterm_during_load_answers_every_request_and_leaves_no_claim_in_flight
     // Every delivery is in flight for a while: SIGTERM lands on some of them.
     upstream.set(Mode::Delay(Duration::from_millis(300)));
     let url = upstream.url();
-    let mut proxy = Proxy::start(&[
-        "--upstream",
+    let mut proxy = Proxy::standard_webhooks(
         &url,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--redis",
-        &redis_url,
-        "--redis-prefix",
-        &prefix,
-        "--grace-period",
-        "3s",
-        "--header-timeout",
-        "2s",
-    ]);
+        &[
+            "--redis",
+            &redis_url,
+            "--redis-prefix",
+            &prefix,
+            "--grace-period",
+            "3s",
+            "--header-timeout",
+            "2s",
+        ],
+    );
     let addr = proxy.addr;
 
     let outcomes = Arc::new(Mutex::new(Vec::<Outcome>::new()));
