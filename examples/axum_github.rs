@@ -97,7 +97,10 @@ fn app() -> Result<Router, countersign::ConfigError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().init();
+    tracing_subscriber::fmt()
+        // colours only on a terminal, not in a log file or a pipe
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())

@@ -36,6 +36,8 @@ const DEMO_STRIPE_SECRET: &str = "whsec_inbox_stripe_secret";
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
+        // colours only on a terminal, not in a log file or a pipe
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,countersign=debug".into()),

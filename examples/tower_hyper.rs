@@ -40,7 +40,10 @@ async fn handle(req: Request<VerifiedBody>) -> Result<Response<Full<Bytes>>, Inf
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().init();
+    tracing_subscriber::fmt()
+        // colours only on a terminal, not in a log file or a pipe
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
     let service = ServiceBuilder::new()
         .layer(VerifyLayer::new(Preset::StandardWebhooks, SECRET)?)
         .service_fn(handle);

@@ -54,8 +54,13 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct PresetsArgs {
     /// Print a JSON array (stable snake_case keys) instead of a table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wide")]
     pub(crate) json: bool,
+
+    /// Print every column (signature header, timestamp, event id, event type); the default
+    /// table has the name, the signature and the description only.
+    #[arg(long)]
+    pub(crate) wide: bool,
 }
 
 /// Which scheme: a preset, the generic `hmac` with its parameters, or a scheme file.
@@ -156,6 +161,9 @@ pub(crate) struct SigningArgs {
 
 /// `countersign sign`.
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status:
+  0  the headers are printed
+  2  a usage or configuration error (also: a verify-only preset), explained on stderr")]
 pub(crate) struct SignArgs {
     #[command(flatten)]
     pub(crate) scheme: SchemeArgs,
@@ -175,6 +183,10 @@ pub(crate) struct SignArgs {
 
 /// `countersign verify`.
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status:
+  0  valid: {\"valid\":true,...} on stdout
+  1  rejected: {\"valid\":false,\"error\":...} on stdout
+  2  a usage or configuration error, explained on stderr (nothing on stdout)")]
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) scheme: SchemeArgs,
@@ -228,6 +240,10 @@ pub(crate) struct VerifyArgs {
 
 /// `countersign send`.
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status:
+  0  the endpoint answered 2xx
+  1  the endpoint answered another status (printed)
+  2  no answer (connection refused, timeout) or a usage error, explained on stderr")]
 pub(crate) struct SendArgs {
     #[command(flatten)]
     pub(crate) scheme: SchemeArgs,
@@ -247,6 +263,11 @@ pub(crate) struct SendArgs {
     /// Give up when no complete answer arrived within this long (e.g. `10s`, `500ms`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub(crate) timeout: Duration,
+
+    /// Also print the response headers, between the status line and the body (as `curl -i`
+    /// does): e.g. `countersign-duplicate: true` on a redelivery answered by the proxy.
+    #[arg(short = 'i', long)]
+    pub(crate) include: bool,
 }
 
 /// Log line format of `proxy`.
@@ -296,8 +317,9 @@ pub(crate) struct ProxyArgs {
     #[arg(long)]
     pub(crate) check: bool,
 
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR", help_heading = "Server")]
+    /// Address to listen on, `IP:PORT` or `HOST:PORT` (resolved once, at start; IPv4 first)
+    /// [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR", value_parser = listen_address, help_heading = "Server")]
     pub(crate) listen: Option<SocketAddr>,
 
     /// Dedup store: one Redis node, e.g. `redis://127.0.0.1:6379/` (or `env:NAME`) [default:
@@ -370,8 +392,9 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "FORMAT", help_heading = "Server")]
     pub(crate) log_format: Option<LogFormat>,
 
-    /// Serve GET /healthz and GET /metrics on this address instead of the public listener.
-    #[arg(long, value_name = "ADDR", help_heading = "Server")]
+    /// Serve GET /healthz and GET /metrics on this address instead of the public listener
+    /// (`IP:PORT` or `HOST:PORT`, as --listen).
+    #[arg(long, value_name = "ADDR", value_parser = listen_address, help_heading = "Server")]
     pub(crate) admin_listen: Option<SocketAddr>,
 
     /// A proxy in front of this one (address or block, e.g. 10.0.0.0/8; repeatable): only
@@ -508,6 +531,40 @@ pub(crate) fn parse() -> Cli {
     err.exit()
 }
 
+/// A listen address: `IP:PORT`, or `HOST:PORT` resolved now (the first IPv4 address, else
+/// the first IPv6 one), so that `localhost:8080` works as it does in a browser.
+pub(crate) fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let example = "such as 127.0.0.1:8080, [::]:8080 or localhost:8080";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!(
+            "`{text}` is not an address {example} (the port is missing)"
+        ));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!("`{text}` is not an address {example}"));
+    }
+    let resolved: Vec<SocketAddr> = match text.to_socket_addrs() {
+        Ok(addrs) => addrs.collect(),
+        Err(e) => {
+            return Err(format!(
+                "`{text}`: the host name `{host}` does not resolve ({e}); give an IP address {example}"
+            ));
+        }
+    };
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| resolved.first())
+        .copied()
+        .ok_or_else(|| format!("`{text}`: the host name `{host}` resolves to no address"))
+}
+
 /// Keeps secrets out of `Debug` from the moment they are parsed.
 fn parse_secret(s: &str) -> Result<SecretArg, std::convert::Infallible> {
     Ok(SecretArg::parse(s))
@@ -543,6 +600,32 @@ mod tests {
         };
         assert_eq!(args.secrets.len(), 2);
         assert_eq!(args.secrets[1].resolve().unwrap().expose(), b"-also-secret");
+    }
+
+    #[test]
+    fn listen_addresses_may_be_host_names() {
+        assert_eq!(
+            listen_address("127.0.0.1:8080").unwrap(),
+            "127.0.0.1:8080".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(
+            listen_address(" [::1]:0 ").unwrap(),
+            "[::1]:0".parse::<SocketAddr>().unwrap()
+        );
+        let local = listen_address("localhost:8080").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 8080, "{local}");
+        for bad in [
+            "8080",
+            "localhost",
+            "localhost:http",
+            ":8080",
+            "localhost:70000",
+        ] {
+            let err = listen_address(bad).unwrap_err();
+            assert!(err.contains("such as 127.0.0.1:8080"), "{bad}: {err}");
+        }
+        let err = listen_address("no-such-host.invalid:8080").unwrap_err();
+        assert!(err.contains("does not resolve"), "{err}");
     }
 
     #[test]

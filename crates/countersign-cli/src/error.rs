@@ -124,6 +124,6 @@ mod tests {
             index: 0,
             expected: "base64",
         });
-        assert_eq!(e.report(), "secret #0 is not valid base64");
+        assert_eq!(e.report(), "secret #1 is not valid base64");
     }
 }

@@ -1,7 +1,7 @@
 //! Reading bodies and header files from a path or stdin, always bounded.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, IsTerminal as _, Read, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::error::CliError;
@@ -48,7 +48,18 @@ impl Source {
         let limit = u64::try_from(max).unwrap_or(u64::MAX);
         let mut buf = Vec::new();
         match self {
-            Source::Stdin => io::stdin().lock().take(limit).read_to_end(&mut buf),
+            Source::Stdin => {
+                let stdin = io::stdin();
+                if stdin.is_terminal() {
+                    // Without this, a forgotten `--body-file` looks like a hang.
+                    let _ = writeln!(
+                        io::stderr(),
+                        "countersign: reading the {what} from the terminal; end it with Ctrl-D \
+                         or pass --{what}-file PATH"
+                    );
+                }
+                stdin.lock().take(limit).read_to_end(&mut buf)
+            }
             Source::File(p) => File::open(p)
                 .map_err(err)?
                 .take(limit)

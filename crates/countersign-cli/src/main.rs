@@ -6,7 +6,7 @@
 //! contract: scripts and other tools drive them.
 //!
 //! ```text
-//! countersign presets [--json]
+//! countersign presets [--wide | --json]
 //! countersign sign   (--preset NAME | --scheme-file PATH) (--secret S | --secret-file PATH)
 //!                    [--id ID] [--timestamp UNIX_S] [--url URL] [--method M] [--body-file PATH]
 //! countersign verify (--preset NAME | --scheme-file PATH) --secret S [--secret S2 ...]
@@ -17,12 +17,15 @@
 //!                    [--signature-header NAME] [--prefix P]
 //! countersign send   --preset NAME (--secret S | --secret-file PATH) --to URL
 //!                    [--body-file PATH] [--id ID] [--timestamp UNIX_S] [--content-type T]
-//!                    [--timeout DURATION]
+//!                    [--timeout DURATION] [-i|--include]
 //! countersign proxy  --listen ADDR --upstream URL --preset NAME --secret S [...]
 //! countersign proxy  --config countersign.toml [--check] [server flags]
 //! ```
 //!
-//! The body is read from stdin unless `--body-file` is given (`-` also means stdin).
+//! The body is read from stdin unless `--body-file` is given (`-` also means stdin); when stdin
+//! is a terminal, a line on stderr says so (end the body with Ctrl-D).
+//!
+//! Positions in messages count from 1: `secret #1`, `-H #1`, `[[route]] #1`.
 //!
 //! ## Secrets
 //!
@@ -117,8 +120,9 @@
 //! ## `send`
 //!
 //! Signs the body like `sign` and POSTs it to `--to` (plain `http://` only), then prints the
-//! status line and the response body. Exit 0 for a 2xx answer, 1 for another status, 2 when no
-//! answer came (refused, timeout) or on a usage error:
+//! status line, the response headers with `-i`/`--include` (then a blank line), and the
+//! response body. Exit 0 for a 2xx answer, 1 for another status, 2 when no answer came
+//! (refused, timeout) or on a usage error:
 //!
 //! ```text
 //! $ countersign send --preset stripe --secret env:STRIPE_WEBHOOK_SECRET --to http://127.0.0.1:8080/webhooks/stripe --body-file event.json

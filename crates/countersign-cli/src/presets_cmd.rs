@@ -1,4 +1,4 @@
-//! `countersign presets [--json]`: every preset of the core plus the generic `hmac`, described
+//! `countersign presets [--wide | --json]`: every preset of the core plus the generic `hmac`, described
 //! from the [`Scheme`] values themselves (never a hand-written table), so presets added to the
 //! core appear here without a CLI change.
 //!
@@ -94,7 +94,7 @@ pub(crate) fn run(args: &PresetsArgs) -> Result<ExitCode, CliError> {
         s.push('\n');
         s
     } else {
-        table(&list)
+        table(&list, args.wide)
     };
     output::stdout(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
@@ -279,8 +279,15 @@ fn signature_format(scheme: &Scheme) -> String {
     }
 }
 
+/// The columns of the default table (`--wide` prints all of them): name, signature,
+/// description.
+const NARROW: [usize; 3] = [0, 1, 6];
+
+/// The default table's width: descriptions are cut (with `…`) to fit.
+const NARROW_WIDTH: usize = 100;
+
 /// An aligned table; the description goes last and is not padded.
-fn table(list: &[PresetInfo]) -> String {
+fn table(list: &[PresetInfo], wide: bool) -> String {
     let rows: Vec<[String; 7]> = list
         .iter()
         .map(|p| {
@@ -317,17 +324,37 @@ fn table(list: &[PresetInfo]) -> String {
         "EVENT TYPE",
         "DESCRIPTION",
     ];
-    let mut widths = titles.map(str::len);
+    let columns: Vec<usize> = if wide {
+        (0..titles.len()).collect()
+    } else {
+        NARROW.to_vec()
+    };
+    let titles: Vec<&str> = columns.iter().map(|&c| titles[c]).collect();
+    let rows: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|row| columns.iter().map(|&c| row[c].as_str()).collect())
+        .collect();
+    let mut widths: Vec<usize> = titles.iter().map(|t| t.len()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
+    // Room left for the description, which is never padded.
+    let room = if wide {
+        usize::MAX
+    } else {
+        let before: usize = widths.iter().rev().skip(1).map(|w| w + 2).sum();
+        NARROW_WIDTH.saturating_sub(before).max(20)
+    };
     let mut out = String::new();
     let mut line = |cells: &[&str]| {
         let last = cells.len().saturating_sub(1);
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i == last {
+        for (i, (cell, &w)) in cells.iter().zip(&widths).enumerate() {
+            if i == last && cell.chars().count() > room {
+                out.extend(cell.chars().take(room.saturating_sub(1)));
+                out.push('…');
+            } else if i == last {
                 out.push_str(cell);
             } else {
                 let _ = write!(out, "{cell:<w$}  ");
@@ -337,8 +364,7 @@ fn table(list: &[PresetInfo]) -> String {
     };
     line(&titles);
     for row in &rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        line(&cells);
+        line(row);
     }
     out
 }
@@ -429,7 +455,7 @@ mod tests {
 
     #[test]
     fn table_is_aligned() {
-        let t = table(&all().unwrap());
+        let t = table(&all().unwrap(), true);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), Preset::ALL.len() + 2);
         let col = lines[0].find("SIGNATURE HEADER").unwrap();
@@ -438,6 +464,30 @@ mod tests {
             assert_eq!(&l[col - 2..col], "  ", "{l}");
             assert_ne!(&l[col..col + 1], " ", "{l}");
         }
+    }
+
+    #[test]
+    fn the_default_table_is_narrow() {
+        let list = all().unwrap();
+        let narrow = table(&list, false);
+        let lines: Vec<&str> = narrow.lines().collect();
+        assert_eq!(lines.len(), list.len() + 1);
+        assert!(lines[0].starts_with("NAME"), "{narrow}");
+        assert!(lines[0].ends_with("DESCRIPTION"), "{narrow}");
+        assert!(!narrow.contains("EVENT ID"), "{narrow}");
+        let wide = table(&list, true);
+        let widest = |t: &str| t.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest(&narrow) <= NARROW_WIDTH, "{narrow}");
+        assert!(widest(&narrow) < widest(&wide), "{narrow}");
+        // Cut descriptions end in `…`; the wide table has them whole.
+        let stripe = Preset::Stripe.description();
+        assert!(wide.contains(stripe));
+        assert!(
+            narrow
+                .lines()
+                .any(|l| l.starts_with("stripe ") && l.ends_with('…'))
+                || narrow.contains(stripe)
+        );
     }
 
     #[test]
@@ -470,7 +520,7 @@ mod tests {
         }
         assert_eq!(signed("gitlab"), (Some(false), vec![Some(true)]));
         assert_eq!(signed("zoom").0, None);
-        let table = table(&list);
+        let table = table(&list, true);
         assert!(
             table.contains("header:x-github-delivery (unsigned)"),
             "{table}"

@@ -1,7 +1,8 @@
 //! `countersign send`: sign a body the way the provider would and POST it to a URL — the way
 //! to test an endpoint (or `countersign proxy`) locally.
 //!
-//! Prints the status line (`HTTP/1.1 200 OK`) and the response body, and exits `0` for a 2xx
+//! Prints the status line (`HTTP/1.1 200 OK`), the response headers with `-i`/`--include`, and
+//! the response body, and exits `0` for a 2xx
 //! answer, `1` for any other status, `2` when no answer came (usage error, connection refused,
 //! timeout), explained on stderr. Plain `http://` only: the command is for local endpoints and
 //! does not carry a TLS stack.
@@ -52,16 +53,31 @@ pub(crate) fn run(args: &SendArgs) -> Result<ExitCode, CliError> {
             reason: "cannot start the async runtime".into(),
             source: Some(Box::new(e)),
         })?;
-    let (status_line, body, success) = runtime.block_on(post(req, args))?;
+    let (parts, body) = runtime.block_on(post(req, args))?;
 
-    let mut out = status_line.into_bytes();
+    let status_line = format!(
+        "{:?} {} {}",
+        parts.version,
+        parts.status.as_u16(),
+        parts.status.canonical_reason().unwrap_or("")
+    );
+    let mut out = status_line.trim_end().as_bytes().to_vec();
     out.push(b'\n');
+    if args.include {
+        for (name, value) in &parts.headers {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+    }
     out.extend_from_slice(&body);
     if !body.is_empty() && !body.ends_with(b"\n") {
         out.push(b'\n');
     }
     output::stdout(&out)?;
-    Ok(if success {
+    Ok(if parts.status.is_success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_INVALID)
@@ -84,11 +100,11 @@ fn target(to: &str) -> Result<Uri, CliError> {
     }
 }
 
-/// Sends the request; returns the status line, the body and whether the status is 2xx.
+/// Sends the request; returns the response head and the body.
 async fn post(
     req: Request<Full<Bytes>>,
     args: &SendArgs,
-) -> Result<(String, Bytes, bool), CliError> {
+) -> Result<(http::response::Parts, Bytes), CliError> {
     let fail =
         |reason: &str, source: Option<Box<dyn std::error::Error + Send + Sync>>| CliError::Send {
             to: args.to.clone(),
@@ -112,25 +128,14 @@ async fn post(
             .to_bytes();
         Ok::<_, CliError>((parts, body))
     };
-    let (parts, body) = tokio::time::timeout(args.timeout, exchange)
+    tokio::time::timeout(args.timeout, exchange)
         .await
         .map_err(|_| {
             fail(
                 &format!("no complete answer within {:?}", args.timeout),
                 None,
             )
-        })??;
-    let status_line = format!(
-        "{:?} {} {}",
-        parts.version,
-        parts.status.as_u16(),
-        parts.status.canonical_reason().unwrap_or("")
-    );
-    Ok((
-        status_line.trim_end().to_owned(),
-        body,
-        parts.status.is_success(),
-    ))
+        })?
 }
 
 #[cfg(test)]

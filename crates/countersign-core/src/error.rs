@@ -246,15 +246,17 @@ pub enum ConfigError {
     #[error("no secret configured")]
     NoSecret,
     /// A secret is empty (after removing its prefix, if any).
-    #[error("secret #{index} is empty")]
+    #[error("secret #{} is empty", .index.saturating_add(1))]
     EmptySecret {
-        /// Position of the secret in configuration order, starting at 0.
+        /// Position of the secret in configuration order, starting at 0 (the message counts
+        /// from 1, as people do: index 0 is `secret #1`).
         index: usize,
     },
     /// A secret could not be decoded in the format the scheme expects.
-    #[error("secret #{index} is not valid {expected}")]
+    #[error("secret #{} is not valid {expected}", .index.saturating_add(1))]
     SecretEncoding {
-        /// Position of the secret in configuration order, starting at 0.
+        /// Position of the secret in configuration order, starting at 0 (the message counts
+        /// from 1, as people do: index 0 is `secret #1`).
         index: usize,
         /// The expected format, e.g. `base64 (optionally prefixed with whsec_)`.
         expected: &'static str,
@@ -282,9 +284,10 @@ pub enum ConfigError {
         value: String,
     },
     /// A configured public key (key-pair schemes) cannot be decoded or is not a valid key.
-    #[error("secret #{index} is not a valid {expected}")]
+    #[error("secret #{} is not a valid {expected}", .index.saturating_add(1))]
     InvalidPublicKey {
-        /// Position of the key in configuration order, starting at 0.
+        /// Position of the key in configuration order, starting at 0 (the message counts
+        /// from 1: index 0 is `secret #1`).
         index: usize,
         /// The expected key, e.g. `Ed25519 public key (32 raw bytes or SPKI DER)`.
         expected: &'static str,

@@ -357,11 +357,7 @@ pub(crate) fn load(args: &ProxyArgs) -> Result<Settings, CliError> {
     };
 
     let address = |field: &str, text: &str| -> Result<SocketAddr, CliError> {
-        text.trim().parse().map_err(|_| {
-            CliError::Usage(format!(
-                "`{field}`: `{text}` is not an address such as 127.0.0.1:8080 or [::]:8080"
-            ))
-        })
+        crate::cli::listen_address(text).map_err(|e| CliError::Usage(format!("`{field}`: {e}")))
     };
     let listen = match (&args.listen, file_ref.and_then(|f| f.listen.as_deref())) {
         (Some(addr), _) => *addr,

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod catalogue;
+mod newcomer;
 mod round_trip;
 mod secrets;
 mod usage;

@@ -114,6 +114,13 @@ fn the_readme_proxy_demo_works_as_written() {
         "{all}"
     );
     assert!(stdout.contains("processed\n"), "{all}");
+    // `send -i` shows the redelivery for what it is; the other sends print no headers.
+    assert_eq!(
+        stdout.matches("countersign-duplicate: true\n").count(),
+        1,
+        "{all}"
+    );
+    assert_eq!(stdout.matches("content-length: ").count(), 1, "{all}");
     assert!(stdout.contains("webhook signature invalid"), "{all}");
     assert!(
         stdout.contains(r#"{"status":"ok","store":"memory","store_reachable":true}"#),

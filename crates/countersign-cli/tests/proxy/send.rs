@@ -94,6 +94,65 @@ async fn send_signs_posts_and_prints_the_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_include_prints_the_response_headers_between_status_and_body() {
+    let upstream = Upstream::start().await;
+    let dir = Scratch::new();
+    let body_file = dir.file("event.json", br#"{"id":"evt_i"}"#);
+    let to = upstream.url();
+    let args = move |include: &str| {
+        let mut args: Vec<String> = [
+            "--preset",
+            "stripe",
+            "--secret",
+            "whsec_demo",
+            "--to",
+            &to,
+            "--body-file",
+            &body_file,
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if !include.is_empty() {
+            args.insert(0, include.to_owned());
+        }
+        args
+    };
+    for flag in ["-i", "--include"] {
+        let a = args(flag);
+        let out = tokio::task::spawn_blocking(move || {
+            send(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let stdout = text(&out.stdout);
+        let (head, body) = stdout
+            .split_once("\n\n")
+            .expect("a blank line ends the headers");
+        let mut lines = head.lines();
+        assert_eq!(lines.next(), Some("HTTP/1.1 200 OK"), "{stdout}");
+        let headers: Vec<&str> = lines.collect();
+        assert!(headers.contains(&"content-length: 21"), "{stdout}");
+        assert!(
+            headers.iter().all(|h| h.split_once(": ").is_some()),
+            "{stdout}"
+        );
+        assert_eq!(body, "upstream answered 200\n", "{stdout}");
+    }
+    // Without the flag: no headers, no blank line.
+    let a = args("");
+    let out = tokio::task::spawn_blocking(move || {
+        send(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "HTTP/1.1 200 OK\nupstream answered 200\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_through_the_proxy_with_secrets_from_env_and_file() {
     let upstream = Upstream::start().await;
     let url = upstream.url();
