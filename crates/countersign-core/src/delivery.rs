@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::event_id::EventIdBuf;
 use crate::event_type::{EventType, EventTypeSource};
 
 /// What a verified delivery proved: which preset, which event, signed when.
@@ -13,7 +14,8 @@ use crate::event_type::{EventType, EventTypeSource};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Verified {
     pub(crate) preset: Arc<str>,
-    pub(crate) event_id: Option<String>,
+    /// Inline when short: verifying allocates nothing for it.
+    pub(crate) event_id: Option<EventIdBuf>,
     pub(crate) timestamp: Option<i64>,
     /// Shared with the verifier (a reference count, no allocation); `None` when the scheme
     /// has no event type.
@@ -30,7 +32,7 @@ impl Verified {
     /// The provider's event id, when the scheme has one and the delivery carried it.
     #[must_use]
     pub fn event_id(&self) -> Option<&str> {
-        self.event_id.as_deref()
+        self.event_id.as_ref().map(EventIdBuf::as_str)
     }
 
     /// The signed timestamp in Unix seconds, when the scheme has one.

@@ -10,8 +10,10 @@
 //! use http::HeaderMap;
 //!
 //! // GitHub: the `X-GitHub-Event` header, qualified by the body's `action` when it has one.
-//! let source = EventTypeSource::header("x-github-event").then_json_field(&["action"]);
+//! let source = EventTypeSource::try_header("X-GitHub-Event")?.then_json_field(&["action"]);
 //! assert_eq!(source.to_string(), "header:x-github-event+json:/action");
+//! // A name that is no header name is an error, not a panic.
+//! assert!(EventTypeSource::try_header("x github event").is_err());
 //!
 //! let mut headers = HeaderMap::new();
 //! headers.insert("x-github-event", "issues".parse()?);
@@ -35,6 +37,7 @@ use std::fmt;
 use http::{HeaderMap, HeaderName};
 
 use crate::error::ConfigError;
+use crate::header::IntoHeaderName;
 use crate::json_path;
 
 /// Longest event type, in bytes (after joining its parts).
@@ -79,13 +82,18 @@ impl EventTypeSource {
         EventTypeSource { parts: Vec::new() }
     }
 
-    /// The value of header `name`.
+    /// The value of header `name` (case-insensitive).
     ///
-    /// # Panics
-    /// When `name` is not a valid lowercase header name (as [`HeaderName::from_static`]);
-    /// use [`EventTypeSource::from_parts`] for names given at run time.
-    #[must_use]
-    pub fn header(name: &'static str) -> Self {
+    /// # Errors
+    /// [`ConfigError::InvalidValue`] when `name` is not a valid header name.
+    pub fn try_header(name: impl IntoHeaderName) -> Result<Self, ConfigError> {
+        Ok(EventTypeSource {
+            parts: vec![EventTypePart::Header(name.into_header_name()?)],
+        })
+    }
+
+    /// The presets' constant names (lowercase, valid: the preset tests build every preset).
+    pub(crate) fn header(name: &'static str) -> Self {
         EventTypeSource {
             parts: vec![EventTypePart::Header(HeaderName::from_static(name))],
         }

@@ -8,8 +8,29 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+/// What a path can read: a string or an integer, turned into the caller's type (a `String`,
+/// or an event id kept inline).
+pub(crate) trait Scalar: Sized {
+    fn from_str(s: &str) -> Self;
+    fn from_u64(n: u64) -> Self;
+    fn from_i64(n: i64) -> Self;
+}
+
+impl Scalar for String {
+    fn from_str(s: &str) -> Self {
+        s.to_owned()
+    }
+    fn from_u64(n: u64) -> Self {
+        n.to_string()
+    }
+    fn from_i64(n: i64) -> Self {
+        n.to_string()
+    }
+}
 
 /// Longest value [`json_value`] returns, in bytes.
 pub(crate) const MAX_VALUE_LEN: usize = 1024;
@@ -18,48 +39,59 @@ pub(crate) const MAX_VALUE_LEN: usize = 1024;
 /// (signatures, timestamps, signed fields). `None` when the body is not JSON, has nothing
 /// there, or the value is longer than [`MAX_VALUE_LEN`].
 pub(crate) fn json_value(body: &[u8], path: &[Cow<'static, str>]) -> Option<String> {
-    read(body, path).filter(|v| v.len() <= MAX_VALUE_LEN)
+    read::<String>(body, path).filter(|v| v.len() <= MAX_VALUE_LEN)
 }
 
 /// The string or integer at `path`, whatever its length; `None` when the body is not JSON or
 /// has nothing there.
-pub(crate) fn read(body: &[u8], path: &[Cow<'static, str>]) -> Option<String> {
+pub(crate) fn read<T: Scalar>(body: &[u8], path: &[Cow<'static, str>]) -> Option<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    PathSeed { path }.deserialize(&mut de).ok().flatten()
+    PathSeed::<T> {
+        path,
+        out: PhantomData,
+    }
+    .deserialize(&mut de)
+    .ok()
+    .flatten()
 }
 
-struct PathSeed<'p> {
+struct PathSeed<'p, T> {
     path: &'p [Cow<'static, str>],
+    out: PhantomData<T>,
 }
 
-impl<'de> DeserializeSeed<'de> for PathSeed<'_> {
-    type Value = Option<String>;
+impl<'de, T: Scalar> DeserializeSeed<'de> for PathSeed<'_, T> {
+    type Value = Option<T>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         match self.path.split_first() {
-            None => d.deserialize_any(Leaf),
-            Some((key, rest)) => d.deserialize_any(Object { key, rest }),
+            None => d.deserialize_any(Leaf(PhantomData)),
+            Some((key, rest)) => d.deserialize_any(Object {
+                key,
+                rest,
+                out: PhantomData,
+            }),
         }
     }
 }
 
 /// The value at the end of the path: a string or an integer; anything else is "no id".
-struct Leaf;
+struct Leaf<T>(PhantomData<T>);
 
-impl<'de> Visitor<'de> for Leaf {
-    type Value = Option<String>;
+impl<'de, T: Scalar> Visitor<'de> for Leaf<T> {
+    type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an event id")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
+        Ok(Some(T::from_str(v)))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(T::from_u64(v)))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(T::from_i64(v)))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -81,13 +113,14 @@ impl<'de> Visitor<'de> for Leaf {
 }
 
 /// An object on the path: look for `key`, skip everything else.
-struct Object<'p> {
+struct Object<'p, T> {
     key: &'p str,
     rest: &'p [Cow<'static, str>],
+    out: PhantomData<T>,
 }
 
-impl<'de> Visitor<'de> for Object<'_> {
-    type Value = Option<String>;
+impl<'de, T: Scalar> Visitor<'de> for Object<'_, T> {
+    type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -97,7 +130,10 @@ impl<'de> Visitor<'de> for Object<'_> {
         let mut found = None;
         while let Some(is_key) = map.next_key_seed(KeyIs(self.key))? {
             if is_key && found.is_none() {
-                found = map.next_value_seed(PathSeed { path: self.rest })?;
+                found = map.next_value_seed(PathSeed::<T> {
+                    path: self.rest,
+                    out: PhantomData,
+                })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -146,6 +182,6 @@ mod tests {
         }
         let long = format!(r#"{{"v":"{}"}}"#, "a".repeat(MAX_VALUE_LEN + 1));
         assert_eq!(json_value(long.as_bytes(), &path(&["v"])), None);
-        assert!(read(long.as_bytes(), &path(&["v"])).is_some());
+        assert!(read::<String>(long.as_bytes(), &path(&["v"])).is_some());
     }
 }

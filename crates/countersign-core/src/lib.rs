@@ -41,7 +41,8 @@
 //! - Timestamps are digits only and checked against a past and a future tolerance with
 //!   checked arithmetic.
 //! - Secrets are zeroized on drop and never appear in `Debug` output or errors.
-//! - Verifying a Standard Webhooks or GitHub delivery allocates nothing but the event id.
+//! - Verifying a Standard Webhooks, GitHub or Stripe delivery allocates nothing: event ids
+//!   up to 62 bytes (every preset's) are kept inline in [`Verified`].
 //! - Key-pair schemes (Ed25519, ECDSA P-256) verify with `ed25519-dalek` and RustCrypto's
 //!   `p256`; malformed keys are [`ConfigError`]s when the verifier is built, malformed
 //!   signatures ordinary rejections.

@@ -508,7 +508,7 @@ impl Verifier {
             None => prepared.timestamp,
         };
         let event_id = match &scheme.event_id {
-            EventIdSource::Header(_) => prepared.event_id.map(str::to_owned),
+            EventIdSource::Header(_) => prepared.event_id.map(event_id::EventIdBuf::new),
             EventIdSource::JsonField(path) => event_id::from_json(body, path)?,
             EventIdSource::None => None,
         };
