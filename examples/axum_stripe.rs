@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
-use countersign::{Preset, VerifyLayer, Webhook};
+use countersign::{Preset, Verifier, VerifyLayer, Webhook};
 use serde::Deserialize;
 
 /// The parts of a Stripe event this app reads; unknown fields are ignored.
@@ -83,19 +83,22 @@ fn app() -> Result<Router, countersign::ConfigError> {
         eprintln!("STRIPE_WEBHOOK_SECRET not set: using a demo secret");
         "whsec_demo".into()
     });
-    let mut layer = VerifyLayer::builder(Preset::Stripe).secret(secret);
+    let mut verifier = Verifier::builder(Preset::Stripe).secret(secret);
     if let Ok(previous) = std::env::var("STRIPE_WEBHOOK_SECRET_PREVIOUS") {
-        layer = layer.secret(previous);
+        verifier = verifier.secret(previous);
     }
     Ok(Router::new().route(
         "/stripe/webhook",
-        post(stripe_webhook).route_layer(layer.build()?),
+        post(stripe_webhook).route_layer(VerifyLayer::builder(verifier.build()?).build()?),
     ))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().init();
+    tracing_subscriber::fmt()
+        // colours only on a terminal, not in a log file or a pipe
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())

@@ -106,10 +106,11 @@ fn verifier(preset: Preset) -> Result<Verifier, BoxError> {
 }
 
 fn verify_layer(preset: Preset) -> Result<VerifyLayer, BoxError> {
-    Ok(VerifyLayer::builder(preset)
+    let verifier = Verifier::builder(preset)
         .secret(SECRET)
         .tolerance(Tolerance::symmetric(TOLERANCE))
-        .build()?)
+        .build()?;
+    Ok(VerifyLayer::builder(verifier).build()?)
 }
 
 /// The wrk script that sends the same signed delivery every time.
@@ -290,8 +291,7 @@ async fn main() -> Result<(), BoxError> {
         .parse()?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
 
-    let memory = DedupLayer::builder(MemoryStore::new())
-        .scheme(preset)
+    let memory = DedupLayer::builder(MemoryStore::new(), preset)
         .retention(RETENTION)
         .build()?;
     let mut stats: Vec<(&str, DedupStats)> = vec![("dedup-memory", memory.stats())];
@@ -312,8 +312,7 @@ async fn main() -> Result<(), BoxError> {
         // A fresh prefix per start: a second run against the same server starts clean.
         let prefix = format!("countersign:load:{}:{}:", std::process::id(), now.as_secs());
         let store = RedisStore::builder(url).prefix(prefix).connect().await?;
-        let redis = DedupLayer::builder(store)
-            .scheme(preset)
+        let redis = DedupLayer::builder(store, preset)
             .retention(RETENTION)
             .build()?;
         stats.push(("dedup-redis", redis.stats()));

@@ -54,6 +54,8 @@ const MAX_CONNECTIONS: usize = 1024;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
+        // colours only on a terminal, not in a log file or a pipe
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,countersign=debug".into()),
@@ -105,9 +107,7 @@ fn app(
             handler,
             VerifyLayer::new(preset, secret)?,
             // Keys are scoped by preset, so the routes can share one store.
-            DedupLayer::builder(Arc::clone(store))
-                .scheme(preset)
-                .build()?,
+            DedupLayer::builder(Arc::clone(store), preset).build()?,
         ))
     };
     Ok(Router::new()

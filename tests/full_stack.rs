@@ -344,9 +344,7 @@ async fn full_memory_store_answers_503_without_calling_the_handler() {
 fn presets_without_event_id_fail_at_build_time() {
     let mut refused = Vec::new();
     for &preset in Preset::ALL {
-        let built = DedupLayer::builder(MemoryStore::new())
-            .scheme(preset)
-            .build();
+        let built = DedupLayer::builder(MemoryStore::new(), preset).build();
         match built {
             Err(DedupConfigError::NoEventIdSource { scheme }) => {
                 assert_eq!(scheme, preset.name());
@@ -360,8 +358,7 @@ fn presets_without_event_id_fail_at_build_time() {
             ),
         }
         // With an extractor the user takes responsibility for the id: it builds.
-        DedupLayer::builder(MemoryStore::new())
-            .scheme(preset)
+        DedupLayer::builder(MemoryStore::new(), preset)
             .event_id_with(|parts| {
                 parts
                     .headers
@@ -415,8 +412,7 @@ fn presets_without_event_id_fail_at_build_time() {
             "bearer-token",
         ]
     );
-    let err = DedupLayer::builder(MemoryStore::new())
-        .scheme(Preset::Zoom)
+    let err = DedupLayer::builder(MemoryStore::new(), Preset::Zoom)
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("zoom"), "{err}");
@@ -429,9 +425,7 @@ fn presets_without_event_id_fail_at_build_time() {
     )
     .unwrap();
     assert!(matches!(
-        DedupLayer::builder(MemoryStore::new())
-            .scheme(generic)
-            .build(),
+        DedupLayer::builder(MemoryStore::new(), generic).build(),
         Err(DedupConfigError::NoEventIdSource { .. })
     ));
 }

@@ -16,7 +16,8 @@ use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
 use countersign::dedup::{DUPLICATE_HEADER, DedupStats, DedupStore, RedisClusterStore};
 use countersign::{
-    DedupLayer, MemoryStore, Preset, RedisStore, SignRequest, Signer, Verified, VerifyLayer,
+    DedupLayer, MemoryStore, Preset, RedisStore, SignRequest, Signer, Verified, Verifier,
+    VerifyLayer,
 };
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -356,13 +357,11 @@ pub(crate) async fn serve(store: &Arc<dyn DedupStore>) -> App {
     let mut stats = Vec::new();
     let mut route =
         |preset: Preset, secret: &str, handshakes: bool| -> MethodRouter<Arc<Effects>> {
-            let verify = VerifyLayer::builder(preset)
-                .secret(secret)
+            let verify = VerifyLayer::builder(Verifier::new(preset, secret).unwrap())
                 .handshakes(handshakes)
                 .build()
                 .unwrap();
-            let dedup = DedupLayer::builder(Arc::clone(store))
-                .scheme(preset)
+            let dedup = DedupLayer::builder(Arc::clone(store), preset)
                 .build()
                 .unwrap();
             stats.push((preset, dedup.stats()));

@@ -106,7 +106,7 @@ fn layer_overhead(c: &mut Criterion) {
         b.iter(|| black_box(bare.call(request()).now_or_never().unwrap().unwrap()));
     });
 
-    let layer = DedupLayer::builder(MemoryStore::new())
+    let layer = DedupLayer::builder(MemoryStore::new(), Preset::Stripe)
         .retention(Duration::from_millis(1))
         .build()
         .unwrap();

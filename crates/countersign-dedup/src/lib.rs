@@ -29,8 +29,7 @@
 //! use tower::{Service, ServiceBuilder, ServiceExt};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-//! let layer = DedupLayer::builder(MemoryStore::new())
-//!     .scheme(Preset::StandardWebhooks)
+//! let layer = DedupLayer::builder(MemoryStore::new(), Preset::StandardWebhooks)
 //!     .lease(Duration::from_secs(30))
 //!     .build()?;
 //! let stats = layer.stats();

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// A handle on a layer's counters; clones share them.
 ///
 /// ```
+/// use countersign_core::Preset;
 /// use countersign_dedup::{DedupLayer, MemoryStore};
 ///
-/// let layer = DedupLayer::builder(MemoryStore::new()).build()?;
+/// let layer = DedupLayer::builder(MemoryStore::new(), Preset::Stripe).build()?;
 /// let stats = layer.stats();
 /// assert_eq!(stats.snapshot().claimed, 0);
 /// # Ok::<(), countersign_dedup::DedupConfigError>(())

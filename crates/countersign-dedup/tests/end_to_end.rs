@@ -18,8 +18,7 @@ use http::StatusCode;
 use support::{Answer, Harness, client, delivery, send, serve};
 
 fn layer(store: Arc<dyn DedupStore>) -> DedupLayer {
-    DedupLayer::builder(store)
-        .scheme(Preset::StandardWebhooks)
+    DedupLayer::builder(store, Preset::StandardWebhooks)
         .build()
         .unwrap()
 }
@@ -148,8 +147,7 @@ async fn failure_while_duplicate_in_flight(h: Harness) {
 /// A handler slower than the lease: a retry claims the event after the lease, and the slow
 /// handler's late success cannot overwrite the newer record.
 async fn slow_handler_cannot_clobber_newer_claim(h: Harness) {
-    let layer = DedupLayer::builder(Arc::clone(&h.store))
-        .scheme(Preset::StandardWebhooks)
+    let layer = DedupLayer::builder(Arc::clone(&h.store), Preset::StandardWebhooks)
         .lease(Duration::from_millis(300))
         .build()
         .unwrap();

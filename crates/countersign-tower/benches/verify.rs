@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use countersign_core::Delivery;
-use countersign_tower::{FixedClock, Preset, SignRequest, Signer, VerifiedBody, VerifyLayer};
+use countersign_tower::{
+    FixedClock, Preset, SignRequest, Signer, VerifiedBody, Verifier, VerifyLayer,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use http::{HeaderMap, Request, Response};
@@ -52,11 +54,12 @@ fn bench(c: &mut Criterion) {
                     .timestamp(Duration::from_secs(NOW)),
             )
             .unwrap();
-        let layer = VerifyLayer::builder(preset)
+        let verifier = Verifier::builder(preset)
             .secret(SECRET)
             .clock(FixedClock::from_unix_secs(NOW))
             .build()
             .unwrap();
+        let layer = VerifyLayer::builder(verifier).build().unwrap();
 
         let bare = service_fn(|req: Request<Full<Bytes>>| async move {
             black_box(&req);

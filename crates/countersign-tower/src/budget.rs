@@ -30,18 +30,23 @@ pub const DEFAULT_BUDGET_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// that should share it.
 ///
 /// ```
-/// use countersign_tower::{BodyBudget, Preset, VerifyLayer};
+/// use countersign_tower::{BodyBudget, Preset, Verifier, VerifyLayer};
 ///
 /// // 256 MiB for every route together.
 /// let budget = BodyBudget::new(256 * 1024 * 1024);
-/// let github = VerifyLayer::builder(Preset::Github).secret("s1").body_budget(budget.clone()).build()?;
-/// let stripe = VerifyLayer::builder(Preset::Stripe).secret("whsec_s2").body_budget(budget.clone()).build()?;
+/// let github = VerifyLayer::builder(Verifier::new(Preset::Github, "s1")?)
+///     .body_budget(budget.clone())
+///     .build()?;
+/// let stripe = VerifyLayer::builder(Verifier::new(Preset::Stripe, "whsec_s2")?)
+///     .body_budget(budget.clone())
+///     .build()?;
 /// assert_eq!(budget.in_use(), 0);
 /// # let _ = (github, stripe);
 ///
 /// // A budget smaller than a body the layer accepts is refused when the layer is built.
 /// let small = BodyBudget::new(1024 * 1024);
-/// assert!(VerifyLayer::builder(Preset::Github).secret("s").body_budget(small).build().is_err());
+/// let github = Verifier::new(Preset::Github, "s")?; // 25 MiB body limit
+/// assert!(VerifyLayer::builder(github).body_budget(small).build().is_err());
 /// # Ok::<(), countersign_tower::ConfigError>(())
 /// ```
 #[derive(Clone)]

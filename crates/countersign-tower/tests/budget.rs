@@ -13,7 +13,7 @@ use axum::extract::Request;
 use axum::routing::post;
 use bytes::Bytes;
 use common::*;
-use countersign_tower::{BodyBudget, Preset, VerifyLayer, VerifyRejection};
+use countersign_tower::{BodyBudget, Preset, Verifier, VerifyLayer, VerifyRejection};
 use http::{HeaderMap, StatusCode};
 use tokio::sync::Semaphore;
 
@@ -38,12 +38,16 @@ fn app(budget: &BodyBudget, gate: &Arc<Semaphore>) -> Router {
             }),
         )
         .route_layer(
-            VerifyLayer::builder(Preset::Github)
-                .secret(GITHUB_SECRET)
-                .body_limit(1024)
-                .body_budget(budget.clone())
-                .build()
-                .unwrap(),
+            VerifyLayer::builder(
+                Verifier::builder(Preset::Github)
+                    .secret(GITHUB_SECRET)
+                    .body_limit(1024)
+                    .build()
+                    .unwrap(),
+            )
+            .body_budget(budget.clone())
+            .build()
+            .unwrap(),
         )
 }
 
@@ -148,17 +152,21 @@ fn bogus_headers() -> HeaderMap {
 async fn a_hook_response_still_carries_retry_after() {
     let budget = BodyBudget::new(1024).retry_after(Duration::from_millis(2500));
     let gate = Arc::new(Semaphore::new(0));
-    let hook_layer = VerifyLayer::builder(Preset::Github)
-        .secret(GITHUB_SECRET)
-        .body_limit(1024)
-        .body_budget(budget.clone())
-        .on_rejection(|r| {
-            let mut response = http::Response::new(Bytes::from(r.label()));
-            *response.status_mut() = r.status();
-            response
-        })
-        .build()
-        .unwrap();
+    let hook_layer = VerifyLayer::builder(
+        Verifier::builder(Preset::Github)
+            .secret(GITHUB_SECRET)
+            .body_limit(1024)
+            .build()
+            .unwrap(),
+    )
+    .body_budget(budget.clone())
+    .on_rejection(|r| {
+        let mut response = http::Response::new(Bytes::from(r.label()));
+        *response.status_mut() = r.status();
+        response
+    })
+    .build()
+    .unwrap();
     let app = {
         let gate = Arc::clone(&gate);
         Router::new()
@@ -195,19 +203,22 @@ async fn a_hook_response_still_carries_retry_after() {
 
 #[test]
 fn a_budget_smaller_than_the_body_limit_is_a_configuration_error() {
-    let err = VerifyLayer::builder(Preset::Github)
-        .secret("s")
+    let err = VerifyLayer::builder(Verifier::new(Preset::Github, "s").unwrap())
         .body_budget(BodyBudget::new(1024 * 1024))
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("body budget"), "{err}");
     // With the limit lowered to fit, it builds.
-    VerifyLayer::builder(Preset::Github)
-        .secret("s")
-        .body_limit(1024 * 1024)
-        .body_budget(BodyBudget::new(1024 * 1024))
-        .build()
-        .unwrap();
+    VerifyLayer::builder(
+        Verifier::builder(Preset::Github)
+            .secret("s")
+            .body_limit(1024 * 1024)
+            .build()
+            .unwrap(),
+    )
+    .body_budget(BodyBudget::new(1024 * 1024))
+    .build()
+    .unwrap();
     let rejection = VerifyRejection::BudgetExhausted {
         capacity: 10,
         retry_after: 1,
@@ -231,9 +242,12 @@ async fn large_bodies_arrive_exactly_with_and_without_a_budget() {
     let body: Bytes = chunks.concat().into();
     let headers = sign(Preset::Github, GITHUB_SECRET, &body, "big", NOW);
     for budget in [None, Some(BodyBudget::new(8 * 1024 * 1024))] {
-        let mut builder = VerifyLayer::builder(Preset::Github)
+        let verifier = Verifier::builder(Preset::Github)
             .secret(GITHUB_SECRET)
-            .body_limit(4 * 1024 * 1024);
+            .body_limit(4 * 1024 * 1024)
+            .build()
+            .unwrap();
+        let mut builder = VerifyLayer::builder(verifier);
         if let Some(b) = &budget {
             builder = builder.body_budget(b.clone());
         }

@@ -14,7 +14,7 @@ use axum::Router;
 use axum::routing::post;
 use bytes::Bytes;
 use common::*;
-use countersign_tower::{FixedClock, Preset, VerifyLayer};
+use countersign_tower::{FixedClock, Preset, Verifier, VerifyLayer};
 use ed25519_dalek::Signer as _;
 use http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 
@@ -45,12 +45,16 @@ fn discord_sign(key: &ed25519_dalek::SigningKey, body: &[u8], at: u64) -> Header
 }
 
 fn guarded(preset: Preset, secret: &str, handshakes: bool) -> VerifyLayer {
-    VerifyLayer::builder(preset)
-        .secret(secret)
-        .clock(FixedClock::from_unix_secs(NOW))
-        .handshakes(handshakes)
-        .build()
-        .unwrap()
+    VerifyLayer::builder(
+        Verifier::builder(preset)
+            .secret(secret)
+            .clock(FixedClock::from_unix_secs(NOW))
+            .build()
+            .unwrap(),
+    )
+    .handshakes(handshakes)
+    .build()
+    .unwrap()
 }
 
 /// `/twitch`, `/zoom`, `/discord` answering handshakes, `/twitch-off` not; every handler

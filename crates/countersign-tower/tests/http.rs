@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use common::*;
 use countersign_tower::{
-    FixedClock, Preset, SignRequest, Signer, Verified, VerifiedBody, VerifiedWebhook, VerifyLayer,
-    Webhook,
+    FixedClock, Preset, SignRequest, Signer, Verified, VerifiedBody, VerifiedWebhook, Verifier,
+    VerifyLayer, Webhook,
 };
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::Full;
@@ -63,11 +63,15 @@ fn app(log: &Log) -> Router {
             Router::new()
                 .route("/github", post(handler(log.clone())))
                 .route_layer(
-                    VerifyLayer::builder(Preset::Github)
-                        .secret(GITHUB_SECRET)
-                        .body_limit(1024)
-                        .build()
-                        .unwrap(),
+                    VerifyLayer::builder(
+                        Verifier::builder(Preset::Github)
+                            .secret(GITHUB_SECRET)
+                            .body_limit(1024)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
                 ),
         )
         .merge(
@@ -79,12 +83,16 @@ fn app(log: &Log) -> Router {
             Router::new()
                 .route("/slack", post(handler(log.clone())))
                 .route_layer(
-                    VerifyLayer::builder(Preset::Slack)
-                        .secret(SLACK_SECRET)
-                        .clock(FixedClock::from_unix_secs(NOW))
-                        .handshakes(true)
-                        .build()
-                        .unwrap(),
+                    VerifyLayer::builder(
+                        Verifier::builder(Preset::Slack)
+                            .secret(SLACK_SECRET)
+                            .clock(FixedClock::from_unix_secs(NOW))
+                            .build()
+                            .unwrap(),
+                    )
+                    .handshakes(true)
+                    .build()
+                    .unwrap(),
                 ),
         )
         .merge(
@@ -556,8 +564,7 @@ async fn url_bound_schemes_verify_against_the_public_url() {
         .route(
             "/public/twilio",
             twilio(
-                VerifyLayer::builder(Preset::Twilio)
-                    .secret(TWILIO)
+                VerifyLayer::builder(Verifier::new(Preset::Twilio, TWILIO).unwrap())
                     .public_url("https://hooks.example.com/")
                     .build()
                     .unwrap(),
@@ -566,8 +573,7 @@ async fn url_bound_schemes_verify_against_the_public_url() {
         .route(
             "/host/twilio",
             twilio(
-                VerifyLayer::builder(Preset::Twilio)
-                    .secret(TWILIO)
+                VerifyLayer::builder(Verifier::new(Preset::Twilio, TWILIO).unwrap())
                     .url_scheme("http")
                     .build()
                     .unwrap(),
@@ -576,8 +582,7 @@ async fn url_bound_schemes_verify_against_the_public_url() {
         .route(
             "/forwarded/twilio",
             twilio(
-                VerifyLayer::builder(Preset::Twilio)
-                    .secret(TWILIO)
+                VerifyLayer::builder(Verifier::new(Preset::Twilio, TWILIO).unwrap())
                     .trust_forwarded_headers(true)
                     .build()
                     .unwrap(),
@@ -586,12 +591,16 @@ async fn url_bound_schemes_verify_against_the_public_url() {
         .route(
             "/hubspot",
             post(|body: Bytes| async move { body }).route_layer(
-                VerifyLayer::builder(Preset::Hubspot)
-                    .secret(HUBSPOT)
-                    .public_url("https://hooks.example.com")
-                    .clock(FixedClock::from_unix_secs(NOW))
-                    .build()
-                    .unwrap(),
+                VerifyLayer::builder(
+                    Verifier::builder(Preset::Hubspot)
+                        .secret(HUBSPOT)
+                        .clock(FixedClock::from_unix_secs(NOW))
+                        .build()
+                        .unwrap(),
+                )
+                .public_url("https://hooks.example.com")
+                .build()
+                .unwrap(),
             ),
         );
     let addr = serve(app).await;

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use common::*;
 use countersign_tower::{
-    ErrorKind, Preset, SignRequest, Signer, Verified, VerifiedBody, Verify, VerifyError,
+    ErrorKind, Preset, SignRequest, Signer, Verified, VerifiedBody, Verifier, Verify, VerifyError,
     VerifyLayer, VerifyRejection, VerifyResponseBody, VerifyResponseFuture,
 };
 use futures_util::FutureExt;
@@ -138,8 +138,7 @@ async fn rejection_reason_rides_in_the_response_extensions() {
 
 #[tokio::test]
 async fn the_hook_replaces_the_response_and_the_reason_is_still_attached() {
-    let layer = VerifyLayer::builder(Preset::Github)
-        .secret(GITHUB_SECRET)
+    let layer = VerifyLayer::builder(Verifier::new(Preset::Github, GITHUB_SECRET).unwrap())
         .on_rejection(|rejection| {
             let mut r = Response::new(Bytes::from(format!(
                 "{{\"error\":\"{}\"}}",
@@ -268,13 +267,17 @@ const KEYS: &[&str] = &[
 fn fuzz_layer(preset: Preset) -> VerifyLayer {
     KEYS.iter()
         .find_map(|key| {
-            VerifyLayer::builder(preset)
-                .secret(*key)
-                .body_limit(1024)
-                .clock(countersign_tower::FixedClock::from_unix_secs(NOW))
-                .handshakes(true)
-                .build()
-                .ok()
+            VerifyLayer::builder(
+                Verifier::builder(preset)
+                    .secret(*key)
+                    .body_limit(1024)
+                    .clock(countersign_tower::FixedClock::from_unix_secs(NOW))
+                    .build()
+                    .ok()?,
+            )
+            .handshakes(true)
+            .build()
+            .ok()
         })
         .unwrap_or_else(|| panic!("no test key fits {preset}"))
 }

@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use countersign_core::{Tolerance, Verified};
+use countersign_core::{Tolerance, Verified, Verifier};
 use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
 use countersign_publish::PublishOutcome;
 use countersign_tower::{
@@ -158,8 +158,7 @@ pub(crate) fn build(
                 (BoxCloneSyncService::new(stack), None)
             } else if spec.dedup {
                 any_dedup = true;
-                let dedup = DedupLayer::builder(Arc::clone(&store))
-                    .scheme(spec.scheme.clone())
+                let dedup = DedupLayer::builder(Arc::clone(&store), spec.scheme.clone())
                     .scope(&spec.name)
                     .lease(settings.lease)
                     .retention(settings.retention)
@@ -226,18 +225,18 @@ fn verify_layer(
     trust_forwarded: bool,
     budget: &BodyBudget,
 ) -> Result<VerifyLayer, countersign_core::ConfigError> {
-    let mut b = VerifyLayer::builder(spec.scheme.clone())
-        .secrets(spec.secrets.iter().cloned())
+    let mut verifier = Verifier::builder(spec.scheme.clone()).secrets(spec.secrets.iter().cloned());
+    if let Some(t) = spec.tolerance {
+        verifier = verifier.tolerance(Tolerance::symmetric(t));
+    }
+    if let Some(limit) = spec.body_limit {
+        verifier = verifier.body_limit(limit);
+    }
+    let mut b = VerifyLayer::builder(verifier.build()?)
         .body_budget(budget.clone())
         .handshakes(spec.handshakes)
         .trust_forwarded_headers(trust_forwarded)
         .on_rejection(rejection_response);
-    if let Some(t) = spec.tolerance {
-        b = b.tolerance(Tolerance::symmetric(t));
-    }
-    if let Some(limit) = spec.body_limit {
-        b = b.body_limit(limit);
-    }
     if let Some(url) = &spec.public_url {
         b = b.public_url(url.clone());
     }

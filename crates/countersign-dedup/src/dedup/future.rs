@@ -28,9 +28,6 @@ use crate::store::{Claim, DedupStore, Fenced};
 /// Header on a `200` answered for an already processed event: `countersign-duplicate: true`.
 pub const DUPLICATE_HEADER: HeaderName = HeaderName::from_static("countersign-duplicate");
 
-/// Scope used when neither the layer nor the request names one.
-const DEFAULT_SCOPE: &str = "default";
-
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<Response<T>, E>> + Send>>;
 type LocalBoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<Response<T>, E>>>>;
 
@@ -296,20 +293,14 @@ where
 }
 
 fn key_for(config: &Config, parts: &http::request::Parts) -> Option<DedupKey> {
-    let verified = parts.extensions.get::<Verified>();
     let id = match &config.extractor {
         Some(extract) => extract(parts)?,
-        None => verified?.event_id()?.to_owned(),
+        None => parts.extensions.get::<Verified>()?.event_id()?.to_owned(),
     };
     if id.is_empty() {
         return None;
     }
-    let scope = match (&config.scope, verified) {
-        (Some(scope), _) => &**scope,
-        (None, Some(v)) => v.preset(),
-        (None, None) => DEFAULT_SCOPE,
-    };
-    Some(DedupKey::new(scope, &id))
+    Some(DedupKey::new(&config.scope, &id))
 }
 
 fn reject<B: Default>(config: &Config, rejection: DedupRejection) -> Response<B> {

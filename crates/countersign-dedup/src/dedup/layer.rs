@@ -46,7 +46,7 @@ pub(crate) struct Config {
     pub(crate) retry_after: HeaderValue,
     pub(crate) on_store_error: OnStoreError,
     pub(crate) extractor: Option<Arc<Extractor>>,
-    pub(crate) scope: Option<Arc<str>>,
+    pub(crate) scope: Arc<str>,
     pub(crate) stats: DedupStats,
 }
 
@@ -108,7 +108,7 @@ impl fmt::Debug for Config {
 /// use tower::{Service, ServiceBuilder, ServiceExt};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-/// let layer = DedupLayer::builder(MemoryStore::new()).scheme(Preset::Stripe).build()?;
+/// let layer = DedupLayer::builder(MemoryStore::new(), Preset::Stripe).build()?;
 /// let mut svc = ServiceBuilder::new().layer(layer).service_fn(|_req: Request<()>| async {
 ///     Ok::<_, Infallible>(Response::new(()))
 /// });
@@ -147,12 +147,11 @@ impl fmt::Debug for Config {
 /// use countersign_dedup::{DedupConfigError, DedupLayer, MemoryStore};
 ///
 /// let scheme = Scheme::generic_hmac("x-signature", "", Algorithm::HmacSha256, Encoding::Hex)?;
-/// let err = DedupLayer::builder(MemoryStore::new()).scheme(scheme.clone()).build().unwrap_err();
+/// let err = DedupLayer::builder(MemoryStore::new(), scheme.clone()).build().unwrap_err();
 /// assert!(matches!(err, DedupConfigError::NoEventIdSource { .. }));
 ///
 /// // With an extractor it builds.
-/// DedupLayer::builder(MemoryStore::new())
-///     .scheme(scheme)
+/// DedupLayer::builder(MemoryStore::new(), scheme)
 ///     .event_id_with(|parts| Some(parts.headers.get("x-event-id")?.to_str().ok()?.to_owned()))
 ///     .build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -163,9 +162,18 @@ pub struct DedupLayer {
 }
 
 impl DedupLayer {
-    /// Starts configuring a layer that keeps its records in `store`.
-    pub fn builder(store: impl DedupStore + 'static) -> DedupLayerBuilder {
+    /// Starts configuring a layer that keeps its records in `store`, for deliveries of
+    /// `scheme` (a [`Preset`](countersign_core::Preset) or a [`Scheme`]): the scheme of the
+    /// verifier in front of this layer. Its name is the key scope (see
+    /// [`scope`](DedupLayerBuilder::scope)), and [`build`](DedupLayerBuilder::build)
+    /// refuses a scheme that carries no event id unless an extractor is given
+    /// ([`DedupConfigError::NoEventIdSource`]).
+    pub fn builder(
+        store: impl DedupStore + 'static,
+        scheme: impl Into<Scheme>,
+    ) -> DedupLayerBuilder {
         DedupLayerBuilder {
+            scheme: scheme.into(),
             store: Arc::new(store),
             lease: DEFAULT_LEASE,
             retention: DEFAULT_RETENTION,
@@ -173,7 +181,6 @@ impl DedupLayer {
             on_store_error: OnStoreError::default(),
             extractor: None,
             scope: None,
-            scheme: None,
         }
     }
 
@@ -237,7 +244,7 @@ pub struct DedupLayerBuilder {
     on_store_error: OnStoreError,
     extractor: Option<Arc<Extractor>>,
     scope: Option<String>,
-    scheme: Option<Scheme>,
+    scheme: Scheme,
 }
 
 impl fmt::Debug for DedupLayerBuilder {
@@ -249,22 +256,14 @@ impl fmt::Debug for DedupLayerBuilder {
             .field("on_store_error", &self.on_store_error)
             .field("extractor", &self.extractor.is_some())
             .field("scope", &self.scope)
-            .field("scheme", &self.scheme.as_ref().map(Scheme::name))
+            .field("scheme", &self.scheme.name())
             .finish_non_exhaustive()
     }
 }
 
 impl DedupLayerBuilder {
-    /// The scheme (or preset) of the verifier in front of this layer. Its name becomes the
-    /// key scope, and [`build`](Self::build) refuses a scheme that carries no event id unless
-    /// an extractor is given ([`DedupConfigError::NoEventIdSource`]).
-    pub fn scheme(mut self, scheme: impl Into<Scheme>) -> Self {
-        self.scheme = Some(scheme.into());
-        self
-    }
-
-    /// The key scope (default: the scheme's name, else the `Verified` preset of each request).
-    /// Endpoints that share a store and a scope share their records.
+    /// The key scope (default: the scheme's name). Endpoints that share a store and a scope
+    /// share their records.
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
@@ -319,21 +318,13 @@ impl DedupLayerBuilder {
         let lease = check_duration("lease", self.lease, MAX_TTL)?;
         let retention = check_duration("retention", self.retention, MAX_TTL)?;
         let retry_after = check_duration("retry_after", self.retry_after, MAX_TTL)?;
-        if let Some(scheme) = &self.scheme
-            && matches!(scheme.event_id(), EventIdSource::None)
-            && self.extractor.is_none()
-        {
+        if matches!(self.scheme.event_id(), EventIdSource::None) && self.extractor.is_none() {
             return Err(DedupConfigError::NoEventIdSource {
-                scheme: scheme.name().to_owned(),
+                scheme: self.scheme.name().to_owned(),
             });
         }
-        let scope = match self.scope {
-            Some(scope) => Some(scope),
-            None => self.scheme.as_ref().map(|s| s.name().to_owned()),
-        };
-        if let Some(scope) = &scope {
-            check_key_part("scope", scope)?;
-        }
+        let scope = self.scope.unwrap_or_else(|| self.scheme.name().to_owned());
+        check_key_part("scope", &scope)?;
         let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
         Ok(DedupLayer {
             config: Arc::new(Config {
@@ -343,7 +334,7 @@ impl DedupLayerBuilder {
                 retry_after: HeaderValue::from(secs),
                 on_store_error: self.on_store_error,
                 extractor: self.extractor,
-                scope: scope.map(Into::into),
+                scope: scope.into(),
                 stats: DedupStats::default(),
             }),
         })

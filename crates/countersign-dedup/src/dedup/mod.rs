@@ -110,7 +110,9 @@ mod tests {
     async fn non_2xx_and_errors_release_the_claim() {
         let store = Arc::new(MemoryStore::new());
         let calls = Arc::new(AtomicU32::new(0));
-        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let layer = DedupLayer::builder(Arc::clone(&store), Preset::Stripe)
+            .build()
+            .unwrap();
         let stats = layer.stats();
         let mut svc = ServiceBuilder::new()
             .layer(layer.clone())
@@ -137,7 +139,9 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_releases_and_still_panics() {
         let store = Arc::new(MemoryStore::new());
-        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let layer = DedupLayer::builder(Arc::clone(&store), Preset::Stripe)
+            .build()
+            .unwrap();
         let mut svc = ServiceBuilder::new().layer(layer).service(service_fn(
             |_req: Request<StatusCode>| async {
                 if true {
@@ -177,7 +181,9 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_goes_away_does_not_cancel_the_claimed_handler() {
         let store = Arc::new(MemoryStore::new());
-        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let layer = DedupLayer::builder(Arc::clone(&store), Preset::Stripe)
+            .build()
+            .unwrap();
         let stats = layer.stats();
         let done = Arc::new(AtomicU32::new(0));
         let mut svc = ServiceBuilder::new()
@@ -218,7 +224,9 @@ mod tests {
     #[tokio::test]
     async fn inline_dedup_releases_the_claim_of_a_dropped_request() {
         let store = Arc::new(MemoryStore::new());
-        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let layer = DedupLayer::builder(Arc::clone(&store), Preset::Stripe)
+            .build()
+            .unwrap();
         let done = Arc::new(AtomicU32::new(0));
         let mut svc = ServiceBuilder::new()
             .layer(layer.inline())
@@ -241,7 +249,9 @@ mod tests {
 
     #[tokio::test]
     async fn inline_dedup_takes_a_handler_that_is_not_send() {
-        let layer = DedupLayer::builder(MemoryStore::new()).build().unwrap();
+        let layer = DedupLayer::builder(MemoryStore::new(), Preset::Stripe)
+            .build()
+            .unwrap();
         let mut svc = ServiceBuilder::new()
             .layer(layer.inline())
             .service(service_fn(|_req: Request<StatusCode>| async {
@@ -267,7 +277,9 @@ mod tests {
     #[test]
     fn a_handler_task_dropped_by_runtime_shutdown_abandons_its_claim() {
         let store = Arc::new(MemoryStore::new());
-        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let layer = DedupLayer::builder(Arc::clone(&store), Preset::Stripe)
+            .build()
+            .unwrap();
         let stats = layer.stats();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -306,7 +318,9 @@ mod tests {
     #[tokio::test]
     async fn a_release_that_fails_is_not_pending() {
         let store = Arc::new(Flaky::default());
-        let layer = DedupLayer::builder(Arc::clone(&store)).build().unwrap();
+        let layer = DedupLayer::builder(Arc::clone(&store), Preset::Stripe)
+            .build()
+            .unwrap();
         let stats = layer.stats();
         let mut svc = ServiceBuilder::new()
             .layer(layer)
@@ -333,7 +347,7 @@ mod tests {
     async fn store_errors_fail_closed_by_default() {
         let store = Arc::new(Flaky::default());
         let calls = Arc::new(AtomicU32::new(0));
-        let layer = DedupLayer::builder(Arc::clone(&store))
+        let layer = DedupLayer::builder(Arc::clone(&store), Preset::Stripe)
             .retry_after(Duration::from_millis(1500))
             .build()
             .unwrap();
@@ -392,7 +406,7 @@ mod tests {
         let store = Arc::new(Flaky::default());
         store.fail_claim.store(true, Ordering::SeqCst);
         let calls = Arc::new(AtomicU32::new(0));
-        let layer = DedupLayer::builder(Arc::clone(&store))
+        let layer = DedupLayer::builder(Arc::clone(&store), Preset::Stripe)
             .on_store_error(OnStoreError::FailOpen)
             .build()
             .unwrap();
@@ -422,7 +436,9 @@ mod tests {
     #[tokio::test]
     async fn missing_event_ids_are_400_never_passed_through() {
         let calls = Arc::new(AtomicU32::new(0));
-        let layer = DedupLayer::builder(MemoryStore::new()).build().unwrap();
+        let layer = DedupLayer::builder(MemoryStore::new(), Preset::Stripe)
+            .build()
+            .unwrap();
         let stats = layer.stats();
         let mut svc = ServiceBuilder::new()
             .layer(layer)
@@ -449,8 +465,7 @@ mod tests {
         let calls = Arc::new(AtomicU32::new(0));
         let scheme =
             Scheme::generic_hmac("x-sig", "", Algorithm::HmacSha256, Encoding::Hex).unwrap();
-        let layer = DedupLayer::builder(Arc::clone(&store))
-            .scheme(scheme)
+        let layer = DedupLayer::builder(Arc::clone(&store), scheme)
             .scope("billing")
             .event_id_with(|parts| {
                 let hook = parts.headers.get("x-hook")?.to_str().ok()?;
@@ -488,8 +503,7 @@ mod tests {
     fn configuration_errors_surface_at_build() {
         let no_id =
             Scheme::generic_hmac("x-sig", "", Algorithm::HmacSha256, Encoding::Hex).unwrap();
-        let err = DedupLayer::builder(MemoryStore::new())
-            .scheme(no_id)
+        let err = DedupLayer::builder(MemoryStore::new(), no_id)
             .build()
             .unwrap_err();
         assert_eq!(
@@ -500,16 +514,14 @@ mod tests {
         );
         assert!(err.to_string().contains("event_id_with"));
         for preset in Preset::ALL {
-            let built = DedupLayer::builder(MemoryStore::new())
-                .scheme(*preset)
-                .build();
+            let built = DedupLayer::builder(MemoryStore::new(), *preset).build();
             let has_id = !matches!(
                 preset.scheme().event_id(),
                 countersign_core::EventIdSource::None
             );
             assert_eq!(built.is_ok(), has_id, "{preset}");
         }
-        let zero = DedupLayer::builder(MemoryStore::new())
+        let zero = DedupLayer::builder(MemoryStore::new(), Preset::Stripe)
             .lease(Duration::ZERO)
             .build()
             .unwrap_err();
@@ -520,7 +532,7 @@ mod tests {
                 ..
             }
         ));
-        let long = DedupLayer::builder(MemoryStore::new())
+        let long = DedupLayer::builder(MemoryStore::new(), Preset::Stripe)
             .retention(Duration::from_secs(400 * 24 * 3600))
             .build()
             .unwrap_err();
@@ -531,7 +543,7 @@ mod tests {
                 ..
             }
         ));
-        let scope = DedupLayer::builder(MemoryStore::new())
+        let scope = DedupLayer::builder(MemoryStore::new(), Preset::Stripe)
             .scope("a{b}")
             .build()
             .unwrap_err();

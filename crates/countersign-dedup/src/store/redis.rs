@@ -200,7 +200,7 @@ fn parse_status(digits: &[u8]) -> Option<StatusCode> {
 ///     .response_timeout(Duration::from_millis(500))
 ///     .connect()
 ///     .await?;
-/// let layer = DedupLayer::builder(store).scheme(Preset::Stripe).build()?;
+/// let layer = DedupLayer::builder(store, Preset::Stripe).build()?;
 /// # let _ = layer; Ok(()) }
 /// ```
 #[derive(Clone)]

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use countersign_core::{Clock, ConfigError, Scheme, Secret, Tolerance, Verifier, VerifierBuilder};
+use countersign_core::{ConfigError, Scheme, Secret, Verifier};
 use http::{HeaderMap, HeaderName, Response};
 use tower_layer::Layer;
 
@@ -71,8 +71,11 @@ impl fmt::Debug for Config {
 
 /// A [`tower_layer::Layer`] that verifies webhook signatures; see the [crate docs](crate).
 ///
-/// Configuration only, cheap to clone (one `Arc`). Build it with [`VerifyLayer::new`] or
-/// [`VerifyLayer::builder`]; configuration errors surface there, never per request.
+/// Configuration only, cheap to clone (one `Arc`). Two steps, one builder each: the
+/// [`Verifier`] (scheme, secrets, tolerance, body limit, clock: [`Verifier::builder`]), then
+/// the layer around it (handshakes, URL reconstruction, body budget, rejection response:
+/// [`VerifyLayer::builder`]). [`VerifyLayer::new`] does both with every default.
+/// Configuration errors surface when building, never per request.
 ///
 /// ```
 /// use countersign_tower::{Preset, VerifyLayer, ConfigError};
@@ -91,23 +94,28 @@ pub struct VerifyLayer {
 impl VerifyLayer {
     /// A layer for `scheme` (a [`Preset`](countersign_core::Preset) or a [`Scheme`]) with
     /// one secret and every default: the scheme's tolerance and body limit, the system
-    /// clock, no handshakes, URL from the `Host` header over `https`.
+    /// clock, no handshakes, URL from the `Host` header over `https`. The same as
+    /// `VerifyLayer::builder(Verifier::new(scheme, secret)?).build()`.
     ///
     /// # Errors
     /// A [`ConfigError`] when the secret is empty or cannot be decoded.
     pub fn new(scheme: impl Into<Scheme>, secret: impl Into<Secret>) -> Result<Self, ConfigError> {
-        VerifyLayer::builder(scheme).secret(secret).build()
+        VerifyLayer::builder(Verifier::new(scheme, secret)?).build()
     }
 
-    /// Starts a layer for `scheme`.
-    pub fn builder(scheme: impl Into<Scheme>) -> VerifyLayerBuilder {
-        VerifyLayerBuilder::with_source(Source::Builder(Box::new(Verifier::builder(scheme))))
-    }
-
-    /// Starts a layer around a verifier that is already built (its secrets, tolerance, body
-    /// limit and clock are used as they are; setting them on the builder is an error).
-    pub fn with_verifier(verifier: Verifier) -> VerifyLayerBuilder {
-        VerifyLayerBuilder::with_source(Source::Verifier(Box::new(verifier)))
+    /// Starts a layer around `verifier`, which holds everything about checking a delivery
+    /// (secrets, tolerance, body limit, clock); the builder takes only what the layer does
+    /// around it.
+    pub fn builder(verifier: Verifier) -> VerifyLayerBuilder {
+        VerifyLayerBuilder {
+            verifier,
+            handshakes: false,
+            public_url: None,
+            url_scheme: None,
+            trust_forwarded: false,
+            on_rejection: None,
+            budget: None,
+        }
     }
 
     /// The verifier.
@@ -125,37 +133,32 @@ impl<S> Layer<S> for VerifyLayer {
     }
 }
 
-#[derive(Debug)]
-enum Source {
-    Builder(Box<VerifierBuilder>),
-    Verifier(Box<Verifier>),
-}
-
-/// Builds a [`VerifyLayer`]; see [`VerifyLayer::builder`].
+/// Builds a [`VerifyLayer`] around a [`Verifier`]; see [`VerifyLayer::builder`].
 ///
 /// ```
-/// use countersign_tower::{Preset, Tolerance, VerifyLayer};
+/// use countersign_tower::{Preset, Tolerance, Verifier, VerifyLayer};
 /// use std::time::Duration;
 ///
-/// let layer = VerifyLayer::builder(Preset::Slack)
+/// let verifier = Verifier::builder(Preset::Slack)
 ///     .secret("current-signing-secret")
 ///     .secret("previous-signing-secret") // rotation: either may sign
 ///     .tolerance(Tolerance::symmetric(Duration::from_secs(120)))
 ///     .body_limit(256 * 1024)
+///     .build()?;
+/// let layer = VerifyLayer::builder(verifier)
 ///     .handshakes(true) // answer Slack's url_verification
 ///     .public_url("https://hooks.example.com")
 ///     .build()?;
 /// assert_eq!(layer.verifier().body_limit(), 256 * 1024);
 ///
 /// // Invalid configuration fails here, not per request:
-/// assert!(VerifyLayer::builder(Preset::Slack).secret("s").public_url("ftp://x").build().is_err());
+/// let verifier = Verifier::new(Preset::Slack, "s")?;
+/// assert!(VerifyLayer::builder(verifier).public_url("ftp://x").build().is_err());
 /// # Ok::<(), countersign_tower::ConfigError>(())
 /// ```
 #[must_use]
 pub struct VerifyLayerBuilder {
-    source: Source,
-    /// A verifier option set on a builder made from a finished verifier.
-    misuse: Option<&'static str>,
+    verifier: Verifier,
     handshakes: bool,
     public_url: Option<String>,
     url_scheme: Option<String>,
@@ -167,7 +170,7 @@ pub struct VerifyLayerBuilder {
 impl fmt::Debug for VerifyLayerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyLayerBuilder")
-            .field("source", &self.source)
+            .field("verifier", &self.verifier)
             .field("handshakes", &self.handshakes)
             .field("public_url", &self.public_url)
             .field("url_scheme", &self.url_scheme)
@@ -177,62 +180,11 @@ impl fmt::Debug for VerifyLayerBuilder {
                 &self.on_rejection.as_ref().map(|_| "<hook>"),
             )
             .field("budget", &self.budget)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
 impl VerifyLayerBuilder {
-    fn with_source(source: Source) -> Self {
-        VerifyLayerBuilder {
-            source,
-            misuse: None,
-            handshakes: false,
-            public_url: None,
-            url_scheme: None,
-            trust_forwarded: false,
-            on_rejection: None,
-            budget: None,
-        }
-    }
-
-    fn verifier_option(
-        mut self,
-        option: &'static str,
-        f: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
-    ) -> Self {
-        match self.source {
-            Source::Builder(b) => self.source = Source::Builder(Box::new(f(*b))),
-            Source::Verifier(_) => {
-                self.misuse.get_or_insert(option);
-            }
-        }
-        self
-    }
-
-    /// Adds a secret. Add several to rotate: a delivery is accepted when any signature entry
-    /// matches any secret.
-    pub fn secret(self, secret: impl Into<Secret>) -> Self {
-        self.verifier_option("secret", |b| b.secret(secret))
-    }
-
-    /// Adds several secrets.
-    pub fn secrets<S: Into<Secret>>(self, secrets: impl IntoIterator<Item = S>) -> Self {
-        self.verifier_option("secrets", |b| b.secrets(secrets))
-    }
-
-    /// Overrides the timestamp tolerance (default: the scheme's, 300 s each way unless the
-    /// provider documents another).
-    pub fn tolerance(self, tolerance: Tolerance) -> Self {
-        self.verifier_option("tolerance", |b| b.tolerance(tolerance))
-    }
-
-    /// Overrides the body limit in bytes (default: the scheme's, 1 MiB unless the provider
-    /// sends more, e.g. 25 MiB for GitHub). Larger requests get `413`, before their body is
-    /// read when they declare a `Content-Length`.
-    pub fn body_limit(self, bytes: usize) -> Self {
-        self.verifier_option("body_limit", |b| b.body_limit(bytes))
-    }
-
     /// Counts the bodies this layer buffers against a shared [`BodyBudget`] (default: none,
     /// each request is bounded by the body limit alone). A request that does not fit is
     /// answered `503` + `Retry-After`, before its body is read when it declares its length.
@@ -240,16 +192,6 @@ impl VerifyLayerBuilder {
     pub fn body_budget(mut self, budget: BodyBudget) -> Self {
         self.budget = Some(budget);
         self
-    }
-
-    /// Injects a clock (default: the system clock).
-    pub fn clock(self, clock: impl Clock) -> Self {
-        self.verifier_option("clock", |b| b.clock(clock))
-    }
-
-    /// Injects a shared clock.
-    pub fn shared_clock(self, clock: Arc<dyn Clock>) -> Self {
-        self.verifier_option("clock", |b| b.shared_clock(clock))
     }
 
     /// Answers the scheme's handshakes in the layer, after verifying their signature, instead
@@ -307,11 +249,10 @@ impl VerifyLayerBuilder {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use countersign_tower::{Preset, VerifyLayer};
+    /// use countersign_tower::{Preset, Verifier, VerifyLayer};
     /// use http::{header, Response};
     ///
-    /// let layer = VerifyLayer::builder(Preset::Github)
-    ///     .secret("s3cret")
+    /// let layer = VerifyLayer::builder(Verifier::new(Preset::Github, "s3cret")?)
     ///     .on_rejection(|rejection| {
     ///         let body = format!(r#"{{"error":"{}"}}"#, rejection.label());
     ///         let mut response = Response::new(Bytes::from(body));
@@ -337,25 +278,11 @@ impl VerifyLayerBuilder {
     /// Builds the layer.
     ///
     /// # Errors
-    /// The verifier's [`ConfigError`]s (no secret, empty or undecodable secret, invalid
-    /// scheme, too many secrets); [`ConfigError::InvalidValue`] for a `public_url` that is
-    /// not an absolute `http(s)` URL without query, or a `url_scheme` other than
-    /// `http`/`https`, or a [`body_budget`](Self::body_budget) smaller than the body limit;
-    /// [`ConfigError::UnsupportedOption`] when a verifier option was set on a builder made by
-    /// [`VerifyLayer::with_verifier`].
+    /// [`ConfigError::InvalidValue`] for a `public_url` that is not an absolute `http(s)` URL
+    /// without query, a `url_scheme` other than `http`/`https`, or a
+    /// [`body_budget`](Self::body_budget) smaller than the verifier's body limit.
     pub fn build(self) -> Result<VerifyLayer, ConfigError> {
-        let verifier = match self.source {
-            Source::Builder(b) => b.build()?,
-            Source::Verifier(v) => {
-                if let Some(option) = self.misuse {
-                    return Err(ConfigError::UnsupportedOption {
-                        option,
-                        preset: v.scheme().name().to_owned(),
-                    });
-                }
-                *v
-            }
-        };
+        let verifier = self.verifier;
         let url = UrlConfig::new(
             self.public_url.as_deref(),
             self.url_scheme.as_deref(),
@@ -397,9 +324,10 @@ mod tests {
     #[test]
     fn config_errors_at_build_time() {
         assert_eq!(
-            VerifyLayer::builder(Preset::Github).build().unwrap_err(),
-            ConfigError::NoSecret
+            VerifyLayer::new(Preset::Github, "").unwrap_err(),
+            ConfigError::EmptySecret { index: 0 }
         );
+        let verifier = || Verifier::new(Preset::Github, "s").unwrap();
         for bad in [
             "",
             "example.com",
@@ -409,43 +337,40 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    VerifyLayer::builder(Preset::Github)
-                        .secret("s")
-                        .public_url(bad)
-                        .build(),
+                    VerifyLayer::builder(verifier()).public_url(bad).build(),
                     Err(ConfigError::InvalidValue { .. })
                 ),
                 "{bad}"
             );
         }
         assert!(matches!(
-            VerifyLayer::builder(Preset::Github)
-                .secret("s")
-                .url_scheme("ws")
+            VerifyLayer::builder(verifier()).url_scheme("ws").build(),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        let small = Verifier::builder(Preset::Github)
+            .secret("s")
+            .body_limit(10)
+            .build()
+            .unwrap();
+        assert!(matches!(
+            VerifyLayer::builder(verifier())
+                .body_budget(BodyBudget::new(10))
                 .build(),
             Err(ConfigError::InvalidValue { .. })
         ));
-        let v = Verifier::new(Preset::Github, "s").unwrap();
-        assert_eq!(
-            VerifyLayer::with_verifier(v.clone())
-                .body_limit(1)
-                .build()
-                .unwrap_err(),
-            ConfigError::UnsupportedOption {
-                option: "body_limit",
-                preset: "github".into()
-            }
-        );
-        let layer = VerifyLayer::with_verifier(v)
+        let layer = VerifyLayer::builder(small)
+            .body_budget(BodyBudget::new(10))
             .handshakes(true)
             .build()
             .unwrap();
         assert_eq!(layer.verifier().scheme().name(), "github");
+        assert_eq!(layer.verifier().body_limit(), 10);
     }
 
     #[test]
     fn debug_shows_no_secret() {
-        let builder = VerifyLayer::builder(Preset::Stripe).secret("whsec_topsecret");
+        let verifier = Verifier::new(Preset::Stripe, "whsec_topsecret").unwrap();
+        let builder = VerifyLayer::builder(verifier);
         assert!(!format!("{builder:?}").contains("topsecret"));
         let layer = builder
             .on_rejection(|_| Response::new(Bytes::new()))

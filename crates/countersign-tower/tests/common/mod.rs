@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use countersign_tower::{FixedClock, Preset, SignRequest, Signer, VerifyLayer};
+use countersign_tower::{FixedClock, Preset, SignRequest, Signer, Verifier, VerifyLayer};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -27,11 +27,12 @@ pub(crate) type ClientBody = BoxBody<Bytes, Infallible>;
 
 /// A layer for `preset` with a clock stopped at [`NOW`].
 pub(crate) fn layer(preset: Preset, secret: &str) -> VerifyLayer {
-    VerifyLayer::builder(preset)
+    let verifier = Verifier::builder(preset)
         .secret(secret)
         .clock(FixedClock::from_unix_secs(NOW))
         .build()
-        .unwrap()
+        .unwrap();
+    VerifyLayer::builder(verifier).build().unwrap()
 }
 
 /// The headers `preset` would send for `body`, signed at `at` (Unix seconds).
