@@ -211,7 +211,7 @@ pub(crate) fn build(
     Ok(Router {
         routes,
         metrics: Arc::new(Metrics::new(route_metrics)),
-        health: Health::new(any_dedup.then_some(store), store_kind),
+        health: Health::new(any_dedup.then_some(store), store_kind).with_inboxes(queued.inboxes()),
         body_timeout: settings.body_timeout,
         queued: Arc::clone(queued),
         trusted_proxies: settings.trusted_proxies.clone(),
