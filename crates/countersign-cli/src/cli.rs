@@ -88,7 +88,7 @@ pub(crate) struct SchemeParams {
     /// default sha256).
     #[arg(
         long,
-        value_name = "sha1|sha256|sha512",
+        value_name = "md5|sha1|sha256|sha512",
         help_heading = "Sender-chosen scheme parameters"
     )]
     pub(crate) algorithm: Option<Algorithm>,
@@ -97,7 +97,7 @@ pub(crate) struct SchemeParams {
     /// `convoy-simple`; default hex).
     #[arg(
         long,
-        value_name = "hex|base64",
+        value_name = "hex|base64|base64url",
         help_heading = "Sender-chosen scheme parameters"
     )]
     pub(crate) encoding: Option<Encoding>,

@@ -266,7 +266,7 @@ impl Verifier {
                 )?;
                 (Some(name), ts)
             }
-            SignatureSource::JsonField(_) => (None, None),
+            SignatureSource::JsonField(_) | SignatureSource::QueryParam(_) => (None, None),
         };
 
         let mut timestamp_text: &[u8] = &[];
@@ -396,6 +396,25 @@ impl Verifier {
                 body_candidates = match value.strip_prefix(prefix.as_ref()) {
                     Some(sig) => Candidates::single(sig.as_bytes(), &mode.format),
                     None => Candidates::new(),
+                };
+                if body_candidates.decodable() == 0 {
+                    return Err(mismatch(scheme, &body_candidates));
+                }
+                &body_candidates
+            }
+            SignatureSource::QueryParam(name) => {
+                let url = request.url.ok_or(VerifyError::MissingUrl)?;
+                let value = form::query_param(url.as_bytes(), name.as_bytes()).ok_or(
+                    VerifyError::MissingHeader {
+                        name: HeaderName::from_static("query-parameter"),
+                    },
+                )?;
+                let SignatureSyntax::Single { prefix } = &scheme.syntax else {
+                    return Err(mismatch(scheme, &prepared.candidates));
+                };
+                body_candidates = match value.strip_prefix(prefix.as_bytes()) {
+                    Some(sig) if !sig.is_empty() => Candidates::single(sig, &mode.format),
+                    _ => Candidates::new(),
                 };
                 if body_candidates.decodable() == 0 {
                     return Err(mismatch(scheme, &body_candidates));

@@ -11,6 +11,7 @@ use crate::scheme::Scheme;
 mod airtable;
 mod alchemy;
 mod api_key;
+mod api_key_query;
 mod asana;
 mod basic_auth;
 mod bearer_token;
@@ -28,6 +29,7 @@ mod clickup;
 mod coinbase_commerce;
 mod convoy;
 mod convoy_simple;
+mod courier;
 mod customer_io;
 mod discord;
 mod docusign;
@@ -64,12 +66,15 @@ mod nylas;
 mod openai;
 mod paddle;
 mod pagerduty;
+mod patreon;
 mod paystack;
 mod persona;
 mod pipedrive;
+mod polar;
 mod postmark;
 mod pusher;
 mod razorpay;
+mod recurly;
 mod replicate;
 mod resend;
 mod segment;
@@ -82,6 +87,7 @@ mod square;
 mod squarespace;
 mod standard_webhooks;
 mod stripe;
+mod stytch;
 mod svix;
 mod tally;
 mod telegram;
@@ -530,6 +536,11 @@ presets! {
     /// signed, so use TLS). A sender that uses another header is described by a scheme file
     /// (`algorithm = "token"`, `signature_header = "…"`).
     ApiKey => api_key,
+    /// Generic API key in the URL: the `api_key` query parameter must equal the configured
+    /// key (percent-decoded, compared in constant time; nothing is signed, and URLs end up in
+    /// logs, so prefer a header). Needs the URL; another parameter name is a scheme file
+    /// (`algorithm = "token"`, `signature_query = "…"`).
+    ApiKeyQuery => api_key_query,
     /// Generic bearer token: `Authorization: Bearer <token>` must equal the configured token
     /// (constant time; nothing is signed).
     ///
@@ -542,6 +553,26 @@ presets! {
     ///
     /// Source: <https://api-docs.ecwid.com/docs/webhooks>.
     Ecwid => ecwid,
+    /// Stytch (a Svix sender): `svix-*` headers as Svix; `whsec_` secret; event type JSON `source` + `object_type` + `action` (as sent, e.g. `DIRECT.organization.CREATE`).
+    ///
+    /// Source: <https://stytch.com/docs/workspace-management/webhooks>.
+    Stytch => stytch,
+    /// Polar (Standard Webhooks): `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over `id.timestamp.body`. A `whsec_<base64>` secret is decoded as Standard Webhooks does; any other secret (`polar_whs_…`) is used as its own bytes, as Polar's SDKs do. Event type JSON `type`.
+    ///
+    /// Source: <https://polar.sh/docs/integrate/webhooks/endpoints>.
+    Polar => polar,
+    /// Courier outbound webhooks: `courier-signature: t=<unix ms>,signature=<hex>` HMAC-SHA256 over `t.body` with the signing secret; event type JSON `type`.
+    ///
+    /// Source: <https://www.courier.com/docs/platform/workspaces/outbound-webhooks>.
+    Courier => courier,
+    /// Recurly (JSON webhooks): `recurly-signature: <unix ms>,<hex>[,<hex>…]` HMAC-SHA256 over `timestamp.body` with the endpoint's secret key (two signatures for 24 hours after a key is regenerated); tolerance 5 minutes.
+    ///
+    /// Source: <https://docs.recurly.com/recurly-subscriptions/docs/signature-verification>.
+    Recurly => recurly,
+    /// Patreon: `X-Patreon-Signature: <hex>` HMAC-MD5 over the body with the webhook's secret; event type `X-Patreon-Event` (`members:pledge:create`).
+    ///
+    /// Source: <https://docs.patreon.com/#webhooks>.
+    Patreon => patreon,
 }
 
 /// Other spellings in common use, each naming one preset.
