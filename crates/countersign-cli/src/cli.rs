@@ -473,6 +473,18 @@ pub(crate) struct ProxyArgs {
     #[arg(long, help_heading = "Route (without --config)")]
     pub(crate) forward_handshakes: bool,
 
+    /// The verify token of an unsigned GET handshake (Meta's `hub.verify_token`, the value
+    /// typed into Meta's dashboard); `env:NAME` reads the environment. Without it Meta's
+    /// verification requests are refused.
+    #[arg(
+        long = "handshake-token",
+        value_name = "S",
+        value_parser = parse_secret,
+        allow_hyphen_values = true,
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) handshake_token: Option<SecretArg>,
+
     /// The public base URL the provider sends to, for presets that sign the URL (twilio,
     /// square, hubspot): e.g. `https://hooks.example.com`.
     #[arg(long, value_name = "URL", help_heading = "Route (without --config)")]

@@ -154,7 +154,7 @@ impl Scheme {
     pub fn signature_header(&self) -> &[HeaderName] {
         match &self.signature {
             SignatureSource::Header(names) => names,
-            SignatureSource::JsonField(_) | SignatureSource::QueryParam(_) => &[],
+            _ => &[],
         }
     }
 
@@ -369,7 +369,7 @@ impl SchemeBuilder {
         };
         match &mut self.scheme.signature {
             SignatureSource::Header(names) => names.push(name),
-            other @ (SignatureSource::JsonField(_) | SignatureSource::QueryParam(_)) => {
+            other => {
                 *other = SignatureSource::Header(vec![name]);
             }
         }

@@ -25,6 +25,15 @@ pub enum SignatureSource {
     /// ([`Delivery::url`](crate::Delivery::url)), the path and query being enough. The value
     /// is percent-decoded; the syntax must be [`SignatureSyntax::Single`].
     QueryParam(Cow<'static, str>),
+    /// The same string member in every element of a JSON array (Microsoft Graph's
+    /// `clientState` in each notification of `value`); elements that disagree, or lack it,
+    /// fail. The syntax must be [`SignatureSyntax::Single`]; meant for tokens.
+    JsonArrayField {
+        /// Object keys to the array, e.g. `["value"]`.
+        array: Vec<Cow<'static, str>>,
+        /// Object keys inside each element, e.g. `["clientState"]`.
+        field: Vec<Cow<'static, str>>,
+    },
 }
 
 /// The syntax of the signature header.

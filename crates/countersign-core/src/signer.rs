@@ -187,6 +187,11 @@ impl Signer {
                     "the key travels in the URL's query: put it there",
                 ));
             }
+            SignatureSource::JsonArrayField { .. } => {
+                return Err(SignError::Unsupported(
+                    "the token travels in every element of a JSON array: put it there",
+                ));
+            }
             _ => {
                 return Err(SignError::Unsupported(
                     "the signature travels in the JSON body; build the body with Signer::signature",

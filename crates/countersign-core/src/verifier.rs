@@ -31,6 +31,7 @@ use crate::delivery::{Delivery, Verified};
 use crate::error::{ConfigError, ErrorKind, VerifyError};
 use crate::event_id::{self, EventIdSource};
 use crate::event_type::EventTypeSource;
+use crate::handshake::{self, Handshake, HandshakeReply, RequestRefusal};
 use crate::header::{find, require};
 use crate::keys::{self, Key};
 use crate::scheme::Scheme;
@@ -101,6 +102,7 @@ pub struct Verifier {
 
 struct Inner {
     scheme: Scheme,
+    handshake_token: Option<Key>,
     event_type: Option<Arc<EventTypeSource>>,
     modes: Box<[Mode]>,
     tolerance: Tolerance,
@@ -141,6 +143,7 @@ impl Verifier {
             tolerance: None,
             body_limit: None,
             clock: None,
+            handshake_token: None,
         }
     }
 
@@ -178,6 +181,61 @@ impl Verifier {
                 }
                 _ => None,
             })
+    }
+
+    /// Answers an **unsigned** request handshake of this scheme (Meta's `GET
+    /// ?hub.mode=subscribe…`, X's `GET ?crc_token=…`, Microsoft Graph's `POST
+    /// ?validationToken=…`), recognised by the method and the query of `url` (a full URL or
+    /// a path with its query). `None`: not such a handshake — verify the request as usual.
+    /// `Some(Err(_))`: it is one, and it is refused (a wrong or missing verify token is a
+    /// `signature_mismatch`; a missing, oversized or unechoable challenge a
+    /// `malformed_header` on `query-parameter`).
+    ///
+    /// ```
+    /// use countersign_core::{Preset, Verifier};
+    ///
+    /// let verifier = Verifier::builder(Preset::Meta)
+    ///     .secret("app-secret")
+    ///     .handshake_token("my-verify-token")
+    ///     .build()?;
+    /// let url = "/hooks/meta?hub.mode=subscribe&hub.verify_token=my-verify-token&hub.challenge=1158201444";
+    /// let reply = verifier.request_handshake("GET", url).unwrap()?;
+    /// assert_eq!(reply.body(), b"1158201444");
+    /// let wrong = "/hooks/meta?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1";
+    /// assert!(verifier.request_handshake("GET", wrong).unwrap().is_err());
+    /// // An ordinary event is not a request handshake.
+    /// assert!(verifier.request_handshake("POST", "/hooks/meta").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn request_handshake(
+        &self,
+        method: &str,
+        url: &str,
+    ) -> Option<Result<HandshakeReply, VerifyError>> {
+        let handshakes = self.inner.scheme.handshakes();
+        if !handshakes.iter().any(Handshake::is_request) {
+            return None;
+        }
+        let token_matches = |token: &[u8]| {
+            self.inner.handshake_token.as_ref().is_some_and(|key| {
+                let digest = keys::sha256(token);
+                key.matches(std::iter::once(&digest[..]), &|_| {}, &mut None)
+            })
+        };
+        let reply =
+            handshake::request_reply(handshakes, method, url, &token_matches, &|m| self.mac(m))?;
+        Some(reply.map_err(|refusal| match refusal {
+            RequestRefusal::Token => VerifyError::SignatureMismatch {
+                candidates: 1,
+                undecodable: 0,
+                expected: "the handshake token",
+            },
+            RequestRefusal::Challenge => VerifyError::MalformedHeader {
+                name: HeaderName::from_static("query-parameter"),
+                reason: "handshake challenge missing, over 1024 bytes, or not printable ASCII without <>&\"'\\",
+            },
+        }))
     }
 
     /// Verifies a delivery: [`prepare`](Self::prepare) then [`Prepared::finish`], for
@@ -266,7 +324,7 @@ impl Verifier {
                 )?;
                 (Some(name), ts)
             }
-            SignatureSource::JsonField(_) | SignatureSource::QueryParam(_) => (None, None),
+            _ => (None, None),
         };
 
         let mut timestamp_text: &[u8] = &[];
@@ -396,6 +454,23 @@ impl Verifier {
                 body_candidates = match value.strip_prefix(prefix.as_ref()) {
                     Some(sig) => Candidates::single(sig.as_bytes(), &mode.format),
                     None => Candidates::new(),
+                };
+                if body_candidates.decodable() == 0 {
+                    return Err(mismatch(scheme, &body_candidates));
+                }
+                &body_candidates
+            }
+            SignatureSource::JsonArrayField { array, field } => {
+                let value = json_path::common_in_array(body, array, field)
+                    .ok_or(no("no common signature in every element of the JSON array"))?;
+                let SignatureSyntax::Single { prefix } = &scheme.syntax else {
+                    return Err(mismatch(scheme, &prepared.candidates));
+                };
+                body_candidates = match value.strip_prefix(prefix.as_ref()) {
+                    Some(sig) if !sig.is_empty() => {
+                        Candidates::single(sig.as_bytes(), &mode.format)
+                    }
+                    _ => Candidates::new(),
                 };
                 if body_candidates.decodable() == 0 {
                     return Err(mismatch(scheme, &body_candidates));

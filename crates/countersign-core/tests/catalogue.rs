@@ -87,6 +87,7 @@ const NO_VERSION_MARKER: &[&str] = &[
     "ecwid",
     "patreon",
     "api-key-query",
+    "microsoft-graph",
 ];
 
 /// Presets whose signature does not cover a timestamp.
@@ -154,6 +155,9 @@ const NO_TIMESTAMP: &[&str] = &[
     "ecwid",
     "patreon",
     "api-key-query",
+    "meta",
+    "x",
+    "microsoft-graph",
 ];
 
 #[derive(Debug, Clone)]
@@ -401,6 +405,43 @@ fn tampered_body_is_rejected() {
             );
             continue;
         }
+        if v.preset == Preset::MicrosoftGraph {
+            // The token travels in every notification: changing one is caught (the
+            // notifications disagree), changing the rest of a notification is not.
+            let text = String::from_utf8(v.body.clone()).unwrap();
+            let one = text.replacen("graph-client-state-1", "graph-client-state-2", 1);
+            expect_kind(
+                &v,
+                "one clientState changed",
+                check(&v, &verifier, one.as_bytes(), &v.headers),
+                ErrorKind::MalformedBody,
+            );
+            let all = text.replace("graph-client-state-1", "graph-client-state-2");
+            expect_kind(
+                &v,
+                "every clientState changed",
+                check(&v, &verifier, all.as_bytes(), &v.headers),
+                ErrorKind::SignatureMismatch,
+            );
+            for hostile in [
+                &br#"{"value":[]}"#[..],
+                br#"{"value":[{"clientState":1}]}"#,
+                br#"{"value":{"clientState":"graph-client-state-1"}}"#,
+                br#"{"clientState":"graph-client-state-1"}"#,
+                br#"{"value":[{"clientState":"graph-client-state-1"},{}]}"#,
+                b"not json",
+            ] {
+                expect_kind(
+                    &v,
+                    "hostile notification list",
+                    check(&v, &verifier, hostile, &v.headers),
+                    ErrorKind::MalformedBody,
+                );
+            }
+            let unsigned = text.replace("Messages/2", "Messages/9");
+            assert!(check(&v, &verifier, unsigned.as_bytes(), &v.headers).is_ok());
+            continue;
+        }
         if mode(&v).algorithm() == Algorithm::Token {
             // A token signs nothing: any body passes with the right token.
             assert!(check(&v, &verifier, b"{}", &v.headers).is_ok());
@@ -528,7 +569,7 @@ fn unknown_versions_are_rejected() {
         let scheme = mode(&v);
         let SignatureSource::Header(names) = scheme.signature_source() else {
             assert!(
-                [Preset::Mailgun, Preset::ApiKeyQuery].contains(&v.preset),
+                [Preset::Mailgun, Preset::ApiKeyQuery, Preset::MicrosoftGraph].contains(&v.preset),
                 "{}",
                 v.id
             );

@@ -126,7 +126,15 @@ fn each(s: &Scheme, f: fn(&Scheme) -> String) -> String {
 
 /// The scheme's handshakes by name (answered by the tower layer when it opts in).
 fn handshakes(s: &Scheme) -> String {
-    let names: Vec<&str> = s.handshakes().iter().map(|h| h.name()).collect();
+    let names: Vec<String> = s
+        .handshakes()
+        .iter()
+        .map(|h| match h.request_method() {
+            // Unsigned request handshakes: the method and the query parameter.
+            Some(method) => format!("{method} `{}`", h.name()),
+            None => h.name().to_owned(),
+        })
+        .collect();
     if names.is_empty() {
         return "—".to_owned();
     }

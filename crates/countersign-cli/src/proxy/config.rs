@@ -19,7 +19,8 @@
 //! tolerance = 300                  # seconds
 //! dedup = true
 //! no_event_id = "reject"           # or "forward" (without dedup); default by preset
-//! methods = ["POST"]               # the default
+//! methods = ["POST"]               # the default (POST and GET for meta and x)
+//! # handshake_token = "env:META_VERIFY_TOKEN"   # Meta's hub.verify_token
 //! ```
 
 use std::fmt;
@@ -129,6 +130,8 @@ pub(crate) struct RouteSpec {
     pub(crate) body_limit: Option<usize>,
     pub(crate) dedup: bool,
     pub(crate) handshakes: bool,
+    /// The token unsigned request handshakes present (Meta's `hub.verify_token`).
+    pub(crate) handshake_token: Option<Secret>,
     pub(crate) public_url: Option<String>,
     pub(crate) upstream_timeout: Duration,
     /// Accepted methods; others are answered 405.
@@ -304,6 +307,7 @@ struct FileRoute {
     body_limit: Option<usize>,
     dedup: Option<bool>,
     handshakes: Option<bool>,
+    handshake_token: Option<String>,
     public_url: Option<String>,
     /// Replaced by the server's `trusted_proxies`: an error.
     trust_forwarded_headers: Option<bool>,
@@ -569,6 +573,7 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
         (args.body_limit.is_some(), "--body-limit"),
         (args.no_dedup, "--no-dedup"),
         (args.forward_handshakes, "--forward-handshakes"),
+        (args.handshake_token.is_some(), "--handshake-token"),
         (args.public_url.is_some(), "--public-url"),
         (args.no_event_id.is_some(), "--no-event-id"),
         (!args.methods.is_empty(), "--allow-method"),
@@ -657,6 +662,7 @@ struct RouteInput {
     body_limit: Option<usize>,
     dedup: bool,
     handshakes: bool,
+    handshake_token: Option<SecretArg>,
     public_url: Option<String>,
     upstream_timeout: Duration,
     methods: Vec<String>,
@@ -700,6 +706,7 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
         body_limit: args.body_limit,
         dedup: !args.no_dedup,
         handshakes: !args.forward_handshakes,
+        handshake_token: args.handshake_token.clone(),
         public_url: args.public_url.clone(),
         upstream_timeout,
         methods: args.methods.clone(),
@@ -783,6 +790,7 @@ fn file_route(
         body_limit: route.body_limit,
         dedup: route.dedup.unwrap_or(true),
         handshakes: route.handshakes.unwrap_or(true),
+        handshake_token: route.handshake_token.as_deref().map(SecretArg::parse),
         public_url: route.public_url,
         upstream_timeout,
         methods: route.methods.unwrap_or_default(),
@@ -833,9 +841,14 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         body_limit: input.body_limit,
         dedup: input.dedup,
         handshakes: input.handshakes,
+        handshake_token: input
+            .handshake_token
+            .as_ref()
+            .map(SecretArg::resolve)
+            .transpose()?,
         public_url: input.public_url,
         upstream_timeout: input.upstream_timeout,
-        methods: methods(&input.methods)?,
+        methods: methods(&input.methods, &scheme, input.handshakes)?,
         no_event_id: input
             .no_event_id
             .unwrap_or_else(|| default_no_event_id(&scheme)),
@@ -844,12 +857,24 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
     })
 }
 
-/// The methods a route accepts: those given, else `POST`. (A preset whose provider sends a
-/// signed `GET` handshake would add `GET`; none does today — Dropbox's `GET` challenge is
-/// unsigned, and the other handshakes are `POST`s.)
-fn methods(given: &[impl AsRef<str>]) -> Result<Vec<Method>, CliError> {
+/// The methods a route accepts: those given, else `POST`, and `GET` too when the scheme
+/// has a `GET` request handshake the proxy answers (Meta's `hub.challenge`, X's `crc_token`).
+fn methods(
+    given: &[impl AsRef<str>],
+    scheme: &Scheme,
+    handshakes: bool,
+) -> Result<Vec<Method>, CliError> {
     if given.is_empty() {
-        return Ok(vec![Method::POST]);
+        let get = handshakes
+            && scheme.handshakes().iter().any(|h| {
+                h.request_method()
+                    .is_some_and(|m| m.eq_ignore_ascii_case("GET"))
+            });
+        return Ok(if get {
+            vec![Method::POST, Method::GET]
+        } else {
+            vec![Method::POST]
+        });
     }
     let mut out: Vec<Method> = Vec::with_capacity(given.len());
     for m in given {
@@ -978,6 +1003,7 @@ mod tests {
             body_limit: None,
             dedup: true,
             handshakes: true,
+            handshake_token: None,
             public_url: None,
             upstream_timeout: Duration::from_secs(1),
             methods: vec![Method::POST],

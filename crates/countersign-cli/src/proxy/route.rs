@@ -232,6 +232,9 @@ fn verify_layer(
         .handshakes(spec.handshakes)
         .trust_forwarded_headers(trust_forwarded)
         .on_rejection(rejection_response);
+    if let Some(token) = &spec.handshake_token {
+        b = b.handshake_token(token.clone());
+    }
     if let Some(t) = spec.tolerance {
         b = b.tolerance(Tolerance::symmetric(t));
     }

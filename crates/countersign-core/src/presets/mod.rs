@@ -60,6 +60,8 @@ mod line;
 mod linear;
 mod mailgun;
 mod mandrill;
+mod meta;
+mod microsoft_graph;
 mod mux;
 mod notion;
 mod nylas;
@@ -103,6 +105,7 @@ mod webex;
 mod webflow;
 mod woocommerce;
 mod workos;
+mod x;
 mod xero;
 mod zendesk;
 mod zoom;
@@ -573,11 +576,29 @@ presets! {
     ///
     /// Source: <https://docs.patreon.com/#webhooks>.
     Patreon => patreon,
+    /// Meta (Facebook, Instagram, WhatsApp, Messenger): `X-Hub-Signature-256: sha256=<hex>` HMAC-SHA256 over the body with the app secret; event type JSON `object` (`page`, `whatsapp_business_account`). The `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` verification request is answered with the challenge when the verify token matches the [handshake token](crate::VerifierBuilder::handshake_token) ([`crate::Handshake::meta_verification`]).
+    ///
+    /// Source: <https://developers.facebook.com/docs/graph-api/webhooks/getting-started>.
+    Meta => meta,
+    /// X (Twitter) Account Activity API: `x-twitter-webhooks-signature: sha256=<base64>` HMAC-SHA256 over the body with the consumer secret. The `GET ?crc_token=…` challenge-response check is answered with `{"response_token":"sha256=<base64 HMAC-SHA256(consumer secret, crc_token)>"}` ([`crate::Handshake::x_crc`]).
+    ///
+    /// Source: <https://docs.x.com/x-api/webhooks/introduction>.
+    X => x,
+    /// Microsoft Graph change notifications: nothing is signed; every notification in `value` must carry a `clientState` equal to the configured secret (compared in constant time; notifications that disagree fail). The `POST ?validationToken=…` subscription check is echoed as `text/plain` ([`crate::Handshake::graph_validation`]).
+    ///
+    /// Source: <https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks>.
+    MicrosoftGraph => microsoft_graph,
 }
 
 /// Other spellings in common use, each naming one preset.
 const ALIASES: &[(&str, Preset)] = &[
     ("box-com", Preset::BoxCom),
+    ("facebook", Preset::Meta),
+    ("instagram", Preset::Meta),
+    ("whatsapp", Preset::Meta),
+    ("twitter", Preset::X),
+    ("x-twitter", Preset::X),
+    ("msgraph", Preset::MicrosoftGraph),
     ("cal", Preset::CalCom),
     ("calcom", Preset::CalCom),
     ("checkout", Preset::CheckoutCom),

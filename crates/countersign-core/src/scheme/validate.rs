@@ -48,6 +48,14 @@ fn one(scheme: &Scheme) -> Result<(), ConfigError> {
                 return invalid("a signature in the body needs the single syntax");
             }
         }
+        SignatureSource::JsonArrayField { array, field } => {
+            if array.is_empty() || field.is_empty() {
+                return invalid("the signature's JSON array and field paths must not be empty");
+            }
+            if !matches!(scheme.syntax, SignatureSyntax::Single { .. }) {
+                return invalid("a signature in the body needs the single syntax");
+            }
+        }
         SignatureSource::QueryParam(name) => {
             if name.is_empty() {
                 return invalid("the signature's query parameter name is empty");

@@ -21,6 +21,7 @@ pub struct VerifierBuilder {
     pub(super) tolerance: Option<Tolerance>,
     pub(super) body_limit: Option<usize>,
     pub(super) clock: Option<Arc<dyn Clock>>,
+    pub(super) handshake_token: Option<Secret>,
 }
 
 impl VerifierBuilder {
@@ -65,6 +66,14 @@ impl VerifierBuilder {
         self
     }
 
+    /// The token an unsigned request handshake must present (Meta's `hub.verify_token`, the
+    /// value you typed into Meta's dashboard), compared in constant time. Without one, such
+    /// handshakes are always refused.
+    pub fn handshake_token(mut self, token: impl Into<Secret>) -> Self {
+        self.handshake_token = Some(token.into());
+        self
+    }
+
     /// Decodes the secrets and prepares their keys.
     ///
     /// # Errors
@@ -101,8 +110,19 @@ impl VerifierBuilder {
                 keys,
             })
             .collect();
+        let handshake_token = match &self.handshake_token {
+            Some(token) if token.is_empty() => {
+                return Err(ConfigError::InvalidValue {
+                    what: "handshake token",
+                    value: String::new(),
+                });
+            }
+            Some(token) => Some(Key::new(crate::Algorithm::Token, token.expose(), 0)?),
+            None => None,
+        };
         Ok(Verifier {
             inner: Arc::new(Inner {
+                handshake_token,
                 tolerance: self.tolerance.unwrap_or(self.scheme.tolerance),
                 body_limit: self.body_limit.unwrap_or(self.scheme.body_limit),
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),

@@ -389,6 +389,22 @@ body("patreon", "https://docs.patreon.com/#webhooks", "X-Patreon-Signature", has
      compact({"data": {"type": "member", "id": "cd2d0c5e-7e5f-4b40-8d5a-1a2b3c4d5e6f", "attributes": {"patron_status": "active_patron"}}}),
      "members:pledge:create", extra={"X-Patreon-Event": "members:pledge:create"})
 
+# Meta: sha256=<hex HMAC-SHA256(app secret, body)>.
+body("meta", "https://developers.facebook.com/docs/graph-api/webhooks/getting-started", "X-Hub-Signature-256", S, "hex", "sha256=",
+     "meta-app-secret", compact({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
+         {"field": "messages", "value": {"messaging_product": "whatsapp"}}]}]}), "whatsapp_business_account")
+# X: sha256=<base64 HMAC-SHA256(consumer secret, body)>.
+body("x", "https://docs.x.com/x-api/webhooks/introduction", "x-twitter-webhooks-signature", S, "base64", "sha256=",
+     "x-consumer-secret", compact({"for_user_id": "2244994945", "tweet_create_events": [{"id_str": "1"}]}), None)
+# Microsoft Graph: the clientState of every notification is the secret.
+add("microsoft-graph", "https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks",
+    "every value[].clientState equals the secret", "graph-client-state-1",
+    compact({"value": [{"subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "clientState": "graph-client-state-1",
+                        "changeType": "created", "resource": "Users/1/Messages/2", "tenantId": "84bd8158"},
+                       {"subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "clientState": "graph-client-state-1",
+                        "changeType": "updated", "resource": "Users/1/Messages/3", "tenantId": "84bd8158"}]}),
+    {}, None)
+
 # Keys that must decode: the wrong key of the negative test is another valid one.
 WRONG = {"brex": b64(hashlib.sha256(b"countersign brex other").digest()),
          "squarespace": hx(hashlib.sha256(b"countersign squarespace other").digest()),
