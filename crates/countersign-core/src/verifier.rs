@@ -91,6 +91,15 @@ struct Mode {
     scheme: Scheme,
     format: SigFormat,
     keys: Vec<Key>,
+    /// Label and expiry of each key, in the same order.
+    meta: Vec<KeyMeta>,
+}
+
+/// What a key's secret was configured with besides its value.
+#[derive(Debug, Clone, Default)]
+struct KeyMeta {
+    label: Option<Arc<str>>,
+    not_after: Option<u64>,
 }
 
 /// Verifies deliveries of one scheme against one or more secrets. Cheap to clone (one
@@ -559,8 +568,10 @@ impl Verifier {
             }
         };
 
-        let mut matched = false;
-        for url in url_variants.iter().flatten() {
+        let now = self.inner.clock.now().as_secs();
+        let mut matched: Option<Option<Arc<str>>> = None;
+        let mut expired: Option<Option<Arc<str>>> = None;
+        'urls: for url in url_variants.iter().flatten() {
             let inputs = Inputs {
                 body,
                 timestamp: timestamp_text,
@@ -572,18 +583,29 @@ impl Verifier {
             };
             let feed = |sink: &mut dyn Sink| content::feed(&scheme.content, &inputs, sink);
             let mut message = None;
-            if mode
-                .keys
-                .iter()
-                .any(|key| key.matches(candidates.iter(), &feed, &mut message))
-            {
-                matched = true;
-                break;
+            for (i, key) in mode.keys.iter().enumerate() {
+                if !key.matches(candidates.iter(), &feed, &mut message) {
+                    continue;
+                }
+                let meta = mode.meta.get(i).cloned().unwrap_or_default();
+                if meta.not_after.is_some_and(|t| now > t) {
+                    // Keep looking: a live secret may match too (a rotation).
+                    expired.get_or_insert(meta.label);
+                    continue;
+                }
+                matched = Some(meta.label);
+                break 'urls;
             }
         }
-        if !matched {
-            return Err(mismatch(scheme, candidates));
-        }
+        let secret_label = match (matched, expired) {
+            (Some(label), _) => label,
+            (None, Some(label)) => {
+                return Err(VerifyError::SecretExpired {
+                    label: label.map(|l| l.to_string()),
+                });
+            }
+            (None, None) => return Err(mismatch(scheme, candidates)),
+        };
         if json_missing {
             return Err(no("a signed JSON field is missing"));
         }
@@ -611,6 +633,7 @@ impl Verifier {
             event_id,
             timestamp,
             event_type: self.inner.event_type.clone(),
+            secret_label,
         })
     }
 }
