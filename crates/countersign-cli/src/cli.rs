@@ -434,6 +434,17 @@ pub(crate) struct ProxyArgs {
     )]
     pub(crate) secret_files: Vec<PathBuf>,
 
+    /// A secret with a label (logs, `/metrics`) and optionally the Unix second after which it
+    /// is refused: `LABEL[@NOT_AFTER]=S` (S as for --secret). Repeatable, beside --secret.
+    #[arg(
+        long = "labelled-secret",
+        value_name = "LABEL[@NOT_AFTER]=S",
+        value_parser = crate::secrets::LabelledSecret::parse,
+        allow_hyphen_values = true,
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) labelled_secrets: Vec<crate::secrets::LabelledSecret>,
+
     /// Route name: metrics label and dedup key scope [default: the preset name].
     #[arg(long, value_name = "NAME", help_heading = "Route (without --config)")]
     pub(crate) name: Option<String>,

@@ -15,6 +15,8 @@
 //! path = "/webhooks/stripe"        # this path and everything below it
 //! preset = "stripe"
 //! secret = "env:STRIPE_WEBHOOK_SECRET"   # or a list; secret_file = "/run/secrets/stripe"
+//! # a list may mix plain entries and labelled ones (rotation you can watch in /metrics):
+//! # secret = [{ value = "env:OLD", label = "2026-q3", not_after = 1798675200 }, "env:NEW"]
 //! upstream = "http://127.0.0.1:3000"
 //! tolerance = 300                  # seconds
 //! dedup = true
@@ -40,7 +42,7 @@ use crate::duration::parse_duration;
 use crate::error::CliError;
 use crate::input::Source;
 use crate::scheme_args;
-use crate::secrets::{self, SecretArg};
+use crate::secrets::{self, LabelledSecret, SecretArg};
 
 /// The most bytes read from a configuration file.
 const MAX_CONFIG_FILE: usize = 1024 * 1024;
@@ -247,6 +249,20 @@ impl DurationValue {
     }
 }
 
+/// One `secret` entry of a route: a value (or `env:NAME`), or a table with a label and an
+/// optional `not_after` (Unix seconds).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SecretEntry {
+    Plain(String),
+    Labelled {
+        value: String,
+        label: String,
+        #[serde(default)]
+        not_after: Option<u64>,
+    },
+}
+
 /// One value or a list.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -301,7 +317,7 @@ struct FileRoute {
     encoding: Option<String>,
     signature_header: Option<String>,
     prefix: Option<String>,
-    secret: Option<List<String>>,
+    secret: Option<List<SecretEntry>>,
     secret_file: Option<List<PathBuf>>,
     tolerance: Option<u64>,
     body_limit: Option<usize>,
@@ -567,6 +583,7 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
         (p.prefix.is_some(), "--prefix"),
         (!args.secrets.is_empty(), "--secret"),
         (!args.secret_files.is_empty(), "--secret-file"),
+        (!args.labelled_secrets.is_empty(), "--labelled-secret"),
         (args.name.is_some(), "--name"),
         (args.queued.any(), "--inbox (set `inbox` per [[route]])"),
         (args.tolerance.is_some(), "--tolerance"),
@@ -657,6 +674,7 @@ struct RouteInput {
     name: Option<String>,
     scheme: SchemeArgs,
     secrets: Vec<SecretArg>,
+    labelled: Vec<LabelledSecret>,
     secret_files: Vec<PathBuf>,
     tolerance: Option<u64>,
     body_limit: Option<usize>,
@@ -685,7 +703,7 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
             "give --preset NAME (or --scheme-file PATH, or --config FILE)".into(),
         ));
     }
-    if args.secrets.is_empty() && args.secret_files.is_empty() {
+    if args.secrets.is_empty() && args.secret_files.is_empty() && args.labelled_secrets.is_empty() {
         return Err(CliError::Usage(
             "give --secret S (or --secret env:NAME, --secret-file PATH)".into(),
         ));
@@ -701,6 +719,7 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
             params: args.params.clone(),
         },
         secrets: args.secrets.clone(),
+        labelled: args.labelled_secrets.clone(),
         secret_files: args.secret_files.clone(),
         tolerance: args.tolerance,
         body_limit: args.body_limit,
@@ -743,13 +762,22 @@ fn file_route(
             "set exactly one of `preset` and `scheme_file`".into(),
         ));
     }
-    let secrets: Vec<SecretArg> = route
-        .secret
-        .map(List::into_vec)
-        .unwrap_or_default()
-        .iter()
-        .map(|s| SecretArg::parse(s))
-        .collect();
+    let mut secrets: Vec<SecretArg> = Vec::new();
+    let mut labelled: Vec<LabelledSecret> = Vec::new();
+    for entry in route.secret.map(List::into_vec).unwrap_or_default() {
+        match entry {
+            SecretEntry::Plain(s) => secrets.push(SecretArg::parse(&s)),
+            SecretEntry::Labelled {
+                value,
+                label,
+                not_after,
+            } => labelled.push(LabelledSecret {
+                label,
+                not_after,
+                secret: SecretArg::parse(&value),
+            }),
+        }
+    }
     let secret_files: Vec<PathBuf> = route
         .secret_file
         .map(List::into_vec)
@@ -757,7 +785,7 @@ fn file_route(
         .into_iter()
         .map(relative)
         .collect();
-    if secrets.is_empty() && secret_files.is_empty() {
+    if secrets.is_empty() && secret_files.is_empty() && labelled.is_empty() {
         return Err(CliError::Usage(
             "set `secret` (a value or \"env:NAME\") or `secret_file`".into(),
         ));
@@ -785,6 +813,7 @@ fn file_route(
             },
         },
         secrets,
+        labelled,
         secret_files,
         tolerance: route.tolerance,
         body_limit: route.body_limit,
@@ -816,7 +845,14 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         CliError::Usage(m) if input.from_file => CliError::Usage(m.replace("--", "")),
         other => other,
     })?;
-    let secrets = secrets::collect(&input.secrets, &input.secret_files)?;
+    let mut secrets = if input.secrets.is_empty() && input.secret_files.is_empty() {
+        Vec::new()
+    } else {
+        secrets::collect(&input.secrets, &input.secret_files)?
+    };
+    for l in &input.labelled {
+        secrets.push(l.resolve()?);
+    }
     if input.upstream_timeout < Duration::from_millis(1) {
         return Err(CliError::Usage(
             "the upstream timeout must be at least 1ms".into(),

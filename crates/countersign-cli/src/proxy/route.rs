@@ -190,7 +190,11 @@ pub(crate) fn build(
                 spec.scheme.name()
             );
         }
-        route_metrics.push(RouteMetrics::new(&spec.name, stats).with_publish(publish_stats));
+        route_metrics.push(
+            RouteMetrics::new(&spec.name, stats)
+                .with_publish(publish_stats)
+                .with_secret_labels(spec.secrets.iter().filter_map(|s| s.label())),
+        );
         let allow = spec
             .methods
             .iter()
@@ -559,6 +563,9 @@ impl Router {
             return reason;
         }
         m.verified();
+        if let Some(verified) = ext.get::<Verified>() {
+            m.secret_matched(verified.secret_label());
+        }
         if let Some(outcome) = ext.get::<countersign_inbox::AcceptOutcome>() {
             self.queued.accepted(index, *outcome);
             return outcome.as_str();

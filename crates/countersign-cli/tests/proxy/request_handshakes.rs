@@ -133,3 +133,61 @@ async fn x_route_answers_crc_and_other_presets_stay_post_only() {
     assert_eq!(r.headers["allow"], "POST");
     assert_eq!(upstream.hits(), 0);
 }
+
+/// Rotation through the real proxy: labelled secrets (`--labelled-secret`), the matching
+/// label counted in `/metrics`, an expired secret refused (and logged by label, never by
+/// value).
+#[tokio::test]
+async fn labelled_secrets_are_counted_and_an_expired_one_is_refused() {
+    let upstream = Upstream::start().await;
+    let proxy = Proxy::start(&[
+        "--upstream",
+        &upstream.url(),
+        "--preset",
+        "github",
+        "--labelled-secret",
+        "q3-old@1000000000=old-secret-VALUE-1",
+        "--labelled-secret",
+        "q4-new=new-secret-VALUE-2",
+        "--secret",
+        "plain-secret-VALUE-3",
+    ]);
+    let body = br#"{"action":"opened"}"#;
+    let sign = |secret: &str, id: &str| {
+        Signer::new(Preset::Github, secret)
+            .unwrap()
+            .sign(&SignRequest::new(body).id(id))
+            .unwrap()
+    };
+    let r = post(&proxy.url("/gh"), &sign("new-secret-VALUE-2", "d-1"), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = post(
+        &proxy.url("/gh"),
+        &sign("plain-secret-VALUE-3", "d-2"),
+        body,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = post(&proxy.url("/gh"), &sign("old-secret-VALUE-1", "d-3"), body).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(upstream.hits(), 2);
+
+    let metrics = get(&proxy.url("/metrics")).await.text();
+    for line in [
+        "countersign_secret_matches_total{route=\"github\",secret=\"q3-old\"} 0",
+        "countersign_secret_matches_total{route=\"github\",secret=\"q4-new\"} 1",
+        "countersign_secret_matches_total{route=\"github\",secret=\"unlabelled\"} 1",
+        "countersign_rejected_total{route=\"github\",reason=\"secret_expired\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
+    let logs = proxy.logs();
+    assert!(logs.contains("q3-old"), "{logs}");
+    assert!(
+        !logs.contains("VALUE"),
+        "a secret value reached the logs:\n{logs}"
+    );
+}
