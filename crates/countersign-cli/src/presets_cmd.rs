@@ -405,7 +405,22 @@ mod tests {
                 "options": [],
                 "requires": [],
                 "alternatives": [],
+                "handshakes": [],
             })
+        );
+        let meta = serde_json::to_value(get("meta")).unwrap();
+        assert_eq!(
+            meta["handshakes"],
+            serde_json::json!([{"name": "hub.challenge", "request": "GET"}])
+        );
+        let slack = serde_json::to_value(get("slack")).unwrap();
+        assert_eq!(
+            slack["handshakes"],
+            serde_json::json!([{"name": "url_verification", "request": null}])
+        );
+        assert_eq!(
+            get("api-key-query").signature_format,
+            "query:api_key = <secret token>"
         );
         let svix = get("svix");
         assert_eq!(

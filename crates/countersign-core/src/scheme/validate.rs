@@ -199,16 +199,15 @@ fn one(scheme: &Scheme) -> Result<(), ConfigError> {
                 return invalid("timestamp and signature keys must differ");
             }
         }
-        SignatureSyntax::TimestampFirst { separator } => {
+        SignatureSyntax::TimestampFirst { separator }
             if !matches!(
                 scheme.timestamp.as_ref().map(|t| &t.source),
                 Some(TimestampSource::SignatureHeader)
-            ) || separator.is_alphanumeric()
-            {
-                return invalid(
-                    "timestamp-first syntax needs the timestamp in the signature header and a non-alphanumeric separator",
-                );
-            }
+            ) || separator.is_alphanumeric() =>
+        {
+            return invalid(
+                "timestamp-first syntax needs the timestamp in the signature header and a non-alphanumeric separator",
+            );
         }
         _ => {}
     }
