@@ -189,7 +189,11 @@ pub(crate) fn build(
                 spec.scheme.name()
             );
         }
-        route_metrics.push(RouteMetrics::new(&spec.name, stats).with_publish(publish_stats));
+        route_metrics.push(
+            RouteMetrics::new(&spec.name, stats)
+                .with_publish(publish_stats)
+                .with_secret_labels(spec.secrets.iter().filter_map(|s| s.label())),
+        );
         let allow = spec
             .methods
             .iter()
@@ -210,7 +214,7 @@ pub(crate) fn build(
     Ok(Router {
         routes,
         metrics: Arc::new(Metrics::new(route_metrics)),
-        health: Health::new(any_dedup.then_some(store), store_kind),
+        health: Health::new(any_dedup.then_some(store), store_kind).with_inboxes(queued.inboxes()),
         body_timeout: settings.body_timeout,
         queued: Arc::clone(queued),
         trusted_proxies: settings.trusted_proxies.clone(),
@@ -231,6 +235,9 @@ fn verify_layer(
     }
     if let Some(limit) = spec.body_limit {
         verifier = verifier.body_limit(limit);
+    }
+    if let Some(token) = &spec.handshake_token {
+        verifier = verifier.handshake_token(token.clone());
     }
     let mut b = VerifyLayer::builder(verifier.build()?)
         .body_budget(budget.clone())
@@ -555,6 +562,9 @@ impl Router {
             return reason;
         }
         m.verified();
+        if let Some(verified) = ext.get::<Verified>() {
+            m.secret_matched(verified.secret_label());
+        }
         if let Some(outcome) = ext.get::<countersign_inbox::AcceptOutcome>() {
             self.queued.accepted(index, *outcome);
             return outcome.as_str();

@@ -202,6 +202,13 @@ impl VerifyLayerBuilder {
     /// handshake is then an ordinary verified delivery. An unsigned or forged handshake is
     /// rejected like any delivery and never answered; an answered handshake never reaches the
     /// service (nor a `DedupLayer` inside it).
+    ///
+    /// Unsigned **request** handshakes are answered too, before any signature is looked for,
+    /// recognised by method and query: Meta's `GET ?hub.mode=subscribe…` (only with the
+    /// [handshake token](countersign_core::VerifierBuilder::handshake_token)), X's `GET ?crc_token=…` (an HMAC under the
+    /// secret) and Microsoft Graph's `POST ?validationToken=…` (echoed). Echoed values are
+    /// bounded and limited to printable ASCII without markup characters, and sent with
+    /// `X-Content-Type-Options: nosniff`; a refused one is a rejection like any other.
     pub fn handshakes(mut self, answer: bool) -> Self {
         self.handshakes = answer;
         self
