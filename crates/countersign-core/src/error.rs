@@ -351,7 +351,8 @@ mod tests {
                 "timestamp_too_new",
                 "body_too_large",
                 "malformed_body",
-                "missing_url"
+                "missing_url",
+                "secret_expired"
             ]
         );
         for k in ErrorKind::ALL {
