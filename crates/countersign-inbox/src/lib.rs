@@ -162,6 +162,12 @@ pub use accept::{
 pub use error::{InboxConfigError, InboxError, InboxOp};
 pub use event::{Event, EventKey, LastError, MAX_REASON, NewEvent, State, UnknownState};
 pub use store::memory::MemoryInbox;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use store::redis::{
+    DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_REDIS_RESPONSE_TIMEOUT,
+    RedisInbox, RedisInboxBuilder, RedisPersistence,
+};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::sqlite::{
