@@ -27,8 +27,8 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 use countersign_inbox::{
     Accept, AcceptOutcome, Backoff, DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_RETRY_INITIAL, DEFAULT_RETRY_MAX, Delivery, Failure,
-    Inbox, MemoryInbox, RedisInbox, SqliteInbox, Worker, WorkerStats,
+    DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_RETRY_INITIAL, DEFAULT_RETRY_MAX, Delivery, Failure, Inbox,
+    MemoryInbox, RedisInbox, SqliteInbox, Worker, WorkerStats,
 };
 use http::Request;
 use http::header::{self, HeaderName, HeaderValue};
