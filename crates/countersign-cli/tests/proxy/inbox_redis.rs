@@ -284,3 +284,72 @@ async fn redis_down_is_503_then_recovers() {
     .await;
     drop(proxy);
 }
+
+/// The README's two-proxies-on-Redis demo, run as written (free ports instead of 6379, 8000,
+/// 8080 and 8081; the counting upstream stands in for the app).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme() {
+    use std::os::unix::process::CommandExt as _;
+    use std::process::Stdio;
+
+    use super::harness::Scratch;
+    use super::readme::{block, free_port, path_with_binary};
+
+    let script = block("inbox-redis-demo");
+    assert!(script.contains("--inbox 'redis://127.0.0.1:6379/?prefix=shop'"));
+    let upstream = Upstream::start().await;
+    let (redis, p1, p2) = (free_port(), free_port(), free_port());
+    let script = script
+        .replace("http://127.0.0.1:8000", &upstream.url())
+        .replace("6379", &redis.to_string())
+        .replace("8080", &p1.to_string())
+        .replace("8081", &p2.to_string());
+    let dir = Scratch::new();
+    let out = tokio::task::spawn_blocking(move || {
+        let child = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(&dir.0)
+            .env("PATH", path_with_binary())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = child.id();
+        let out = child.wait_with_output().unwrap();
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pgid}")])
+            .stderr(Stdio::null())
+            .status();
+        // The daemonized server left the process group: stopped here whatever happened.
+        let _ = Command::new("redis-cli")
+            .args(["-p", &redis.to_string(), "shutdown", "nosave"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        drop(dir);
+        out
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!(
+        "--- stdout\n{stdout}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    let statuses: Vec<&str> = stdout.lines().filter(|l| l.starts_with("HTTP/")).collect();
+    assert_eq!(statuses, ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"], "{all}");
+    let stats: Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find(|l| l.starts_with("{\"pending\""))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stats["done"], 1, "{all}");
+    assert_eq!(upstream.hits_for("evt_2"), 1, "{all}");
+}
