@@ -147,7 +147,7 @@ async fn two_receivers_deliver_each_event_once() {
     for t in tasks {
         t.await.unwrap();
     }
-    let map = delivered.lock().unwrap();
+    let map = delivered.lock().unwrap().clone();
     assert_eq!(map.len(), 1000);
     assert!(map.values().all(|(n, _)| *n == 1), "delivered twice");
     let by_a = map.values().filter(|(_, w)| *w == 0).count();

@@ -54,7 +54,7 @@ pub(crate) const ATTEMPT_HEADER: HeaderName = HeaderName::from_static("countersi
 pub(crate) struct InboxFlags {
     /// Queued delivery: store verified deliveries in this inbox and answer 200 once they are
     /// durable; workers forward them later with retries. `sqlite:PATH`, or
-    /// `redis[s]://[user:password@]host:port/[db][?prefix=NAME]` shared by several proxies
+    /// `redis://[user:password@]host:port/[db][?prefix=NAME]` shared by several proxies
     /// (or `env:NAME`).
     /// The inbox is also the dedup store. Without it, deliveries are forwarded synchronously.
     #[arg(long, value_name = "URL", help_heading = "Queued delivery (--inbox)")]
@@ -244,10 +244,15 @@ fn parse_redis(text: &str) -> Result<InboxUrl, CliError> {
         url.push('#');
         url.push_str(f);
     }
-    if redis::IntoConnectionInfo::into_connection_info(url.as_str()).is_err() {
+    if let Err(e) = redis::IntoConnectionInfo::into_connection_info(url.as_str()) {
         // The text is not repeated: it may carry a password.
+        if url.starts_with("rediss://") && e.to_string().contains("TLS") {
+            return Err(CliError::Usage(
+                "inbox URL: rediss:// (TLS) is not supported by this build; use redis:// (e.g. through a TLS tunnel)".into(),
+            ));
+        }
         return Err(CliError::Usage(
-            "the inbox URL is not a valid redis:// (or rediss://) URL".into(),
+            "the inbox URL is not a valid redis:// URL".into(),
         ));
     }
     Ok(InboxUrl::Redis { url, prefix })
@@ -787,6 +792,7 @@ mod tests {
             "redis://127.0.0.1/?prefix=a{b}",
             "redis://127.0.0.1/?prefix=a%20b",
             "redis://",
+            "rediss://127.0.0.1/",
             "postgres://x",
             "/tmp/x.db",
             "",

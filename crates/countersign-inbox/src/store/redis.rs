@@ -697,6 +697,9 @@ fn decode_leased(reply: Value, deadline: SystemTime) -> Result<Vec<Leased>, Inbo
     Ok(out)
 }
 
+/// `ZCARD` per state, then the oldest pending member with its score.
+type StatsReply = (u64, u64, u64, u64, Vec<(Vec<u8>, f64)>);
+
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 2)
 }
@@ -769,7 +772,7 @@ impl Inbox for RedisInbox {
             // Sent as a delay: the due time is the server's clock + the delay (rounded up),
             // so a skewed client clock shifts nothing.
             let delay = at.duration_since(SystemTime::now()).unwrap_or_default();
-            let delay_ms = ms(delay) + u64::from(delay.subsec_nanos() % 1_000_000 != 0);
+            let delay_ms = ms(delay) + u64::from(!delay.subsec_nanos().is_multiple_of(1_000_000));
             let r = self.settle(lease, "retry", delay_ms, Some(error)).await?;
             if r == Fenced::Applied {
                 self.wakeup.notify_waiters();
@@ -824,22 +827,17 @@ impl Inbox for RedisInbox {
                 .arg(0)
                 .arg("WITHSCORES");
             let mut conn = self.conn.clone();
-            let (pending, in_flight, done, dead, oldest): (
-                u64,
-                u64,
-                u64,
-                u64,
-                Vec<(Vec<u8>, f64)>,
-            ) = self
+            let reply: StatsReply = self
                 .bounded(InboxOp::Read, pipe.query_async(&mut conn))
                 .await?;
-            let mut s = InboxStats::default();
-            s.pending = pending;
-            s.in_flight = in_flight;
-            s.done = done;
-            s.dead = dead;
-            s.oldest_pending = oldest.first().map(|(_, score)| from_ms(*score as i64));
-            Ok(s)
+            let (pending, in_flight, done, dead, oldest) = reply;
+            Ok(InboxStats {
+                pending,
+                in_flight,
+                done,
+                dead,
+                oldest_pending: oldest.first().map(|(_, score)| from_ms(*score as i64)),
+            })
         })
     }
 
