@@ -1,5 +1,6 @@
 //! `countersign inbox --inbox URL stats|list|show|retry|purge`: inspect and repair the inbox
-//! of queued delivery, also while a proxy is using it (SQLite: WAL, busy timeout).
+//! of queued delivery, also while a proxy is using it (SQLite: WAL, busy timeout; Redis:
+//! each command is one atomic script).
 //!
 //! | command | stdout | exit |
 //! |---|---|---|
@@ -31,9 +32,11 @@ use crate::proxy::inbox::InboxUrl;
   countersign inbox --inbox sqlite:inbox.db list --state dead --limit 20
   countersign inbox --inbox sqlite:inbox.db show evt_1NG8Du2eZvKYlo2C
   countersign inbox --inbox sqlite:inbox.db retry --dead
-  countersign inbox --inbox sqlite:inbox.db purge --state done --older-than 72h")]
+  countersign inbox --inbox sqlite:inbox.db purge --state done --older-than 72h
+  countersign inbox --inbox 'redis://127.0.0.1:6379/?prefix=shop' stats")]
 pub(crate) struct InboxArgs {
-    /// The inbox: `sqlite:PATH` (or `env:NAME`), as given to `countersign proxy --inbox`.
+    /// The inbox: `sqlite:PATH` or `redis://HOST:PORT/[DB][?prefix=NAME]` (or `env:NAME`), as
+    /// given to `countersign proxy --inbox`.
     #[arg(long, value_name = "URL")]
     pub(crate) inbox: String,
 
@@ -97,7 +100,9 @@ fn parse_state(s: &str) -> Result<State, String> {
 /// Runs the command.
 pub(crate) fn run(args: &InboxArgs) -> Result<ExitCode, CliError> {
     let url = InboxUrl::parse(&args.inbox)?;
-    url.require_existing()?;
+    if let InboxUrl::Sqlite(_) = &url {
+        url.require_existing()?;
+    }
     if let InboxCommand::Purge { state, .. } = &args.command
         && !matches!(state, State::Done | State::Dead)
     {
@@ -113,7 +118,7 @@ pub(crate) fn run(args: &InboxArgs) -> Result<ExitCode, CliError> {
             source: Some(Box::new(e)),
         })?;
     runtime.block_on(async {
-        let inbox = url.open().await?;
+        let inbox = url.open_existing().await?;
         execute(&*inbox, &args.command)
             .await
             .map_err(|e| CliError::Proxy {

@@ -9,7 +9,7 @@
 //! provider ─▶ VerifyLayer ─▶ Accept ───────────────▶ 200 (durable) / 200 duplicate / 503
 //!                              │ accept: event + dedup record, one atomic step
 //!                              ▼
-//!                            Inbox (SQLite file, memory; Redis, PostgreSQL later)
+//!                            Inbox (SQLite file, Redis, memory)
 //!                              │ lease (fencing token + deadline) when a slot is free
 //!                              ▼
 //!                            Worker ─▶ handler(Delivery) ─▶ done / retry(backoff) / dead
@@ -47,7 +47,13 @@
 //! | backend | feature | durable | for |
 //! |---|---|---|---|
 //! | `SqliteInbox` | `sqlite` (default) | yes: WAL, `synchronous=FULL`, group commit | one machine |
+//! | `RedisInbox` | `redis` | as Redis's AOF: `appendfsync always` / `everysec` (see [Redis](#redis)) | several receivers sharing one queue |
 //! | [`MemoryInbox`] | — | **no** | tests, examples |
+//!
+//! **Choosing**: one machine (one proxy, or one app process) → SQLite: no server, an fsync per
+//! group commit. Several receivers behind a load balancer → Redis (with AOF on), one queue
+//! that every receiver accepts into and delivers from, each event leased by one of them at a
+//! time.
 //!
 //! Every backend implements [`Inbox`], whose documentation is the contract, and runs the
 //! same conformance suite (`tests/conformance.rs`).
@@ -86,6 +92,75 @@
 //! accepts), so a worker's lease or completion never waits for the disk. That keeps delivery
 //! off the fsync path. The schema
 //! carries `PRAGMA user_version`; a newer version is refused.
+//!
+//! ## Redis
+//!
+//! `RedisInbox` keeps one inbox on one Redis node (≥ 6.2; tested with 7.0) under a
+//! configurable prefix `P`. Every key is `{P}:…` — the whole prefix is one Redis Cluster hash
+//! tag, so all keys of one inbox live in one slot. **Redis Cluster is not supported** (the
+//! client is single-node; scripts derive some key names from the prefix rather than
+//! declaring them), but the layout does not stand in the way of adding it.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `{P}:e:<len(route)>:<route><id>` | hash | the event: route, id, preset, target, received-at, headers, body, state, attempts, `next_attempt_at`, fencing token, updated-at, last error |
+//! | `{P}:due:<route>` | sorted set | pending and in-flight events, score = due time (pending) or lease deadline (in flight): *the* due-time index |
+//! | `{P}:st:<state>` | sorted set | per state; score = received-at (pending, for the oldest-pending age) or updated-at (others, for retention purge) |
+//! | `{P}:recv` | sorted set | every event by received-at (`list`) |
+//! | `{P}:routes` | set | the routes seen (leasing across routes, `show ID` without a route) |
+//! | `{P}:seq` | string | the fencing-token counter (`INCR`) |
+//! | `{P}:meta` | hash | the layout version (a newer one is refused); its existence marks an inbox |
+//!
+//! **Sorted sets, not streams.** Streams with consumer groups give a pending-entries list and
+//! `XAUTOCLAIM`, but none of what the contract needs besides: no delayed retries (a retried
+//! event must wait until its due time: a second structure anyway), no fencing (any consumer
+//! may `XACK` an entry after it was claimed by another; `XCLAIM`'s idle time is not a token),
+//! no dedup, no requeue of a dead letter by key, and a stream entry cannot be updated in
+//! place. With one sorted set scored by "due or lease deadline", *due* is one
+//! `ZRANGEBYSCORE -inf now` whether the event is new, retried or its worker died, and the
+//! fence is an integer compare in a script.
+//!
+//! **Every operation is one script (`EVALSHA`), atomic on the server.**
+//!
+//! - `accept`: `EXISTS` the event hash → duplicate; else `HSET` the event and `ZADD` it to the
+//!   due, state and received sets — the dedup record *is* the event, so a duplicate can never
+//!   enqueue twice, whichever receiver it reaches. One round trip on the request path (the
+//!   scripts are loaded at start-up; after a Redis restart the first call costs a
+//!   `NOSCRIPT` + `SCRIPT LOAD`).
+//! - `lease`: `ZRANGEBYSCORE due -inf now LIMIT max`, then per event `INCR seq` (the token),
+//!   `HINCRBY attempts`, state `in_flight`, due score = deadline. A crashed worker's events
+//!   simply become due again when the deadline passes (reclaim needs no separate sweep).
+//! - `complete` / `retry` / `dead`: applied only if the hash still holds the token, is in
+//!   flight and its deadline is after now — else `Stale`.
+//! - `requeue`, `purge` (in batches of 500 per script call, so Redis is never busy for long),
+//!   `stats` (one pipeline of `ZCARD`s), `list` / `show` (pipelined `HMGET`s).
+//!
+//! **Clock.** Due times, lease deadlines, updated-at and the fence's "deadline not passed" are
+//! all taken from the **Redis server's `TIME`** inside the scripts, never from a receiver's
+//! clock: receivers with skewed clocks agree on who holds a lease. `retry(at)` is sent as a
+//! delay (`at - now` on the caller) and added to the server's time. The [`Lease`] a worker
+//! gets carries a deadline on *its own* clock, taken before the lease request was sent, so
+//! that the handler is cut off before the server-side deadline whatever the skew. Only
+//! `received_at` is the receiver's (as with every backend).
+//!
+//! **Durability is Redis's.** An accept is acknowledged once Redis answered the script; what
+//! that answer is worth depends on the server:
+//!
+//! | Redis setting | an acknowledged event survives |
+//! |---|---|
+//! | `appendonly no` (RDB snapshots or nothing) | nothing certain: a Redis restart or crash loses every event since the last snapshot. **Not for production.** `RedisInbox` logs a warning at start-up (it reads `CONFIG GET appendonly`, or `INFO persistence` where `CONFIG` is disabled). |
+//! | `appendonly yes`, `appendfsync always` | a Redis crash, an OS crash, a power loss: the AOF is fsynced before Redis answers (slowest) |
+//! | `appendonly yes`, `appendfsync everysec` (Redis's default) | a Redis crash (the write is in the kernel); an OS crash or power loss can lose the last ~1 s (up to 2 s) of acknowledged events |
+//! | `appendonly yes`, `appendfsync no` | a Redis crash; an OS crash can lose what the kernel had not flushed (~30 s on Linux). Warned about at start-up. |
+//!
+//! Replicas do not help: replication is asynchronous (`WAIT` is not used). Redis unreachable
+//! → every operation fails within the response timeout (default 2 s; connect 1 s) → the
+//! accept service answers `503` + `Retry-After`, and the connection is re-established in the
+//! background (every 20–200 ms).
+//!
+//! **Several receivers.** Receivers (proxies, app processes) sharing one Redis and prefix
+//! share the queue; a worker notices events accepted by another receiver by polling (the
+//! worker's poll interval, 500 ms by default) and those accepted in its own process at once.
 //!
 //! ## Example
 //!
@@ -139,13 +214,15 @@
 //! | shutdown grace | [`DEFAULT_GRACE_PERIOD`] = 30 s |
 //! | retention of done events | [`DEFAULT_RETENTION`] = 72 h |
 //! | SQLite group commit | 1 ms window, up to 512 operations; busy timeout 5 s |
+//! | Redis | prefix `countersign:inbox`, connect timeout 1 s, response timeout 2 s |
 //!
 //! ## The public interface is:
 //!
 //! - the contract: [`Inbox`], [`Accepted`], [`Fenced`], [`Lease`], [`Leased`],
 //!   [`LeaseRequest`], [`Requeue`], [`ListQuery`], [`InboxStats`], [`InboxFuture`]
 //! - events: [`NewEvent`], [`Event`], [`EventKey`], [`State`], [`LastError`]
-//! - backends: [`MemoryInbox`], `SqliteInbox` ([`sqlite`](crate#backends) feature)
+//! - backends: [`MemoryInbox`], `SqliteInbox` ([`sqlite`](crate#backends) feature),
+//!   `RedisInbox`, `RedisInboxBuilder`, `RedisPersistence` ([`redis`](crate#redis) feature)
 //! - accepting: [`Accept`], [`AcceptBuilder`], [`AcceptOutcome`], [`DUPLICATE_HEADER`]
 //! - delivering: [`Worker`], [`WorkerBuilder`], [`Handler`], [`Delivery`], [`Failure`],
 //!   [`FailureKind`], [`Backoff`], [`WorkerStats`], [`WorkerSnapshot`], [`WorkerReport`]
@@ -165,6 +242,12 @@ pub use accept::{
 pub use error::{InboxConfigError, InboxError, InboxOp};
 pub use event::{Event, EventKey, LastError, MAX_REASON, NewEvent, State, UnknownState};
 pub use store::memory::MemoryInbox;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use store::redis::{
+    DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_REDIS_RESPONSE_TIMEOUT,
+    RedisInbox, RedisInboxBuilder, RedisPersistence,
+};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::sqlite::{

@@ -358,3 +358,4 @@ macro_rules! conformance {
 
 conformance!(memory, crate::support::memory);
 conformance!(sqlite, crate::support::sqlite);
+conformance!(redis, crate::support::redis);

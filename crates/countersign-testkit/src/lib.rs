@@ -141,6 +141,8 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     cluster: bool,
+    /// Extra `redis-server` arguments (after the defaults, so they override them).
+    extra: Vec<String>,
     watchdog: Option<Child>,
     pid: Option<u32>,
 }
@@ -162,7 +164,19 @@ impl RedisServer {
     /// When `redis-server` is missing or will not start (with [`INSTALL_HINT`]).
     #[must_use]
     pub fn start() -> RedisServer {
-        Self::start_kind(false)
+        Self::start_kind(false, &[])
+    }
+
+    /// Starts a single-node server with extra arguments after the defaults, which they
+    /// override: e.g. `["--appendonly", "yes", "--appendfsync", "always"]` for a server that
+    /// keeps what it acknowledged across [`kill`](Self::kill) and [`restart`](Self::restart)
+    /// (the AOF lives in the server's directory, kept until drop).
+    ///
+    /// # Panics
+    /// As [`RedisServer::start`].
+    #[must_use]
+    pub fn start_with(args: &[&str]) -> RedisServer {
+        Self::start_kind(false, args)
     }
 
     /// Starts a `cluster-enabled yes` node on a free port (not yet part of a cluster).
@@ -171,10 +185,10 @@ impl RedisServer {
     /// As [`RedisServer::start`].
     #[must_use]
     pub fn start_cluster_node() -> RedisServer {
-        Self::start_kind(true)
+        Self::start_kind(true, &[])
     }
 
-    fn start_kind(cluster: bool) -> RedisServer {
+    fn start_kind(cluster: bool, extra: &[&str]) -> RedisServer {
         require_binaries();
         let mut last_error = String::new();
         for _ in 0..8 {
@@ -183,6 +197,7 @@ impl RedisServer {
                 port,
                 dir: temp_dir(port),
                 cluster,
+                extra: extra.iter().map(|s| (*s).to_owned()).collect(),
                 watchdog: None,
                 pid: None,
             };
@@ -229,6 +244,7 @@ impl RedisServer {
                 args.push(a.to_owned());
             }
         }
+        args.extend(self.extra.iter().cloned());
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(WATCHDOG)

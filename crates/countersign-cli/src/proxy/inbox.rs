@@ -27,8 +27,8 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 use countersign_inbox::{
     Accept, AcceptOutcome, Backoff, DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_RETRY_INITIAL, DEFAULT_RETRY_MAX, Delivery, Failure, Inbox, MemoryInbox, SqliteInbox,
-    Worker, WorkerStats,
+    DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_RETRY_INITIAL, DEFAULT_RETRY_MAX, Delivery, Failure, Inbox,
+    MemoryInbox, RedisInbox, SqliteInbox, Worker, WorkerStats,
 };
 use http::Request;
 use http::header::{self, HeaderName, HeaderValue};
@@ -53,7 +53,9 @@ pub(crate) const ATTEMPT_HEADER: HeaderName = HeaderName::from_static("countersi
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct InboxFlags {
     /// Queued delivery: store verified deliveries in this inbox and answer 200 once they are
-    /// durable; workers forward them later with retries. `sqlite:PATH` (or `env:NAME`).
+    /// durable; workers forward them later with retries. `sqlite:PATH`, or
+    /// `redis://[user:password@]host:port/[db][?prefix=NAME]` shared by several proxies
+    /// (or `env:NAME`).
     /// The inbox is also the dedup store. Without it, deliveries are forwarded synchronously.
     #[arg(long, value_name = "URL", help_heading = "Queued delivery (--inbox)")]
     pub(crate) inbox: Option<String>,
@@ -91,12 +93,25 @@ impl InboxFlags {
 pub(crate) enum InboxUrl {
     /// `sqlite:PATH`.
     Sqlite(PathBuf),
+    /// `redis://…` or `rediss://…` (without the `prefix` parameter) and the key prefix.
+    Redis {
+        /// The connection URL, as the client takes it (may carry a password).
+        url: String,
+        /// `?prefix=` (default `countersign:inbox`).
+        prefix: String,
+    },
 }
 
 impl fmt::Display for InboxUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InboxUrl::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            // Shown in logs, metrics labels and errors: never the credentials.
+            InboxUrl::Redis { url, prefix } => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                write!(f, "{scheme}://{rest}?prefix={prefix}")
+            }
         }
     }
 }
@@ -121,9 +136,12 @@ impl InboxUrl {
             }
             return Ok(InboxUrl::Sqlite(PathBuf::from(path)));
         }
+        if text.starts_with("redis://") || text.starts_with("rediss://") {
+            return parse_redis(text);
+        }
         let scheme = text.split_once(':').map_or(text, |(s, _)| s);
         Err(CliError::Usage(format!(
-            "inbox URL: unsupported `{scheme}` (expected sqlite:PATH; Redis and PostgreSQL inboxes are not available yet)"
+            "inbox URL: unsupported `{scheme}` (expected sqlite:PATH or redis://HOST:PORT/[DB][?prefix=NAME])"
         )))
     }
 
@@ -134,21 +152,110 @@ impl InboxUrl {
             InboxUrl::Sqlite(path) if !path.exists() => Err(CliError::Usage(format!(
                 "no inbox at {self}: the file does not exist (the proxy creates it when it starts with --inbox)"
             ))),
-            InboxUrl::Sqlite(_) => Ok(()),
+            InboxUrl::Sqlite(_) | InboxUrl::Redis { .. } => Ok(()),
+        }
+    }
+
+    /// Opens an inbox that must exist already (`countersign inbox`): nothing is created.
+    pub(crate) async fn open_existing(&self) -> Result<Arc<dyn Inbox>, CliError> {
+        let InboxUrl::Redis { url, prefix } = self else {
+            self.require_existing()?;
+            return self.open().await;
+        };
+        let inbox = RedisInbox::builder(url.as_str())
+            .prefix(prefix.as_str())
+            .create(false)
+            .open()
+            .await
+            .map_err(|e| self.cannot_open(e))?;
+        if !inbox.exists().await.map_err(|e| self.cannot_open(e))? {
+            return Err(CliError::Usage(format!(
+                "no inbox at {self}: nothing with this prefix on that server (the proxy creates it when it starts with --inbox)"
+            )));
+        }
+        Ok(Arc::new(inbox))
+    }
+
+    fn cannot_open(&self, e: countersign_inbox::InboxError) -> CliError {
+        CliError::Proxy {
+            what: format!("cannot open the inbox {self}"),
+            source: Some(Box::new(e)),
         }
     }
 
     /// Opens the inbox (creating the file and its schema when missing).
     pub(crate) async fn open(&self) -> Result<Arc<dyn Inbox>, CliError> {
         match self {
-            InboxUrl::Sqlite(path) => Ok(Arc::new(SqliteInbox::open(path).await.map_err(|e| {
-                CliError::Proxy {
-                    what: format!("cannot open the inbox {self}"),
-                    source: Some(Box::new(e)),
-                }
-            })?)),
+            InboxUrl::Sqlite(path) => Ok(Arc::new(
+                SqliteInbox::open(path)
+                    .await
+                    .map_err(|e| self.cannot_open(e))?,
+            )),
+            InboxUrl::Redis { url, prefix } => Ok(Arc::new(
+                RedisInbox::builder(url.as_str())
+                    .prefix(prefix.as_str())
+                    .open()
+                    .await
+                    .map_err(|e| self.cannot_open(e))?,
+            )),
         }
     }
+}
+
+/// `redis[s]://…[?prefix=NAME]`: the prefix is taken out of the query, the rest must be a
+/// URL the Redis client accepts (checked here, without connecting).
+fn parse_redis(text: &str) -> Result<InboxUrl, CliError> {
+    let (base, query) = match text.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => (text, ""),
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let mut prefix = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("prefix", v)) if !v.is_empty() => prefix = Some(v.to_owned()),
+            Some(("prefix", _)) | None if pair == "prefix" || pair.starts_with("prefix=") => {
+                return Err(CliError::Usage("inbox URL: `prefix=` needs a name".into()));
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let prefix = prefix.unwrap_or_else(|| DEFAULT_REDIS_INBOX_PREFIX.to_owned());
+    if prefix.len() > 128
+        || prefix
+            .chars()
+            .any(|c| c == '{' || c == '}' || c == '%' || c.is_whitespace() || c.is_control())
+    {
+        return Err(CliError::Usage(
+            "inbox URL: the prefix must be 1 to 128 characters without braces, `%` or whitespace"
+                .into(),
+        ));
+    }
+    let mut url = base.to_owned();
+    if !rest.is_empty() {
+        url.push('?');
+        url.push_str(&rest.join("&"));
+    }
+    if let Some(f) = fragment {
+        url.push('#');
+        url.push_str(f);
+    }
+    if let Err(e) = redis::IntoConnectionInfo::into_connection_info(url.as_str()) {
+        // The text is not repeated: it may carry a password.
+        if url.starts_with("rediss://") && e.to_string().contains("TLS") {
+            return Err(CliError::Usage(
+                "inbox URL: rediss:// (TLS) is not supported by this build; use redis:// (e.g. through a TLS tunnel)".into(),
+            ));
+        }
+        return Err(CliError::Usage(
+            "the inbox URL is not a valid redis:// URL".into(),
+        ));
+    }
+    Ok(InboxUrl::Redis { url, prefix })
 }
 
 /// A route's queued-delivery settings.
@@ -667,9 +774,30 @@ mod tests {
             InboxUrl::parse("sqlite:rel.db").unwrap(),
             InboxUrl::Sqlite("rel.db".into())
         );
+        assert_eq!(
+            InboxUrl::parse("redis://:hunter2@127.0.0.1:6379/2?prefix=shop:hooks").unwrap(),
+            InboxUrl::Redis {
+                url: "redis://:hunter2@127.0.0.1:6379/2".into(),
+                prefix: "shop:hooks".into()
+            }
+        );
+        let r = InboxUrl::parse("redis://:hunter2@127.0.0.1:6379/2?prefix=shop:hooks").unwrap();
+        assert_eq!(r.to_string(), "redis://127.0.0.1:6379/2?prefix=shop:hooks");
+        assert!(!format!("{r:?}").contains("hunter2"));
+        assert_eq!(
+            InboxUrl::parse("redis://127.0.0.1").unwrap(),
+            InboxUrl::Redis {
+                url: "redis://127.0.0.1".into(),
+                prefix: "countersign:inbox".into()
+            }
+        );
         for bad in [
             "sqlite:",
-            "redis://127.0.0.1",
+            "redis://127.0.0.1/?prefix=",
+            "redis://127.0.0.1/?prefix=a{b}",
+            "redis://127.0.0.1/?prefix=a%20b",
+            "redis://",
+            "rediss://127.0.0.1/",
             "postgres://x",
             "/tmp/x.db",
             "",

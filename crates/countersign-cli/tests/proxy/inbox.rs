@@ -606,7 +606,7 @@ async fn configuration_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("lease"));
     assert_eq!(with(&["--max-attempts", "3"]).status.code(), Some(2));
     assert_eq!(
-        with(&["--inbox", "redis://127.0.0.1:6379"]).status.code(),
+        with(&["--inbox", "mysql://127.0.0.1:3306"]).status.code(),
         Some(2)
     );
     assert_eq!(

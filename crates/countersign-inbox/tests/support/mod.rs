@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use bytes::Bytes;
-use countersign_inbox::{EventKey, Inbox, MemoryInbox, NewEvent, SqliteInbox};
+use countersign_inbox::{EventKey, Inbox, MemoryInbox, NewEvent, RedisInbox, SqliteInbox};
 use http::{HeaderMap, HeaderValue};
 
 /// A directory removed on drop.
@@ -58,6 +58,32 @@ pub(crate) async fn sqlite() -> Harness {
     Harness {
         inbox: Arc::new(inbox),
         dir: Some(dir),
+    }
+}
+
+/// One Redis server per test binary (`REDIS_URL` when set, else a throwaway server on a
+/// free port, killed when the binary exits); tests keep apart by prefix.
+pub(crate) fn redis_url() -> String {
+    static REDIS: std::sync::OnceLock<countersign_testkit::Redis> = std::sync::OnceLock::new();
+    REDIS.get_or_init(countersign_testkit::redis).url()
+}
+
+/// A fresh prefix on the shared test server (never flushed: only this test's keys).
+pub(crate) fn redis_prefix(test: &str) -> String {
+    countersign_testkit::unique_prefix(test)
+        .trim_end_matches(':')
+        .to_owned()
+}
+
+pub(crate) async fn redis() -> Harness {
+    let inbox = RedisInbox::builder(redis_url())
+        .prefix(redis_prefix("conformance"))
+        .open()
+        .await
+        .unwrap();
+    Harness {
+        inbox: Arc::new(inbox),
+        dir: None,
     }
 }
 
