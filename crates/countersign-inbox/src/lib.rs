@@ -162,6 +162,12 @@ pub use accept::{
 pub use error::{InboxConfigError, InboxError, InboxOp};
 pub use event::{Event, EventKey, LastError, MAX_REASON, NewEvent, State, UnknownState};
 pub use store::memory::MemoryInbox;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use store::postgres::{
+    DEFAULT_PG_GROUP_MAX, DEFAULT_PG_TIMEOUT, DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, DEFAULT_WRITERS,
+    PostgresInbox, PostgresInboxBuilder, SCHEMA_VERSION, Transactional, TxFuture, TxHandler,
+};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::sqlite::{
@@ -171,6 +177,11 @@ pub use store::{
     Accepted, DEFAULT_LIST_LIMIT, Fenced, Inbox, InboxFuture, InboxStats, Lease, LeaseRequest,
     Leased, ListQuery, Requeue,
 };
+/// The PostgreSQL driver the [`PostgresInbox`] and its transactional handlers use
+/// (re-exported so that handlers name the same version).
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use tokio_postgres;
 pub use worker::{
     Backoff, DEFAULT_CONCURRENCY, DEFAULT_GRACE_PERIOD, DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS,
     DEFAULT_POLL_INTERVAL, DEFAULT_RETENTION, DEFAULT_RETRY_INITIAL, DEFAULT_RETRY_MAX, Delivery,

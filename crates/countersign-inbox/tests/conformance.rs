@@ -358,3 +358,5 @@ macro_rules! conformance {
 
 conformance!(memory, crate::support::memory);
 conformance!(sqlite, crate::support::sqlite);
+#[cfg(feature = "postgres")]
+conformance!(postgres, crate::support::postgres);

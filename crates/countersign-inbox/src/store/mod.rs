@@ -11,6 +11,8 @@ use crate::error::InboxError;
 use crate::event::{Event, EventKey, LastError, NewEvent, State};
 
 pub(crate) mod memory;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
