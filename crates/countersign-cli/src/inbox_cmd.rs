@@ -1,5 +1,6 @@
 //! `countersign inbox --inbox URL stats|list|show|retry|purge`: inspect and repair the inbox
-//! of queued delivery, also while a proxy is using it (SQLite: WAL, busy timeout).
+//! of queued delivery, also while a proxy is using it (SQLite: WAL, busy timeout;
+//! PostgreSQL: any number of receivers, the schema's migrations applied at start).
 //!
 //! | command | stdout | exit |
 //! |---|---|---|
@@ -31,9 +32,11 @@ use crate::proxy::inbox::InboxUrl;
   countersign inbox --inbox sqlite:inbox.db list --state dead --limit 20
   countersign inbox --inbox sqlite:inbox.db show evt_1NG8Du2eZvKYlo2C
   countersign inbox --inbox sqlite:inbox.db retry --dead
-  countersign inbox --inbox sqlite:inbox.db purge --state done --older-than 72h")]
+  countersign inbox --inbox sqlite:inbox.db purge --state done --older-than 72h
+  countersign inbox --inbox postgres://postgres@127.0.0.1:5432/app stats")]
 pub(crate) struct InboxArgs {
-    /// The inbox: `sqlite:PATH` (or `env:NAME`), as given to `countersign proxy --inbox`.
+    /// The inbox: `sqlite:PATH` or `postgres://…` (or `env:NAME`), as given to
+    /// `countersign proxy --inbox`.
     #[arg(long, value_name = "URL")]
     pub(crate) inbox: String,
 

@@ -141,6 +141,20 @@ impl PostgresInboxBuilder {
         self
     }
 
+    /// Checks the connection string and the schema name without connecting.
+    ///
+    /// # Errors
+    /// [`InboxError`] with [`InboxOp::Open`], as [`open`](Self::open) would.
+    pub fn check(&self) -> Result<(), InboxError> {
+        let open = |what: String| InboxError::backend(InboxOp::Open, ConfigError(what));
+        let url_schema = match &self.conninfo {
+            Ok(text) => parse_conninfo(text).map_err(open)?.1,
+            Err(_) => None,
+        };
+        let schema = self.schema.clone().or(url_schema);
+        check_schema(schema.as_deref().unwrap_or(DEFAULT_SCHEMA)).map_err(open)
+    }
+
     /// Connects, applies the migrations this build knows (idempotent; serialised by an
     /// advisory lock, so several receivers may start at once), starts the accept writers.
     ///
@@ -720,14 +734,13 @@ impl PostgresInbox {
     /// Effects *outside* the database (HTTP calls, e-mails) stay at least once.
     ///
     /// ```no_run
-    /// use countersign_inbox::{Delivery, PostgresInbox, Worker, TxFuture};
-    /// use countersign_inbox::tokio_postgres::Transaction;
+    /// use countersign_inbox::{PostgresInbox, Worker};
     /// use std::sync::Arc;
     ///
     /// # async fn demo(inbox: PostgresInbox) -> Result<(), Box<dyn std::error::Error>> {
-    /// let handler = inbox.transactional(|d: Delivery, tx: &Transaction<'_>| -> TxFuture<'_> {
+    /// let handler = inbox.transactional(|d, tx| {
     ///     Box::pin(async move {
-    ///         let event: serde_json::Value = d.json()?;
+    ///         let event: serde_json::Value = d.json()?; // d: Delivery, tx: &Transaction
     ///         let order = event["data"]["object"]["metadata"]["order"].as_str().unwrap_or("");
     ///         tx.execute("UPDATE orders SET status = 'paid' WHERE id = $1", &[&order]).await?;
     ///         Ok(())
@@ -739,7 +752,13 @@ impl PostgresInbox {
     /// # }
     /// ```
     #[must_use]
-    pub fn transactional<H: TxHandler>(&self, handler: H) -> Transactional<H> {
+    pub fn transactional<H>(&self, handler: H) -> Transactional<H>
+    where
+        H: for<'t> Fn(Delivery, &'t tokio_postgres::Transaction<'t>) -> TxFuture<'t>
+            + Send
+            + Sync
+            + 'static,
+    {
         Transactional {
             inbox: self.clone(),
             handler: Arc::new(handler),
