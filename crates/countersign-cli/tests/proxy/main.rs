@@ -11,6 +11,7 @@ mod forwarding;
 mod hardening;
 mod harness;
 mod inbox;
+mod inbox_pg;
 mod limits;
 mod ops;
 mod publish;
