@@ -32,7 +32,18 @@ pub fn postgres_url() -> String {
 /// psql's message when it cannot run or the command fails.
 pub fn psql(url: &str, sql: &str) -> Result<String, String> {
     let out = Command::new("psql")
-        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run psql: {e}: {POSTGRES_HINT}"))?;
@@ -143,7 +154,9 @@ fn with_dbname(url: &str, db: &str) -> String {
         .strip_prefix("postgres://")
         .or_else(|| url.strip_prefix("postgresql://"))
     {
-        let (main, query) = rest.split_once('?').map_or((rest, None), |(m, q)| (m, Some(q)));
+        let (main, query) = rest
+            .split_once('?')
+            .map_or((rest, None), |(m, q)| (m, Some(q)));
         let authority = main.split_once('/').map_or(main, |(a, _)| a);
         let scheme = if url.starts_with("postgresql://") {
             "postgresql"

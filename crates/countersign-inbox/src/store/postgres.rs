@@ -865,10 +865,7 @@ fn string(op: InboxOp, bytes: Vec<u8>) -> Result<String, InboxError> {
 }
 
 fn event_of(op: InboxOp, row: &Row) -> Result<Event, InboxError> {
-    let get = |e: tokio_postgres::Error| {
-        let _ = e;
-        corrupt(op, "a column of an unexpected type")
-    };
+    let get = |_: tokio_postgres::Error| corrupt(op, "a column of an unexpected type");
     let headers: Vec<u8> = row.try_get(5).map_err(get)?;
     let headers = decode_headers(&headers).ok_or_else(|| corrupt(op, "undecodable headers"))?;
     let body: Vec<u8> = row.try_get(6).map_err(get)?;
@@ -1028,13 +1025,13 @@ impl Inbox for PostgresInbox {
             let n = |i: usize| -> Result<u64, InboxError> {
                 Ok(u64::try_from(row.try_get::<_, i64>(i).map_err(bad)?).unwrap_or(0))
             };
-            let mut s = InboxStats::default();
-            s.pending = n(0)?;
-            s.in_flight = n(1)?;
-            s.done = n(2)?;
-            s.dead = n(3)?;
-            s.oldest_pending = row.try_get(4).map_err(bad)?;
-            Ok(s)
+            Ok(InboxStats {
+                pending: n(0)?,
+                in_flight: n(1)?,
+                done: n(2)?,
+                dead: n(3)?,
+                oldest_pending: row.try_get(4).map_err(bad)?,
+            })
         })
     }
 
