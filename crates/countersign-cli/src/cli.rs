@@ -88,7 +88,7 @@ pub(crate) struct SchemeParams {
     /// default sha256).
     #[arg(
         long,
-        value_name = "sha1|sha256|sha512",
+        value_name = "md5|sha1|sha256|sha512",
         help_heading = "Sender-chosen scheme parameters"
     )]
     pub(crate) algorithm: Option<Algorithm>,
@@ -97,7 +97,7 @@ pub(crate) struct SchemeParams {
     /// `convoy-simple`; default hex).
     #[arg(
         long,
-        value_name = "hex|base64",
+        value_name = "hex|base64|base64url",
         help_heading = "Sender-chosen scheme parameters"
     )]
     pub(crate) encoding: Option<Encoding>,
@@ -434,6 +434,17 @@ pub(crate) struct ProxyArgs {
     )]
     pub(crate) secret_files: Vec<PathBuf>,
 
+    /// A secret with a label (logs, `/metrics`) and optionally the Unix second after which it
+    /// is refused: `LABEL[@NOT_AFTER]=S` (S as for --secret). Repeatable, beside --secret.
+    #[arg(
+        long = "labelled-secret",
+        value_name = "LABEL[@NOT_AFTER]=S",
+        value_parser = crate::secrets::LabelledSecret::parse,
+        allow_hyphen_values = true,
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) labelled_secrets: Vec<crate::secrets::LabelledSecret>,
+
     /// Route name: metrics label and dedup key scope [default: the preset name].
     #[arg(long, value_name = "NAME", help_heading = "Route (without --config)")]
     pub(crate) name: Option<String>,
@@ -472,6 +483,18 @@ pub(crate) struct ProxyArgs {
     /// answering them in the proxy.
     #[arg(long, help_heading = "Route (without --config)")]
     pub(crate) forward_handshakes: bool,
+
+    /// The verify token of an unsigned GET handshake (Meta's `hub.verify_token`, the value
+    /// typed into Meta's dashboard); `env:NAME` reads the environment. Without it Meta's
+    /// verification requests are refused.
+    #[arg(
+        long = "handshake-token",
+        value_name = "S",
+        value_parser = parse_secret,
+        allow_hyphen_values = true,
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) handshake_token: Option<SecretArg>,
 
     /// The public base URL the provider sends to, for presets that sign the URL (twilio,
     /// square, hubspot): e.g. `https://hooks.example.com`.

@@ -13,7 +13,7 @@
 //!                    [--secret-file PATH ...] [-H 'Name: value' ...]
 //!                    [--header-file PATH] [--body-file PATH] [--url URL] [--method M]
 //!                    [--now UNIX_S] [--tolerance SECONDS]
-//!                    [--algorithm sha1|sha256|sha512] [--encoding hex|base64]
+//!                    [--algorithm md5|sha1|sha256|sha512] [--encoding hex|base64|base64url]
 //!                    [--signature-header NAME] [--prefix P]
 //! countersign send   --preset NAME (--secret S | --secret-file PATH) --to URL
 //!                    [--body-file PATH] [--id ID] [--timestamp UNIX_S] [--content-type T]

@@ -21,6 +21,7 @@
 //! | `body_limit` | bytes |
 //! | `options` | flags the preset takes beyond the common ones, e.g. `["--algorithm","--encoding"]` |
 //! | `requires` | common flags the preset cannot do without: `["--url"]`, `["--url","--method"]` or `[]` |
+//! | `handshakes` | `[{"name":"url_verification","request":null}]` (signed, answered instead of forwarded), `[{"name":"hub.challenge","request":"GET"}]` (an unsigned request recognised by method and query); usually `[]` |
 //! | `alternatives` | other modes selected by the secret's prefix: `[{"key_prefix":"whpk_","algorithm":"ed25519","encoding":"base64","signature_headers":[…],"signature_format":"v1a,<base64> (space-separated list)","timestamp":{…}}]`, usually `[]` |
 
 use std::fmt::Write as _;
@@ -57,9 +58,19 @@ pub(crate) struct PresetInfo {
     options: &'static [&'static str],
     requires: Vec<&'static str>,
     alternatives: Vec<AlternativeInfo>,
+    handshakes: Vec<HandshakeInfo>,
     /// For the table only.
     #[serde(skip)]
     label: String,
+}
+
+/// A handshake the preset declares.
+#[derive(Debug, Serialize)]
+struct HandshakeInfo {
+    name: String,
+    /// The method of an unsigned request handshake (recognised by its query), `null` for a
+    /// signed delivery answered instead of forwarded.
+    request: Option<String>,
 }
 
 /// A mode of a preset selected by the secret's prefix.
@@ -164,6 +175,14 @@ fn describe(scheme: &Scheme, description: &str, generic: bool) -> PresetInfo {
                 signature_format: signature_format(alt),
                 timestamp: timestamp(alt),
                 event_id_signed: event_id_signed(alt),
+            })
+            .collect(),
+        handshakes: scheme
+            .handshakes()
+            .iter()
+            .map(|h| HandshakeInfo {
+                name: h.name().to_owned(),
+                request: h.request_method().map(str::to_owned),
             })
             .collect(),
         label: label(scheme),
@@ -275,6 +294,12 @@ fn signature_format(scheme: &Scheme) -> String {
     };
     match scheme.signature_source() {
         SignatureSource::JsonField(path) => format!("json:{} = {value}", json_pointer(path)),
+        SignatureSource::QueryParam(name) => format!("query:{name} = {value}"),
+        SignatureSource::JsonArrayField { array, field } => format!(
+            "json:{}/*{} = {value} (every element)",
+            json_pointer(array),
+            json_pointer(field)
+        ),
         _ => value,
     }
 }
@@ -380,7 +405,22 @@ mod tests {
                 "options": [],
                 "requires": [],
                 "alternatives": [],
+                "handshakes": [],
             })
+        );
+        let meta = serde_json::to_value(get("meta")).unwrap();
+        assert_eq!(
+            meta["handshakes"],
+            serde_json::json!([{"name": "hub.challenge", "request": "GET"}])
+        );
+        let slack = serde_json::to_value(get("slack")).unwrap();
+        assert_eq!(
+            slack["handshakes"],
+            serde_json::json!([{"name": "url_verification", "request": null}])
+        );
+        assert_eq!(
+            get("api-key-query").signature_format,
+            "query:api_key = <secret token>"
         );
         let svix = get("svix");
         assert_eq!(

@@ -24,7 +24,7 @@ use crate::input::Source;
 pub(crate) const GENERIC_HMAC: &str = "hmac";
 
 /// The description `countersign presets` shows for [`GENERIC_HMAC`].
-pub(crate) const GENERIC_HMAC_DESCRIPTION: &str = "Generic HMAC of the raw body in one header: --signature-header NAME [--prefix P] [--algorithm sha1|sha256|sha512] [--encoding hex|base64]";
+pub(crate) const GENERIC_HMAC_DESCRIPTION: &str = "Generic HMAC of the raw body in one header: --signature-header NAME [--prefix P] [--algorithm md5|sha1|sha256|sha512] [--encoding hex|base64|base64url]";
 
 /// The most bytes read from a scheme file: descriptions are a few hundred bytes.
 const MAX_SCHEME_FILE: usize = 64 * 1024;

@@ -62,6 +62,57 @@ impl SecretArg {
     }
 }
 
+/// A `--labelled-secret LABEL[@NOT_AFTER]=S` value: a secret (as `--secret`: a literal or
+/// `env:NAME`) with a label for logs and metrics and, after `@`, the Unix second after which
+/// it is refused.
+#[derive(Clone, Debug)]
+pub(crate) struct LabelledSecret {
+    pub(crate) label: String,
+    pub(crate) not_after: Option<u64>,
+    pub(crate) secret: SecretArg,
+}
+
+impl LabelledSecret {
+    /// Parses `LABEL[@NOT_AFTER]=S`. The label cannot hold `=` or `@`, so the first `=`
+    /// ends it and the secret may contain anything.
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
+        let (head, value) = s
+            .split_once('=')
+            .ok_or_else(|| "expected LABEL[@NOT_AFTER]=SECRET".to_owned())?;
+        let (label, not_after) = match head.split_once('@') {
+            Some((label, t)) => (
+                label,
+                Some(
+                    t.trim()
+                        .parse::<u64>()
+                        .map_err(|_| format!("`{t}`: NOT_AFTER is a Unix time in seconds"))?,
+                ),
+            ),
+            None => (head, None),
+        };
+        if label.is_empty() || value.is_empty() {
+            return Err("expected LABEL[@NOT_AFTER]=SECRET with a label and a secret".to_owned());
+        }
+        Ok(LabelledSecret {
+            label: label.to_owned(),
+            not_after,
+            secret: SecretArg::parse(value),
+        })
+    }
+
+    /// The secret with its label and expiry.
+    ///
+    /// # Errors
+    /// As [`SecretArg::resolve`].
+    pub(crate) fn resolve(&self) -> Result<Secret, CliError> {
+        let secret = self.secret.resolve()?.with_label(self.label.as_str());
+        Ok(match self.not_after {
+            Some(t) => secret.not_after(t),
+            None => secret,
+        })
+    }
+}
+
 /// Reads an environment variable that holds a secret (or a URL with a password).
 ///
 /// # Errors

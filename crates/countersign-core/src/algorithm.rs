@@ -6,6 +6,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
@@ -37,6 +38,9 @@ pub enum Algorithm {
     /// Compared in constant time through SHA-256 digests, so not even the secret's length
     /// leaks. Proves only that the sender knows the secret; nothing is signed.
     Token,
+    /// HMAC-MD5 (Patreon). MD5 is broken as a hash, but HMAC-MD5 is still not forgeable
+    /// without the key; supported because some senders use nothing else.
+    HmacMd5,
 }
 
 impl Algorithm {
@@ -49,6 +53,7 @@ impl Algorithm {
         Algorithm::Ed25519,
         Algorithm::EcdsaP256Sha256,
         Algorithm::Token,
+        Algorithm::HmacMd5,
     ];
 
     /// The HMAC algorithms, the ones a sender usually lets you choose.
@@ -56,6 +61,7 @@ impl Algorithm {
         Algorithm::HmacSha1,
         Algorithm::HmacSha256,
         Algorithm::HmacSha512,
+        Algorithm::HmacMd5,
     ];
 
     /// Length in bytes of a decoded signature of this algorithm: the digest length for the
@@ -64,6 +70,7 @@ impl Algorithm {
     #[must_use]
     pub const fn output_len(self) -> usize {
         match self {
+            Algorithm::HmacMd5 => 16,
             Algorithm::HmacSha1 => 20,
             Algorithm::HmacSha256 | Algorithm::Sha256SecretPrefix | Algorithm::Token => 32,
             Algorithm::HmacSha512 | Algorithm::Ed25519 => 64,
@@ -90,7 +97,10 @@ impl Algorithm {
     pub const fn is_hmac(self) -> bool {
         matches!(
             self,
-            Algorithm::HmacSha1 | Algorithm::HmacSha256 | Algorithm::HmacSha512
+            Algorithm::HmacSha1
+                | Algorithm::HmacSha256
+                | Algorithm::HmacSha512
+                | Algorithm::HmacMd5
         )
     }
 
@@ -99,6 +109,7 @@ impl Algorithm {
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
+            Algorithm::HmacMd5 => "md5",
             Algorithm::HmacSha1 => "sha1",
             Algorithm::HmacSha256 => "sha256",
             Algorithm::HmacSha512 => "sha512",
@@ -114,7 +125,10 @@ impl fmt::Display for Algorithm {
     /// `HMAC-SHA256`, `SHA-256(secret+content)`, `Ed25519`, `ECDSA-P256-SHA256`, `token`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Algorithm::HmacSha1 | Algorithm::HmacSha256 | Algorithm::HmacSha512 => {
+            Algorithm::HmacSha1
+            | Algorithm::HmacSha256
+            | Algorithm::HmacSha512
+            | Algorithm::HmacMd5 => {
                 write!(f, "HMAC-{}", self.as_str().to_ascii_uppercase())
             }
             Algorithm::Sha256SecretPrefix => f.write_str("SHA-256(secret+content)"),
@@ -140,7 +154,7 @@ impl FromStr for Algorithm {
                 a.as_str() == lower || (a.is_hmac() && hmac_name.is_some_and(|n| n == a.as_str()))
             })
             .ok_or_else(|| ConfigError::InvalidValue {
-                what: "algorithm (expected sha1, sha256, sha512, sha256-secret-prefix, ed25519, ecdsa-p256-sha256 or token)",
+                what: "algorithm (expected md5, sha1, sha256, sha512, sha256-secret-prefix, ed25519, ecdsa-p256-sha256 or token)",
                 value: s.to_owned(),
             })
     }
@@ -158,6 +172,9 @@ pub enum Encoding {
     /// (padding present, no stray trailing bits), as every provider sends them; signing
     /// pads. (Configured secrets are decoded with or without padding.)
     Base64,
+    /// Base64 with the URL-safe alphabet (`-`, `_`) and no padding (RFC 4648 §5, as in
+    /// JWS). Padded values are not the canonical spelling and are refused.
+    Base64Url,
 }
 
 /// Configuration (secrets, keys): padding optional.
@@ -172,9 +189,23 @@ const BASE64_CANONICAL: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
 );
 
+const BASE64URL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+const BASE64URL_CANONICAL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
 impl Encoding {
     /// Every encoding, in declaration order.
-    pub const ALL: &'static [Encoding] = &[Encoding::Hex, Encoding::Base64];
+    pub const ALL: &'static [Encoding] = &[Encoding::Hex, Encoding::Base64, Encoding::Base64Url];
 
     /// The name used on the command line and in scheme files: `hex`, `base64`.
     #[must_use]
@@ -182,6 +213,7 @@ impl Encoding {
         match self {
             Encoding::Hex => "hex",
             Encoding::Base64 => "base64",
+            Encoding::Base64Url => "base64url",
         }
     }
 
@@ -191,6 +223,7 @@ impl Encoding {
         match self {
             Encoding::Hex => hex::encode(bytes),
             Encoding::Base64 => BASE64.encode(bytes),
+            Encoding::Base64Url => BASE64URL_CANONICAL.encode(bytes),
         }
     }
 
@@ -218,6 +251,7 @@ impl Encoding {
                 (invalid & 0xF0 == 0).then_some(n)
             }
             Encoding::Base64 => BASE64_CANONICAL.decode_slice(input, out).ok(),
+            Encoding::Base64Url => BASE64URL_CANONICAL.decode_slice(input, out).ok(),
         }
     }
 
@@ -226,6 +260,7 @@ impl Encoding {
         match self {
             Encoding::Hex => hex::decode(input).ok(),
             Encoding::Base64 => BASE64.decode(input).ok(),
+            Encoding::Base64Url => BASE64URL.decode(input).ok(),
         }
     }
 }
@@ -256,7 +291,7 @@ impl FromStr for Encoding {
             .copied()
             .find(|e| e.as_str() == lower)
             .ok_or_else(|| ConfigError::InvalidValue {
-                what: "encoding (expected hex or base64)",
+                what: "encoding (expected hex, base64 or base64url)",
                 value: s.to_owned(),
             })
     }
@@ -276,6 +311,7 @@ pub(crate) const MAX_TAG_LEN: usize = 64;
 /// only clones the state.
 #[derive(Clone)]
 pub(crate) enum MacKey {
+    Md5(Hmac<Md5>),
     Sha1(Hmac<Sha1>),
     Sha256(Hmac<Sha256>),
     Sha512(Hmac<Sha512>),
@@ -294,6 +330,7 @@ impl MacKey {
     pub(crate) fn new(algorithm: Algorithm, key: &[u8]) -> Result<Option<Self>, ConfigError> {
         let invalid = |_| ConfigError::InvalidScheme("HMAC key rejected");
         Ok(Some(match algorithm {
+            Algorithm::HmacMd5 => MacKey::Md5(Hmac::new_from_slice(key).map_err(invalid)?),
             Algorithm::HmacSha1 => MacKey::Sha1(Hmac::new_from_slice(key).map_err(invalid)?),
             Algorithm::HmacSha256 => MacKey::Sha256(Hmac::new_from_slice(key).map_err(invalid)?),
             Algorithm::HmacSha512 => MacKey::Sha512(Hmac::new_from_slice(key).map_err(invalid)?),
@@ -319,6 +356,7 @@ impl Sink for MacState {
     #[inline]
     fn update(&mut self, bytes: &[u8]) {
         match &mut self.0 {
+            MacKey::Md5(m) => m.update(bytes),
             MacKey::Sha1(m) => m.update(bytes),
             MacKey::Sha256(m) => m.update(bytes),
             MacKey::Sha512(m) => m.update(bytes),
@@ -340,6 +378,7 @@ impl MacState {
             }
         };
         match self.0 {
+            MacKey::Md5(m) => put(&m.finalize().into_bytes()),
             MacKey::Sha1(m) => put(&m.finalize().into_bytes()),
             MacKey::Sha256(m) => put(&m.finalize().into_bytes()),
             MacKey::Sha512(m) => put(&m.finalize().into_bytes()),
@@ -391,9 +430,11 @@ mod tests {
         for a in Algorithm::ALL {
             assert_eq!(a.as_str().parse::<Algorithm>(), Ok(*a));
         }
-        assert!("md5".parse::<Algorithm>().is_err());
+        assert_eq!("md5".parse::<Algorithm>(), Ok(Algorithm::HmacMd5));
+        assert_eq!("hmac-md5".parse::<Algorithm>(), Ok(Algorithm::HmacMd5));
         assert_eq!("Base64".parse::<Encoding>(), Ok(Encoding::Base64));
         assert!("base32".parse::<Encoding>().is_err());
+        assert_eq!("base64url".parse::<Encoding>(), Ok(Encoding::Base64Url));
     }
 
     #[test]
@@ -448,6 +489,39 @@ mod tests {
         assert_eq!(
             Encoding::Base64.decode_into(b"AAAAAAAAAAAA", &mut out),
             None
+        );
+    }
+
+    #[test]
+    fn base64url_is_canonical_and_unpadded() {
+        let mut out = [0u8; 4];
+        // 0xfb 0xff: `+/8=` in standard base64, `-_8` in base64url.
+        assert_eq!(Encoding::Base64Url.encode(&[0xfb, 0xff]), "-_8");
+        assert_eq!(Encoding::Base64Url.decode_into(b"-_8", &mut out), Some(2));
+        assert_eq!(out[..2], [0xfb, 0xff]);
+        for bad in [&b"-_8="[..], b"+/8", b"-_9", b"-_8 "] {
+            assert_eq!(
+                Encoding::Base64Url.decode_into(bad, &mut out),
+                None,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            Encoding::Base64Url.decode_vec(b"-_8="),
+            Some(vec![0xfb, 0xff])
+        );
+        assert_eq!(Encoding::Base64.decode_into(b"-_8=", &mut out), None);
+    }
+
+    #[test]
+    fn hmac_md5_rfc2202_case_2() {
+        // RFC 2202 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let key = MacKey::new(Algorithm::HmacMd5, b"Jefe").unwrap().unwrap();
+        let mut st = key.start();
+        st.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(st.finalize().as_bytes()),
+            "750c783e6ab0b503eaa86e310a5db738"
         );
     }
 

@@ -29,11 +29,12 @@ use crate::url::UrlPart;
 ///
 /// ```toml
 /// name = "acme"                       # reported as the preset of verified deliveries
-/// algorithm = "sha256"                # sha1 | sha256 | sha512 | sha256-secret-prefix
+/// algorithm = "sha256"                # md5 | sha1 | sha256 | sha512 | sha256-secret-prefix
 ///                                     # | ed25519 | ecdsa-p256-sha256 | token
-/// encoding = "hex"                    # hex | base64
+/// encoding = "hex"                    # hex | base64 | base64url
 /// signature_header = "X-Acme-Signature"   # or a list: preferred first, then fallbacks
 /// # signature_json = "signature.value"    # or: a string member of the JSON body
+/// # signature_query = "api_key"           # or: a query parameter of the URL (tokens)
 /// syntax = "key-value"                # single (default) | versioned-list | key-value
 /// prefix = ""                         # single: e.g. "sha256="
 /// # version = "v1"                    # versioned-list: `v1,<sig> v1,<sig>`
@@ -106,6 +107,10 @@ pub struct SchemeConfig {
     /// A dotted JSON path to the signature inside the body, instead of a header.
     #[serde(default)]
     pub signature_json: Option<String>,
+    /// A query parameter of the request URL carrying the signature (an API key), instead of
+    /// a header.
+    #[serde(default)]
+    pub signature_query: Option<String>,
     /// `single` (default), `versioned-list` or `key-value`.
     #[serde(default)]
     pub syntax: Option<String>,
@@ -310,14 +315,14 @@ impl SchemeConfig {
             self.algorithm.as_deref(),
             Algorithm::HmacSha256,
             |s| s.parse().ok(),
-            "sha1, sha256, sha512, sha256-secret-prefix, ed25519, ecdsa-p256-sha256 or token",
+            "md5, sha1, sha256, sha512, sha256-secret-prefix, ed25519, ecdsa-p256-sha256 or token",
         )?;
         let encoding = parse_with(
             "encoding",
             self.encoding.as_deref(),
             Encoding::Hex,
             |s| s.parse().ok(),
-            "hex or base64",
+            "hex, base64 or base64url",
         )?;
 
         let syntax_name = self.syntax.as_deref().unwrap_or("single");
@@ -364,19 +369,29 @@ impl SchemeConfig {
         misplaced("signature_key", self.signature_key.is_some(), "key-value")?;
         misplaced("timestamp_key", self.timestamp_key.is_some(), "key-value")?;
 
-        let signature = match (&self.signature_header, &self.signature_json) {
-            (Some(h), None) => SignatureSource::Header(header_names("signature_header", h)?),
-            (None, Some(p)) => SignatureSource::JsonField(json_path("signature_json", p)?),
-            (None, None) => {
+        let signature = match (
+            &self.signature_header,
+            &self.signature_json,
+            &self.signature_query,
+        ) {
+            (Some(h), None, None) => SignatureSource::Header(header_names("signature_header", h)?),
+            (None, Some(p), None) => SignatureSource::JsonField(json_path("signature_json", p)?),
+            (None, None, Some(q)) => {
+                if q.trim().is_empty() {
+                    return Err(field("signature_query", "must not be empty"));
+                }
+                SignatureSource::QueryParam(Cow::Owned(q.trim().to_owned()))
+            }
+            (None, None, None) => {
                 return Err(field(
                     "signature_header",
-                    "a signature_header (or signature_json) is required",
+                    "a signature_header (or signature_json, or signature_query) is required",
                 ));
             }
-            (Some(_), Some(_)) => {
+            _ => {
                 return Err(field(
                     "signature_json",
-                    "give signature_header or signature_json, not both",
+                    "give one of signature_header, signature_json and signature_query",
                 ));
             }
         };
@@ -746,6 +761,25 @@ mod tests {
     }
 
     #[test]
+    fn a_key_in_the_query() {
+        let scheme =
+            json(r#"{"name":"acme","algorithm":"token","signature_query":"token","content":""}"#)
+                .unwrap();
+        let v = crate::Verifier::new(scheme, "s3cret").unwrap();
+        let h = http::HeaderMap::new();
+        let ok = crate::Delivery::new(&h, b"").url("/in?token=s3cret");
+        assert_eq!(v.verify(&ok).unwrap().preset(), "acme");
+        let bad = crate::Delivery::new(&h, b"").url("/in?token=s3cre");
+        assert!(v.verify(&bad).is_err());
+        for text in [
+            r#"{"name":"a","algorithm":"token","signature_query":" ","content":""}"#,
+            r#"{"name":"a","signature_query":"q","signature_header":"x"}"#,
+        ] {
+            assert!(json(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_field() {
         for (text, needle) in [
             (r#"{"signature_header":"x"}"#, "missing field `name`"),
@@ -756,8 +790,8 @@ mod tests {
             (r#"{"name":"a"}"#, "`signature_header`"),
             (r#"{"name":" ","signature_header":"x"}"#, "`name`"),
             (
-                r#"{"name":"a","signature_header":"x","algorithm":"md5"}"#,
-                "`algorithm`: `md5`",
+                r#"{"name":"a","signature_header":"x","algorithm":"md4"}"#,
+                "`algorithm`: `md4`",
             ),
             (
                 r#"{"name":"a","signature_header":"x","encoding":"b32"}"#,
@@ -821,7 +855,7 @@ mod tests {
             ),
             (
                 r#"{"name":"a","signature_header":"x","signature_json":"s"}"#,
-                "not both",
+                "give one of signature_header",
             ),
             (
                 r#"{"name":"a","signature_json":"s","syntax":"key-value"}"#,

@@ -18,6 +18,7 @@ pub struct Verified {
     /// Shared with the verifier (a reference count, no allocation); `None` when the scheme
     /// has no event type.
     pub(crate) event_type: Option<Arc<EventTypeSource>>,
+    pub(crate) secret_label: Option<Arc<str>>,
 }
 
 impl Verified {
@@ -31,6 +32,14 @@ impl Verified {
     #[must_use]
     pub fn event_id(&self) -> Option<&str> {
         self.event_id.as_deref()
+    }
+
+    /// The [label](crate::Secret::with_label) of the secret that matched, when it has one:
+    /// during a rotation, which secret the sender signs with (once the old one stops
+    /// appearing, it is safe to delete).
+    #[must_use]
+    pub fn secret_label(&self) -> Option<&str> {
+        self.secret_label.as_deref()
     }
 
     /// The signed timestamp in Unix seconds, when the scheme has one.

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     /// The scheme signs the request URL but the delivery does not carry one: a receiver
     /// misconfiguration, not the sender's fault.
     MissingUrl,
+    /// The signature matched only a secret past its `not_after`: a retired secret still in
+    /// use by the sender (or by someone holding the old one).
+    SecretExpired,
 }
 
 impl ErrorKind {
@@ -53,6 +56,7 @@ impl ErrorKind {
         ErrorKind::BodyTooLarge,
         ErrorKind::MalformedBody,
         ErrorKind::MissingUrl,
+        ErrorKind::SecretExpired,
     ];
 
     /// The stable snake_case name, e.g. `"signature_mismatch"`.
@@ -69,6 +73,7 @@ impl ErrorKind {
             ErrorKind::BodyTooLarge => "body_too_large",
             ErrorKind::MalformedBody => "malformed_body",
             ErrorKind::MissingUrl => "missing_url",
+            ErrorKind::SecretExpired => "secret_expired",
         }
     }
 
@@ -87,7 +92,8 @@ impl ErrorKind {
             ErrorKind::NoSupportedSignature
             | ErrorKind::SignatureMismatch
             | ErrorKind::TimestampTooOld
-            | ErrorKind::TimestampTooNew => StatusCode::UNAUTHORIZED,
+            | ErrorKind::TimestampTooNew
+            | ErrorKind::SecretExpired => StatusCode::UNAUTHORIZED,
             ErrorKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::MissingUrl => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -101,9 +107,9 @@ impl ErrorKind {
                 "webhook signature headers missing or malformed"
             }
             ErrorKind::MalformedTimestamp => "webhook timestamp malformed",
-            ErrorKind::NoSupportedSignature | ErrorKind::SignatureMismatch => {
-                "webhook signature invalid"
-            }
+            ErrorKind::NoSupportedSignature
+            | ErrorKind::SignatureMismatch
+            | ErrorKind::SecretExpired => "webhook signature invalid",
             ErrorKind::TimestampTooOld | ErrorKind::TimestampTooNew => {
                 "webhook timestamp outside tolerance"
             }
@@ -209,6 +215,13 @@ pub enum VerifyError {
     /// ([`Delivery::url`](crate::Delivery::url)).
     #[error("the scheme signs the request URL but none was given (configure the public URL)")]
     MissingUrl,
+    /// The signature matched only secrets past their `not_after`
+    /// ([`Secret::not_after`](crate::Secret::not_after)).
+    #[error("signed with an expired secret{}", label.as_deref().map(|l| format!(" `{l}`")).unwrap_or_default())]
+    SecretExpired {
+        /// The label of the expired secret that matched, if it has one (never the value).
+        label: Option<String>,
+    },
 }
 
 impl VerifyError {
@@ -226,6 +239,7 @@ impl VerifyError {
             VerifyError::BodyTooLarge { .. } => ErrorKind::BodyTooLarge,
             VerifyError::MalformedBody { .. } => ErrorKind::MalformedBody,
             VerifyError::MissingUrl => ErrorKind::MissingUrl,
+            VerifyError::SecretExpired { .. } => ErrorKind::SecretExpired,
         }
     }
 

@@ -32,6 +32,20 @@ pub enum HandshakeTrigger {
         /// The value, e.g. `url_verification`.
         value: Cow<'static, str>,
     },
+    /// An **unsigned** request of `method` whose URL query has `param` (equal to `value`
+    /// when one is given): Meta's `GET ?hub.mode=subscribe…`, X's `GET ?crc_token=…`,
+    /// Microsoft Graph's `POST ?validationToken=…`. These are answered before any signature
+    /// is checked ([`Verifier::request_handshake`](crate::Verifier::request_handshake)),
+    /// so their answers prove only what the sender could not compute itself (X's CRC is an
+    /// HMAC under the secret; Meta's echo needs the verify token) or nothing at all (Graph).
+    Query {
+        /// The request method, e.g. `GET`.
+        method: Cow<'static, str>,
+        /// The query parameter that marks the handshake, e.g. `hub.mode`.
+        param: Cow<'static, str>,
+        /// Its value, when it must have one, e.g. `subscribe`.
+        value: Option<Cow<'static, str>>,
+    },
     /// A header has exactly `value` (ASCII case-insensitive).
     Header {
         /// The header.
@@ -58,6 +72,7 @@ impl HandshakeTrigger {
                 contains(body, value.as_bytes())
                     && json_path::json_value(body, path).is_some_and(|found| found == *value)
             }
+            HandshakeTrigger::Query { .. } => false,
             HandshakeTrigger::Header { name, value } => {
                 let mut values = headers.get_all(name).iter();
                 match (values.next(), values.next()) {
@@ -105,6 +120,35 @@ pub enum HandshakeAnswer {
         /// The key of the digest, e.g. `encryptedToken`.
         mac_key: Cow<'static, str>,
         /// How the digest is written, e.g. [`Encoding::Hex`].
+        encoding: Encoding,
+    },
+    /// The query parameter `param`, sent back as `text/plain` (Microsoft Graph's
+    /// `validationToken`). Only printable ASCII without `<>&"'\` is echoed, at most
+    /// [`MAX_CHALLENGE_LEN`] bytes; anything else is refused.
+    EchoQuery {
+        /// The parameter, e.g. `validationToken`.
+        param: Cow<'static, str>,
+    },
+    /// The query parameter `param`, sent back as `text/plain` only when the query parameter
+    /// `token_param` equals the verifier's handshake token (compared in constant time): Meta's
+    /// `hub.challenge` / `hub.verify_token`. Same character rules as [`EchoQuery`](Self::EchoQuery).
+    EchoQueryWithToken {
+        /// The echoed parameter, e.g. `hub.challenge`.
+        param: Cow<'static, str>,
+        /// The parameter carrying the token, e.g. `hub.verify_token`.
+        token_param: Cow<'static, str>,
+    },
+    /// The keyed digest (under the verifier's first secret) of the query parameter `param`,
+    /// sent back as the JSON object `{"<key>": "<prefix><encoded digest>"}` (X's CRC:
+    /// `{"response_token":"sha256=<base64 HMAC-SHA256(consumer secret, crc_token)>"}`).
+    QueryMacJson {
+        /// The parameter, e.g. `crc_token`.
+        param: Cow<'static, str>,
+        /// The key of the answer object, e.g. `response_token`.
+        key: Cow<'static, str>,
+        /// Text before the digest, e.g. `sha256=`.
+        prefix: Cow<'static, str>,
+        /// How the digest is written.
         encoding: Encoding,
     },
 }
@@ -219,6 +263,79 @@ impl Handshake {
         )
     }
 
+    /// Meta's (Facebook, Instagram, WhatsApp, Messenger) verification request:
+    /// `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` is answered with the
+    /// challenge as `text/plain` when the verify token matches the verifier's
+    /// [handshake token](crate::VerifierBuilder::handshake_token).
+    #[must_use]
+    pub fn meta_verification() -> Self {
+        Handshake::new(
+            "hub.challenge",
+            HandshakeTrigger::Query {
+                method: Cow::Borrowed("GET"),
+                param: Cow::Borrowed("hub.mode"),
+                value: Some(Cow::Borrowed("subscribe")),
+            },
+            HandshakeAnswer::EchoQueryWithToken {
+                param: Cow::Borrowed("hub.challenge"),
+                token_param: Cow::Borrowed("hub.verify_token"),
+            },
+        )
+    }
+
+    /// X's (Twitter's) challenge-response check: `GET ?crc_token=…` is answered with
+    /// `{"response_token":"sha256=<base64 HMAC-SHA256(consumer secret, crc_token)>"}`.
+    #[must_use]
+    pub fn x_crc() -> Self {
+        Handshake::new(
+            "crc_token",
+            HandshakeTrigger::Query {
+                method: Cow::Borrowed("GET"),
+                param: Cow::Borrowed("crc_token"),
+                value: None,
+            },
+            HandshakeAnswer::QueryMacJson {
+                param: Cow::Borrowed("crc_token"),
+                key: Cow::Borrowed("response_token"),
+                prefix: Cow::Borrowed("sha256="),
+                encoding: Encoding::Base64,
+            },
+        )
+    }
+
+    /// Microsoft Graph's subscription validation: `POST ?validationToken=…` is answered with
+    /// the token as `text/plain` (unsigned: Graph sends nothing to check it with).
+    #[must_use]
+    pub fn graph_validation() -> Self {
+        Handshake::new(
+            "validationToken",
+            HandshakeTrigger::Query {
+                method: Cow::Borrowed("POST"),
+                param: Cow::Borrowed("validationToken"),
+                value: None,
+            },
+            HandshakeAnswer::EchoQuery {
+                param: Cow::Borrowed("validationToken"),
+            },
+        )
+    }
+
+    /// Whether this handshake comes as an unsigned request recognised by its method and
+    /// query ([`HandshakeTrigger::Query`]).
+    #[must_use]
+    pub fn is_request(&self) -> bool {
+        matches!(self.trigger, HandshakeTrigger::Query { .. })
+    }
+
+    /// The method of an unsigned request handshake (`GET` for Meta and X), else `None`.
+    #[must_use]
+    pub fn request_method(&self) -> Option<&str> {
+        match &self.trigger {
+            HandshakeTrigger::Query { method, .. } => Some(method),
+            _ => None,
+        }
+    }
+
     /// The name, e.g. `url_verification`.
     #[must_use]
     pub fn name(&self) -> &str {
@@ -256,6 +373,40 @@ impl Handshake {
                     "a handshake digest answer needs an HMAC scheme",
                 ));
             }
+        }
+        let query_answer = matches!(
+            self.answer,
+            HandshakeAnswer::EchoQuery { .. }
+                | HandshakeAnswer::EchoQueryWithToken { .. }
+                | HandshakeAnswer::QueryMacJson { .. }
+        );
+        if query_answer != self.is_request() {
+            return Err(ConfigError::InvalidScheme(
+                "query answers go with query triggers, and only with them",
+            ));
+        }
+        match (&self.trigger, &self.answer) {
+            (
+                HandshakeTrigger::Query {
+                    method,
+                    param,
+                    value,
+                },
+                _,
+            ) if method.is_empty()
+                || param.is_empty()
+                || value.as_ref().is_some_and(|v| v.is_empty()) =>
+            {
+                return Err(ConfigError::InvalidScheme(
+                    "a query handshake needs a method and a parameter",
+                ));
+            }
+            (_, HandshakeAnswer::QueryMacJson { .. }) if !algorithm.is_hmac() => {
+                return Err(ConfigError::InvalidScheme(
+                    "a handshake digest answer needs an HMAC scheme",
+                ));
+            }
+            _ => {}
         }
         let empty_path = |p: &[Cow<'static, str>]| p.is_empty();
         let bad = match (&self.trigger, &self.answer) {
@@ -296,6 +447,10 @@ impl Handshake {
             HandshakeAnswer::Fixed { content_type, body } => {
                 (content_type.clone(), body.clone().into_owned())
             }
+            // Request handshakes are answered by `request_reply`, never after a signature.
+            HandshakeAnswer::EchoQuery { .. }
+            | HandshakeAnswer::EchoQueryWithToken { .. }
+            | HandshakeAnswer::QueryMacJson { .. } => return None,
             HandshakeAnswer::EchoWithMac {
                 path,
                 echo_key,
@@ -372,6 +527,104 @@ pub(crate) fn reply(
         .iter()
         .find(|h| h.trigger.matches(headers, body))
         .and_then(|h| h.reply(body, mac))
+}
+
+/// Why a request handshake was not answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestRefusal {
+    /// The verify token is missing or wrong.
+    Token,
+    /// The challenge is missing, empty, too long or has characters that are not echoed.
+    Challenge,
+}
+
+/// The reply to the first request handshake of `handshakes` that `method` and `url` (a full
+/// URL, or a path with its query) trigger: `None` when none does.
+pub(crate) fn request_reply(
+    handshakes: &[Handshake],
+    method: &str,
+    url: &str,
+    token_matches: &dyn Fn(&[u8]) -> bool,
+    mac: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Option<Result<HandshakeReply, RequestRefusal>> {
+    let url = url.as_bytes();
+    let handshake = handshakes.iter().find(|h| match &h.trigger {
+        HandshakeTrigger::Query {
+            method: m,
+            param,
+            value,
+        } => {
+            m.eq_ignore_ascii_case(method)
+                && crate::form::query_param(url, param.as_bytes())
+                    .is_some_and(|v| value.as_ref().is_none_or(|want| v == want.as_bytes()))
+        }
+        _ => false,
+    })?;
+    let param = |name: &str| crate::form::query_param(url, name.as_bytes());
+    let text = |body: Vec<u8>| HandshakeReply {
+        name: handshake.name.clone(),
+        content_type: Cow::Borrowed("text/plain; charset=utf-8"),
+        body,
+    };
+    Some(match &handshake.answer {
+        HandshakeAnswer::EchoQuery { param: p } => echoable(param(p)).map(text),
+        HandshakeAnswer::EchoQueryWithToken {
+            param: p,
+            token_param,
+        } => {
+            // The token first: a wrong token learns nothing about the challenge rules.
+            match param(token_param) {
+                Some(token) if !token.is_empty() && token_matches(&token) => {
+                    echoable(param(p)).map(text)
+                }
+                _ => Err(RequestRefusal::Token),
+            }
+        }
+        HandshakeAnswer::QueryMacJson {
+            param: p,
+            key,
+            prefix,
+            encoding,
+        } => match param(p) {
+            Some(v) if !v.is_empty() && v.len() <= MAX_CHALLENGE_LEN => {
+                let Some(digest) = mac(&v) else {
+                    return Some(Err(RequestRefusal::Token));
+                };
+                let mut object = serde_json::Map::new();
+                object.insert(
+                    key.to_string(),
+                    serde_json::Value::String(format!("{prefix}{}", encoding.encode(&digest))),
+                );
+                match serde_json::to_vec(&object) {
+                    Ok(body) => Ok(HandshakeReply {
+                        name: handshake.name.clone(),
+                        content_type: Cow::Borrowed("application/json"),
+                        body,
+                    }),
+                    Err(_) => Err(RequestRefusal::Challenge),
+                }
+            }
+            _ => Err(RequestRefusal::Challenge),
+        },
+        _ => Err(RequestRefusal::Challenge),
+    })
+}
+
+/// A value that may be echoed as `text/plain`: non-empty, at most [`MAX_CHALLENGE_LEN`]
+/// bytes of printable ASCII without `<>&"'\` (no header splitting, nothing a browser could
+/// take for markup).
+fn echoable(value: Option<Vec<u8>>) -> Result<Vec<u8>, RequestRefusal> {
+    match value {
+        Some(v)
+            if !v.is_empty()
+                && v.len() <= MAX_CHALLENGE_LEN
+                && v.iter()
+                    .all(|&b| (0x20..0x7f).contains(&b) && !b"<>&\"'\\".contains(&b)) =>
+        {
+            Ok(v)
+        }
+        _ => Err(RequestRefusal::Challenge),
+    }
 }
 
 /// A non-empty string of at most [`MAX_CHALLENGE_LEN`] bytes at `path`.
@@ -639,7 +892,213 @@ mod tests {
                 "twitch: webhook_callback_verification",
                 "zoom: endpoint.url_validation",
                 "discord: PING",
+                "meta: hub.challenge",
+                "x: crc_token",
+                "microsoft-graph: validationToken",
             ]
+        );
+    }
+
+    fn meta() -> Verifier {
+        Verifier::builder(Preset::Meta)
+            .secret("app-secret")
+            .handshake_token("verify-me")
+            .build()
+            .unwrap()
+    }
+
+    fn kind(r: Option<Result<HandshakeReply, crate::VerifyError>>) -> crate::ErrorKind {
+        r.expect("a request handshake").unwrap_err().kind()
+    }
+
+    #[test]
+    fn meta_challenge_is_echoed_only_with_the_verify_token() {
+        let v = meta();
+        let ok = v
+            .request_handshake(
+                "GET",
+                "https://example.com/meta?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me",
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.name(), "hub.challenge");
+        assert_eq!(
+            (ok.content_type(), ok.body()),
+            ("text/plain; charset=utf-8", &b"1158201444"[..])
+        );
+        use crate::ErrorKind::{MalformedHeader, SignatureMismatch};
+        for (url, want) in [
+            (
+                "/m?hub.mode=subscribe&hub.challenge=1&hub.verify_token=verify-mE",
+                SignatureMismatch,
+            ),
+            (
+                "/m?hub.mode=subscribe&hub.challenge=1&hub.verify_token=verify-me%20",
+                SignatureMismatch,
+            ),
+            (
+                "/m?hub.mode=subscribe&hub.challenge=1&hub.verify_token=",
+                SignatureMismatch,
+            ),
+            ("/m?hub.mode=subscribe&hub.challenge=1", SignatureMismatch),
+            // The token is checked before the challenge's form is looked at.
+            (
+                "/m?hub.mode=subscribe&hub.challenge=%0d%0aSet-Cookie:x&hub.verify_token=nope",
+                SignatureMismatch,
+            ),
+            // CRLF, markup, quotes, non-ASCII and empty challenges are never echoed.
+            (
+                "/m?hub.mode=subscribe&hub.challenge=a%0d%0aSet-Cookie:%20x=1&hub.verify_token=verify-me",
+                MalformedHeader,
+            ),
+            (
+                "/m?hub.mode=subscribe&hub.challenge=%3Cscript%3Ealert(1)%3C/script%3E&hub.verify_token=verify-me",
+                MalformedHeader,
+            ),
+            (
+                "/m?hub.mode=subscribe&hub.challenge=a%22b&hub.verify_token=verify-me",
+                MalformedHeader,
+            ),
+            (
+                "/m?hub.mode=subscribe&hub.challenge=%C3%A9&hub.verify_token=verify-me",
+                MalformedHeader,
+            ),
+            (
+                "/m?hub.mode=subscribe&hub.challenge=&hub.verify_token=verify-me",
+                MalformedHeader,
+            ),
+            (
+                "/m?hub.mode=subscribe&hub.verify_token=verify-me",
+                MalformedHeader,
+            ),
+        ] {
+            assert_eq!(kind(v.request_handshake("GET", url)), want, "{url}");
+        }
+        let long = format!(
+            "/m?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge={}",
+            "7".repeat(MAX_CHALLENGE_LEN + 1)
+        );
+        assert_eq!(kind(v.request_handshake("GET", &long)), MalformedHeader);
+        let longest = format!(
+            "/m?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge={}",
+            "7".repeat(MAX_CHALLENGE_LEN)
+        );
+        assert!(v.request_handshake("GET", &longest).unwrap().is_ok());
+        // Not a handshake: another mode, another method, no query.
+        for (method, url) in [
+            (
+                "GET",
+                "/m?hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=verify-me",
+            ),
+            (
+                "POST",
+                "/m?hub.mode=subscribe&hub.challenge=1&hub.verify_token=verify-me",
+            ),
+            ("GET", "/m"),
+        ] {
+            assert!(v.request_handshake(method, url).is_none(), "{method} {url}");
+        }
+        // Without a configured handshake token every verification request is refused.
+        let tokenless = Verifier::new(Preset::Meta, "app-secret").unwrap();
+        assert_eq!(
+            kind(tokenless.request_handshake(
+                "GET",
+                "/m?hub.mode=subscribe&hub.challenge=1&hub.verify_token=verify-me"
+            )),
+            SignatureMismatch
+        );
+        // An empty handshake token is a configuration error.
+        assert!(
+            Verifier::builder(Preset::Meta)
+                .secret("s")
+                .handshake_token("")
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn x_crc_is_answered_with_the_hmac_of_the_token() {
+        let v = Verifier::new(Preset::X, "consumer-secret").unwrap();
+        let reply = v
+            .request_handshake("GET", "/x?crc_token=challenge%2Bstring")
+            .unwrap()
+            .unwrap();
+        assert_eq!(reply.content_type(), "application/json");
+        // Independently: base64(HMAC-SHA256("consumer-secret", "challenge+string")).
+        assert_eq!(
+            std::str::from_utf8(reply.body()).unwrap(),
+            r#"{"response_token":"sha256=AJYUDI6iDziJsOUsZinzsUzQBuLrX5swFPN36X8tF7Y="}"#
+        );
+        assert_eq!(
+            kind(v.request_handshake("GET", "/x?crc_token=")),
+            crate::ErrorKind::MalformedHeader
+        );
+        let long = format!("/x?crc_token={}", "a".repeat(MAX_CHALLENGE_LEN + 1));
+        assert_eq!(
+            kind(v.request_handshake("GET", &long)),
+            crate::ErrorKind::MalformedHeader
+        );
+        assert!(v.request_handshake("POST", "/x?crc_token=a").is_none());
+        assert!(v.request_handshake("GET", "/x?other=a").is_none());
+        // Schemes without request handshakes never answer one.
+        let github = Verifier::new(Preset::Github, "s").unwrap();
+        assert!(github.request_handshake("GET", "/x?crc_token=a").is_none());
+    }
+
+    #[test]
+    fn graph_validation_token_is_echoed_as_text() {
+        let v = Verifier::new(Preset::MicrosoftGraph, "client-state-secret").unwrap();
+        let reply = v
+            .request_handshake(
+                "POST",
+                "/graph?validationToken=Validation%3A%20Testing%20client%20application%20reachability",
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (reply.content_type(), reply.body()),
+            (
+                "text/plain; charset=utf-8",
+                &b"Validation: Testing client application reachability"[..]
+            )
+        );
+        assert_eq!(
+            kind(v.request_handshake("POST", "/graph?validationToken=a%0Ab")),
+            crate::ErrorKind::MalformedHeader
+        );
+        assert!(
+            v.request_handshake("GET", "/graph?validationToken=a")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn query_answers_need_query_triggers() {
+        let build = |trigger: HandshakeTrigger, answer: HandshakeAnswer| {
+            Scheme::builder("acme")
+                .signature_header("x-acme-signature", crate::SignatureSyntax::single(""))
+                .handshake(Handshake::new("h", trigger, answer))
+                .build()
+        };
+        let query = HandshakeTrigger::Query {
+            method: Cow::Borrowed("GET"),
+            param: Cow::Borrowed("c"),
+            value: None,
+        };
+        let echo = HandshakeAnswer::EchoQuery {
+            param: Cow::Borrowed("c"),
+        };
+        assert!(build(query.clone(), echo.clone()).is_ok());
+        assert!(build(HandshakeTrigger::json_field("type", "x"), echo).is_err());
+        assert!(
+            build(
+                query,
+                HandshakeAnswer::EchoText {
+                    path: vec![Cow::Borrowed("c")]
+                }
+            )
+            .is_err()
         );
     }
 

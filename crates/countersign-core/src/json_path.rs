@@ -21,6 +21,45 @@ pub(crate) fn json_value(body: &[u8], path: &[Cow<'static, str>]) -> Option<Stri
     read(body, path).filter(|v| v.len() <= MAX_VALUE_LEN)
 }
 
+/// Most array elements [`common_in_array`] looks at; more is no value.
+pub(crate) const MAX_ARRAY_ITEMS: usize = 1000;
+
+/// The string at `field` of every element of the array at `array`, when they all have the
+/// same one (Microsoft Graph's `clientState` in each of `value`): `None` when the body is not
+/// JSON, the array is missing or empty or longer than [`MAX_ARRAY_ITEMS`], an element lacks
+/// the string, or two elements disagree.
+pub(crate) fn common_in_array(
+    body: &[u8],
+    array: &[Cow<'static, str>],
+    field: &[Cow<'static, str>],
+) -> Option<String> {
+    let root: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let at = |mut v: &serde_json::Value, path: &[Cow<'static, str>]| {
+        for key in path {
+            v = v.as_object()?.get(key.as_ref())?;
+        }
+        Some(v.clone())
+    };
+    let serde_json::Value::Array(items) = at(&root, array)? else {
+        return None;
+    };
+    if items.is_empty() || items.len() > MAX_ARRAY_ITEMS {
+        return None;
+    }
+    let mut common: Option<String> = None;
+    for item in &items {
+        let serde_json::Value::String(s) = at(item, field)? else {
+            return None;
+        };
+        match &common {
+            None => common = Some(s),
+            Some(c) if *c == s => {}
+            Some(_) => return None,
+        }
+    }
+    common.filter(|c| c.len() <= MAX_VALUE_LEN)
+}
+
 /// The string or integer at `path`, whatever its length; `None` when the body is not JSON or
 /// has nothing there.
 pub(crate) fn read(body: &[u8], path: &[Cow<'static, str>]) -> Option<String> {

@@ -118,7 +118,7 @@ pub use handshake::{
 pub use header::IntoHeaderName;
 pub use presets::Preset;
 pub use scheme::{DEFAULT_BODY_LIMIT, Scheme, SchemeBuilder, SenderChoices};
-pub use secret::{KeyFormat, Secret};
+pub use secret::{KeyFormat, MAX_SECRET_LABEL_LEN, Secret};
 pub use signature::{SignatureSource, SignatureSyntax};
 pub use signer::{SignRequest, Signer};
 pub use timestamp::{DEFAULT_TOLERANCE, TimestampSource, TimestampSpec, TimestampUnit, Tolerance};

@@ -154,7 +154,7 @@ impl Scheme {
     pub fn signature_header(&self) -> &[HeaderName] {
         match &self.signature {
             SignatureSource::Header(names) => names,
-            SignatureSource::JsonField(_) => &[],
+            _ => &[],
         }
     }
 
@@ -231,6 +231,7 @@ impl Scheme {
     #[must_use]
     pub fn needs_url(&self) -> bool {
         self.content.iter().any(|p| matches!(p, Part::Url(_)))
+            || matches!(self.signature, SignatureSource::QueryParam(_))
             || self.alternatives.iter().any(Scheme::needs_url)
     }
 
@@ -368,7 +369,7 @@ impl SchemeBuilder {
         };
         match &mut self.scheme.signature {
             SignatureSource::Header(names) => names.push(name),
-            other @ SignatureSource::JsonField(_) => {
+            other => {
                 *other = SignatureSource::Header(vec![name]);
             }
         }

@@ -21,55 +21,107 @@ use crate::error::ConfigError;
 /// ```
 // No `PartialEq`: `==` on key material would not be constant-time.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct Secret(Vec<u8>);
+pub struct Secret {
+    bytes: Vec<u8>,
+    /// A name for logs and metrics (never the value).
+    #[zeroize(skip)]
+    label: Option<std::sync::Arc<str>>,
+    /// Unix seconds after which a match is refused.
+    #[zeroize(skip)]
+    not_after: Option<u64>,
+}
+
+/// Longest [`Secret::label`], in bytes.
+pub const MAX_SECRET_LABEL_LEN: usize = 64;
 
 impl Secret {
     /// Wraps raw bytes.
     #[must_use]
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Secret(bytes.into())
+        Secret {
+            bytes: bytes.into(),
+            label: None,
+            not_after: None,
+        }
     }
 
     /// The configured bytes. Handle with care.
     #[must_use]
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// Names the secret for logs, metrics and [`Verified::secret_label`](crate::Verified::secret_label):
+    /// 1 to 64 bytes of `A-Z a-z 0-9 . _ -` (checked when the verifier is built). The label
+    /// is not secret; the value never appears anywhere.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<std::sync::Arc<str>>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Refuses matches after `unix_secs` (Unix seconds, by the verifier's clock): a rotated
+    /// secret kept for a grace period. A delivery that only an expired secret signed is
+    /// rejected as [`secret_expired`](crate::ErrorKind::SecretExpired).
+    #[must_use]
+    pub fn not_after(mut self, unix_secs: u64) -> Self {
+        self.not_after = Some(unix_secs);
+        self
+    }
+
+    /// The label, if any.
+    #[must_use]
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// The expiry in Unix seconds, if any.
+    #[must_use]
+    pub fn expiry(&self) -> Option<u64> {
+        self.not_after
+    }
+
+    pub(crate) fn label_arc(&self) -> Option<std::sync::Arc<str>> {
+        self.label.clone()
     }
 
     /// Whether the secret holds no bytes at all.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.bytes.is_empty()
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
+        match &self.label {
+            Some(label) => write!(f, "Secret({label}: <redacted>)"),
+            None => f.write_str("Secret(<redacted>)"),
+        }
     }
 }
 
 impl From<&str> for Secret {
     fn from(s: &str) -> Self {
-        Secret(s.as_bytes().to_vec())
+        Secret::new(s.as_bytes().to_vec())
     }
 }
 
 impl From<String> for Secret {
     fn from(s: String) -> Self {
-        Secret(s.into_bytes())
+        Secret::new(s.into_bytes())
     }
 }
 
 impl From<&[u8]> for Secret {
     fn from(b: &[u8]) -> Self {
-        Secret(b.to_vec())
+        Secret::new(b.to_vec())
     }
 }
 
 impl From<Vec<u8>> for Secret {
     fn from(b: Vec<u8>) -> Self {
-        Secret(b)
+        Secret::new(b)
     }
 }
 

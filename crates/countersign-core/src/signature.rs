@@ -21,6 +21,19 @@ pub enum SignatureSource {
     /// A string member of the JSON body (Mailgun's `signature.signature`); the syntax must be
     /// [`SignatureSyntax::Single`].
     JsonField(Vec<Cow<'static, str>>),
+    /// A query parameter of the request URL (an API key in `?api_key=…`); needs the URL
+    /// ([`Delivery::url`](crate::Delivery::url)), the path and query being enough. The value
+    /// is percent-decoded; the syntax must be [`SignatureSyntax::Single`].
+    QueryParam(Cow<'static, str>),
+    /// The same string member in every element of a JSON array (Microsoft Graph's
+    /// `clientState` in each notification of `value`); elements that disagree, or lack it,
+    /// fail. The syntax must be [`SignatureSyntax::Single`]; meant for tokens.
+    JsonArrayField {
+        /// Object keys to the array, e.g. `["value"]`.
+        array: Vec<Cow<'static, str>>,
+        /// Object keys inside each element, e.g. `["clientState"]`.
+        field: Vec<Cow<'static, str>>,
+    },
 }
 
 /// The syntax of the signature header.
@@ -49,6 +62,14 @@ pub enum SignatureSyntax {
         /// The key of the timestamp, when it travels in this header (`t` for Stripe).
         timestamp_key: Option<Cow<'static, str>>,
     },
+    /// A timestamp followed by bare signatures, all separated by one character (Recurly
+    /// `1659641851000,<hex>,<hex>`). The first entry is the timestamp (use
+    /// [`TimestampSource::SignatureHeader`](crate::TimestampSource::SignatureHeader)); every
+    /// further entry is a signature.
+    TimestampFirst {
+        /// The byte between entries, e.g. `,`.
+        separator: char,
+    },
 }
 
 impl SignatureSyntax {
@@ -76,6 +97,12 @@ impl SignatureSyntax {
             signature_key: signature_key.into(),
             timestamp_key: None,
         }
+    }
+
+    /// [`SignatureSyntax::TimestampFirst`]: `<timestamp><sep><sig>[<sep><sig>…]`.
+    #[must_use]
+    pub fn timestamp_first(separator: char) -> Self {
+        SignatureSyntax::TimestampFirst { separator }
     }
 
     /// Sets the timestamp key of a [`SignatureSyntax::KeyValue`] syntax (no-op otherwise).
@@ -303,6 +330,20 @@ pub(crate) fn parse<'h>(
                         name: header.clone(),
                         reason: "more than one timestamp entry",
                     });
+                }
+            }
+        }
+        SignatureSyntax::TimestampFirst { separator } => {
+            let mut sep = [0u8; 4];
+            let sep = separator.encode_utf8(&mut sep).as_bytes();
+            let mut entries = split_str(value, sep).map(trim);
+            timestamp = entries.next();
+            for (i, sig) in entries.enumerate() {
+                if i >= MAX_ENTRIES {
+                    return Err(too_many());
+                }
+                if !sig.is_empty() {
+                    candidates.push(header, sig, format)?;
                 }
             }
         }

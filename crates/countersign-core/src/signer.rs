@@ -180,10 +180,23 @@ impl Signer {
     /// travels in the body (use [`signature`](Self::signature) there).
     pub fn sign(&self, request: &SignRequest<'_>) -> Result<HeaderMap, SignError> {
         let scheme = &self.scheme;
-        let SignatureSource::Header(sig_names) = &scheme.signature else {
-            return Err(SignError::Unsupported(
-                "the signature travels in the JSON body; build the body with Signer::signature",
-            ));
+        let sig_names = match &scheme.signature {
+            SignatureSource::Header(names) => names,
+            SignatureSource::QueryParam(_) => {
+                return Err(SignError::Unsupported(
+                    "the key travels in the URL's query: put it there",
+                ));
+            }
+            SignatureSource::JsonArrayField { .. } => {
+                return Err(SignError::Unsupported(
+                    "the token travels in every element of a JSON array: put it there",
+                ));
+            }
+            _ => {
+                return Err(SignError::Unsupported(
+                    "the signature travels in the JSON body; build the body with Signer::signature",
+                ));
+            }
         };
         let (sig, timestamp) = self.compute(request)?;
         let value = match &scheme.syntax {
@@ -199,6 +212,9 @@ impl Signer {
                 }
                 _ => format!("{signature_key}={sig}"),
             },
+            SignatureSyntax::TimestampFirst { separator } => {
+                format!("{timestamp}{separator}{sig}")
+            }
         };
 
         let mut out = HeaderMap::new();

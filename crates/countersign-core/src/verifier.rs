@@ -31,6 +31,7 @@ use crate::delivery::{Delivery, Verified};
 use crate::error::{ConfigError, ErrorKind, VerifyError};
 use crate::event_id::{self, EventIdSource};
 use crate::event_type::EventTypeSource;
+use crate::handshake::{self, Handshake, HandshakeReply, RequestRefusal};
 use crate::header::{find, require};
 use crate::keys::{self, Key};
 use crate::scheme::Scheme;
@@ -90,6 +91,15 @@ struct Mode {
     scheme: Scheme,
     format: SigFormat,
     keys: Vec<Key>,
+    /// Label and expiry of each key, in the same order.
+    meta: Vec<KeyMeta>,
+}
+
+/// What a key's secret was configured with besides its value.
+#[derive(Debug, Clone, Default)]
+struct KeyMeta {
+    label: Option<Arc<str>>,
+    not_after: Option<u64>,
 }
 
 /// Verifies deliveries of one scheme against one or more secrets. Cheap to clone (one
@@ -101,6 +111,7 @@ pub struct Verifier {
 
 struct Inner {
     scheme: Scheme,
+    handshake_token: Option<Key>,
     event_type: Option<Arc<EventTypeSource>>,
     modes: Box<[Mode]>,
     tolerance: Tolerance,
@@ -141,6 +152,7 @@ impl Verifier {
             tolerance: None,
             body_limit: None,
             clock: None,
+            handshake_token: None,
         }
     }
 
@@ -178,6 +190,61 @@ impl Verifier {
                 }
                 _ => None,
             })
+    }
+
+    /// Answers an **unsigned** request handshake of this scheme (Meta's `GET
+    /// ?hub.mode=subscribe…`, X's `GET ?crc_token=…`, Microsoft Graph's `POST
+    /// ?validationToken=…`), recognised by the method and the query of `url` (a full URL or
+    /// a path with its query). `None`: not such a handshake — verify the request as usual.
+    /// `Some(Err(_))`: it is one, and it is refused (a wrong or missing verify token is a
+    /// `signature_mismatch`; a missing, oversized or unechoable challenge a
+    /// `malformed_header` on `query-parameter`).
+    ///
+    /// ```
+    /// use countersign_core::{Preset, Verifier};
+    ///
+    /// let verifier = Verifier::builder(Preset::Meta)
+    ///     .secret("app-secret")
+    ///     .handshake_token("my-verify-token")
+    ///     .build()?;
+    /// let url = "/hooks/meta?hub.mode=subscribe&hub.verify_token=my-verify-token&hub.challenge=1158201444";
+    /// let reply = verifier.request_handshake("GET", url).unwrap()?;
+    /// assert_eq!(reply.body(), b"1158201444");
+    /// let wrong = "/hooks/meta?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1";
+    /// assert!(verifier.request_handshake("GET", wrong).unwrap().is_err());
+    /// // An ordinary event is not a request handshake.
+    /// assert!(verifier.request_handshake("POST", "/hooks/meta").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn request_handshake(
+        &self,
+        method: &str,
+        url: &str,
+    ) -> Option<Result<HandshakeReply, VerifyError>> {
+        let handshakes = self.inner.scheme.handshakes();
+        if !handshakes.iter().any(Handshake::is_request) {
+            return None;
+        }
+        let token_matches = |token: &[u8]| {
+            self.inner.handshake_token.as_ref().is_some_and(|key| {
+                let digest = keys::sha256(token);
+                key.matches(std::iter::once(&digest[..]), &|_| {}, &mut None)
+            })
+        };
+        let reply =
+            handshake::request_reply(handshakes, method, url, &token_matches, &|m| self.mac(m))?;
+        Some(reply.map_err(|refusal| match refusal {
+            RequestRefusal::Token => VerifyError::SignatureMismatch {
+                candidates: 1,
+                undecodable: 0,
+                expected: "the handshake token",
+            },
+            RequestRefusal::Challenge => VerifyError::MalformedHeader {
+                name: HeaderName::from_static("query-parameter"),
+                reason: "handshake challenge missing, over 1024 bytes, or not printable ASCII without <>&\"'\\",
+            },
+        }))
     }
 
     /// Verifies a delivery: [`prepare`](Self::prepare) then [`Prepared::finish`], for
@@ -266,7 +333,7 @@ impl Verifier {
                 )?;
                 (Some(name), ts)
             }
-            SignatureSource::JsonField(_) => (None, None),
+            _ => (None, None),
         };
 
         let mut timestamp_text: &[u8] = &[];
@@ -402,6 +469,42 @@ impl Verifier {
                 }
                 &body_candidates
             }
+            SignatureSource::JsonArrayField { array, field } => {
+                let value = json_path::common_in_array(body, array, field)
+                    .ok_or(no("no common signature in every element of the JSON array"))?;
+                let SignatureSyntax::Single { prefix } = &scheme.syntax else {
+                    return Err(mismatch(scheme, &prepared.candidates));
+                };
+                body_candidates = match value.strip_prefix(prefix.as_ref()) {
+                    Some(sig) if !sig.is_empty() => {
+                        Candidates::single(sig.as_bytes(), &mode.format)
+                    }
+                    _ => Candidates::new(),
+                };
+                if body_candidates.decodable() == 0 {
+                    return Err(mismatch(scheme, &body_candidates));
+                }
+                &body_candidates
+            }
+            SignatureSource::QueryParam(name) => {
+                let url = request.url.ok_or(VerifyError::MissingUrl)?;
+                let value = form::query_param(url.as_bytes(), name.as_bytes()).ok_or(
+                    VerifyError::MissingHeader {
+                        name: HeaderName::from_static("query-parameter"),
+                    },
+                )?;
+                let SignatureSyntax::Single { prefix } = &scheme.syntax else {
+                    return Err(mismatch(scheme, &prepared.candidates));
+                };
+                body_candidates = match value.strip_prefix(prefix.as_bytes()) {
+                    Some(sig) if !sig.is_empty() => Candidates::single(sig, &mode.format),
+                    _ => Candidates::new(),
+                };
+                if body_candidates.decodable() == 0 {
+                    return Err(mismatch(scheme, &body_candidates));
+                }
+                &body_candidates
+            }
         };
         // A body-borne timestamp or signed field that is missing is reported only once the
         // signature matched: on a tampered body the mismatch is the honest answer.
@@ -465,8 +568,10 @@ impl Verifier {
             }
         };
 
-        let mut matched = false;
-        for url in url_variants.iter().flatten() {
+        let now = self.inner.clock.now().as_secs();
+        let mut matched: Option<Option<Arc<str>>> = None;
+        let mut expired: Option<Option<Arc<str>>> = None;
+        'urls: for url in url_variants.iter().flatten() {
             let inputs = Inputs {
                 body,
                 timestamp: timestamp_text,
@@ -478,18 +583,29 @@ impl Verifier {
             };
             let feed = |sink: &mut dyn Sink| content::feed(&scheme.content, &inputs, sink);
             let mut message = None;
-            if mode
-                .keys
-                .iter()
-                .any(|key| key.matches(candidates.iter(), &feed, &mut message))
-            {
-                matched = true;
-                break;
+            for (i, key) in mode.keys.iter().enumerate() {
+                if !key.matches(candidates.iter(), &feed, &mut message) {
+                    continue;
+                }
+                let meta = mode.meta.get(i).cloned().unwrap_or_default();
+                if meta.not_after.is_some_and(|t| now > t) {
+                    // Keep looking: a live secret may match too (a rotation).
+                    expired.get_or_insert(meta.label);
+                    continue;
+                }
+                matched = Some(meta.label);
+                break 'urls;
             }
         }
-        if !matched {
-            return Err(mismatch(scheme, candidates));
-        }
+        let secret_label = match (matched, expired) {
+            (Some(label), _) => label,
+            (None, Some(label)) => {
+                return Err(VerifyError::SecretExpired {
+                    label: label.map(|l| l.to_string()),
+                });
+            }
+            (None, None) => return Err(mismatch(scheme, candidates)),
+        };
         if json_missing {
             return Err(no("a signed JSON field is missing"));
         }
@@ -517,6 +633,7 @@ impl Verifier {
             event_id,
             timestamp,
             event_type: self.inner.event_type.clone(),
+            secret_label,
         })
     }
 }

@@ -85,6 +85,9 @@ const NO_VERSION_MARKER: &[&str] = &[
     "front",
     "api-key",
     "ecwid",
+    "patreon",
+    "api-key-query",
+    "microsoft-graph",
 ];
 
 /// Presets whose signature does not cover a timestamp.
@@ -150,6 +153,11 @@ const NO_TIMESTAMP: &[&str] = &[
     "api-key",
     "bearer-token",
     "ecwid",
+    "patreon",
+    "api-key-query",
+    "meta",
+    "x",
+    "microsoft-graph",
 ];
 
 #[derive(Debug, Clone)]
@@ -397,6 +405,43 @@ fn tampered_body_is_rejected() {
             );
             continue;
         }
+        if v.preset == Preset::MicrosoftGraph {
+            // The token travels in every notification: changing one is caught (the
+            // notifications disagree), changing the rest of a notification is not.
+            let text = String::from_utf8(v.body.clone()).unwrap();
+            let one = text.replacen("graph-client-state-1", "graph-client-state-2", 1);
+            expect_kind(
+                &v,
+                "one clientState changed",
+                check(&v, &verifier, one.as_bytes(), &v.headers),
+                ErrorKind::MalformedBody,
+            );
+            let all = text.replace("graph-client-state-1", "graph-client-state-2");
+            expect_kind(
+                &v,
+                "every clientState changed",
+                check(&v, &verifier, all.as_bytes(), &v.headers),
+                ErrorKind::SignatureMismatch,
+            );
+            for hostile in [
+                &br#"{"value":[]}"#[..],
+                br#"{"value":[{"clientState":1}]}"#,
+                br#"{"value":{"clientState":"graph-client-state-1"}}"#,
+                br#"{"clientState":"graph-client-state-1"}"#,
+                br#"{"value":[{"clientState":"graph-client-state-1"},{}]}"#,
+                b"not json",
+            ] {
+                expect_kind(
+                    &v,
+                    "hostile notification list",
+                    check(&v, &verifier, hostile, &v.headers),
+                    ErrorKind::MalformedBody,
+                );
+            }
+            let unsigned = text.replace("Messages/2", "Messages/9");
+            assert!(check(&v, &verifier, unsigned.as_bytes(), &v.headers).is_ok());
+            continue;
+        }
         if mode(&v).algorithm() == Algorithm::Token {
             // A token signs nothing: any body passes with the right token.
             assert!(check(&v, &verifier, b"{}", &v.headers).is_ok());
@@ -523,7 +568,11 @@ fn unknown_versions_are_rejected() {
         let verifier = make(&v, &v.secret, None).unwrap();
         let scheme = mode(&v);
         let SignatureSource::Header(names) = scheme.signature_source() else {
-            assert_eq!(v.preset, Preset::Mailgun);
+            assert!(
+                [Preset::Mailgun, Preset::ApiKeyQuery, Preset::MicrosoftGraph].contains(&v.preset),
+                "{}",
+                v.id
+            );
             continue;
         };
         let name = names.iter().find(|n| v.headers.contains_key(*n)).unwrap();
@@ -544,6 +593,19 @@ fn unknown_versions_are_rejected() {
                 value.replace(&format!("{signature_key}="), &format!("{signature_key}9=")),
                 ErrorKind::NoSupportedSignature,
             ),
+            SignatureSyntax::TimestampFirst { separator } => {
+                // No version marker: every signature made undecodable instead.
+                let mut entries = value.split(*separator);
+                let ts = entries.next().unwrap().to_owned();
+                let sigs: Vec<String> = entries.map(|s| format!("!{s}")).collect();
+                (
+                    std::iter::once(ts)
+                        .chain(sigs)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    ErrorKind::SignatureMismatch,
+                )
+            }
             other => panic!("{}: syntax {other:?}", v.id),
         };
         let mut headers = v.headers.clone();

@@ -33,8 +33,22 @@ fn selector(s: &Scheme) -> String {
 fn headers(p: Preset) -> String {
     let s = p.scheme();
     let mut out = code(s.header_names().iter().map(|h| h.as_str()), ", ");
-    if let SignatureSource::JsonField(path) = s.signature_source() {
-        out = format!("signature in the JSON body (`{}`)", path.join("."));
+    match s.signature_source() {
+        SignatureSource::JsonField(path) => {
+            out = format!("signature in the JSON body (`{}`)", path.join("."));
+        }
+        SignatureSource::QueryParam(name) => {
+            out = format!("query parameter `{name}`");
+            return out;
+        }
+        SignatureSource::JsonArrayField { array, field } => {
+            out = format!(
+                "token in every element of the JSON body's `{}` (`{}`)",
+                array.join("."),
+                field.join(".")
+            );
+        }
+        _ => {}
     }
     if s.needs_method() {
         out.push_str(" + method");
@@ -126,7 +140,15 @@ fn each(s: &Scheme, f: fn(&Scheme) -> String) -> String {
 
 /// The scheme's handshakes by name (answered by the tower layer when it opts in).
 fn handshakes(s: &Scheme) -> String {
-    let names: Vec<&str> = s.handshakes().iter().map(|h| h.name()).collect();
+    let names: Vec<String> = s
+        .handshakes()
+        .iter()
+        .map(|h| match h.request_method() {
+            // Unsigned request handshakes: the method and the query parameter.
+            Some(method) => format!("{method} `{}`", h.name()),
+            None => h.name().to_owned(),
+        })
+        .collect();
     if names.is_empty() {
         return "—".to_owned();
     }

@@ -82,7 +82,10 @@
 //! by every process at once, but not fsynced on their own (`synchronous=NORMAL`): a power
 //! loss can only roll back the latest of them, which makes an event due again — a
 //! redelivery, which at-least-once allows — and they are fsynced with the next durable
-//! commit (the WAL is append-only). That keeps delivery off the fsync path. The schema
+//! commit (the WAL is append-only). They are also committed *apart* from the accepts that
+//! are queued with them (one transaction without fsync, then one fsynced transaction for the
+//! accepts), so a worker's lease or completion never waits for the disk. That keeps delivery
+//! off the fsync path. The schema
 //! carries `PRAGMA user_version`; a newer version is refused.
 //!
 //! ## PostgreSQL

@@ -15,11 +15,14 @@
 //! path = "/webhooks/stripe"        # this path and everything below it
 //! preset = "stripe"
 //! secret = "env:STRIPE_WEBHOOK_SECRET"   # or a list; secret_file = "/run/secrets/stripe"
+//! # a list may mix plain entries and labelled ones (rotation you can watch in /metrics):
+//! # secret = [{ value = "env:OLD", label = "2026-q3", not_after = 1798675200 }, "env:NEW"]
 //! upstream = "http://127.0.0.1:3000"
 //! tolerance = 300                  # seconds
 //! dedup = true
 //! no_event_id = "reject"           # or "forward" (without dedup); default by preset
-//! methods = ["POST"]               # the default
+//! methods = ["POST"]               # the default (POST and GET for meta and x)
+//! # handshake_token = "env:META_VERIFY_TOKEN"   # Meta's hub.verify_token
 //! ```
 
 use std::fmt;
@@ -39,7 +42,7 @@ use crate::duration::parse_duration;
 use crate::error::CliError;
 use crate::input::Source;
 use crate::scheme_args;
-use crate::secrets::{self, SecretArg};
+use crate::secrets::{self, LabelledSecret, SecretArg};
 
 /// The most bytes read from a configuration file.
 const MAX_CONFIG_FILE: usize = 1024 * 1024;
@@ -129,6 +132,8 @@ pub(crate) struct RouteSpec {
     pub(crate) body_limit: Option<usize>,
     pub(crate) dedup: bool,
     pub(crate) handshakes: bool,
+    /// The token unsigned request handshakes present (Meta's `hub.verify_token`).
+    pub(crate) handshake_token: Option<Secret>,
     pub(crate) public_url: Option<String>,
     pub(crate) upstream_timeout: Duration,
     /// Accepted methods; others are answered 405.
@@ -244,6 +249,20 @@ impl DurationValue {
     }
 }
 
+/// One `secret` entry of a route: a value (or `env:NAME`), or a table with a label and an
+/// optional `not_after` (Unix seconds).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SecretEntry {
+    Plain(String),
+    Labelled {
+        value: String,
+        label: String,
+        #[serde(default)]
+        not_after: Option<u64>,
+    },
+}
+
 /// One value or a list.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -298,12 +317,13 @@ struct FileRoute {
     encoding: Option<String>,
     signature_header: Option<String>,
     prefix: Option<String>,
-    secret: Option<List<String>>,
+    secret: Option<List<SecretEntry>>,
     secret_file: Option<List<PathBuf>>,
     tolerance: Option<u64>,
     body_limit: Option<usize>,
     dedup: Option<bool>,
     handshakes: Option<bool>,
+    handshake_token: Option<String>,
     public_url: Option<String>,
     /// Replaced by the server's `trusted_proxies`: an error.
     trust_forwarded_headers: Option<bool>,
@@ -563,12 +583,14 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
         (p.prefix.is_some(), "--prefix"),
         (!args.secrets.is_empty(), "--secret"),
         (!args.secret_files.is_empty(), "--secret-file"),
+        (!args.labelled_secrets.is_empty(), "--labelled-secret"),
         (args.name.is_some(), "--name"),
         (args.queued.any(), "--inbox (set `inbox` per [[route]])"),
         (args.tolerance.is_some(), "--tolerance"),
         (args.body_limit.is_some(), "--body-limit"),
         (args.no_dedup, "--no-dedup"),
         (args.forward_handshakes, "--forward-handshakes"),
+        (args.handshake_token.is_some(), "--handshake-token"),
         (args.public_url.is_some(), "--public-url"),
         (args.no_event_id.is_some(), "--no-event-id"),
         (!args.methods.is_empty(), "--allow-method"),
@@ -652,11 +674,13 @@ struct RouteInput {
     name: Option<String>,
     scheme: SchemeArgs,
     secrets: Vec<SecretArg>,
+    labelled: Vec<LabelledSecret>,
     secret_files: Vec<PathBuf>,
     tolerance: Option<u64>,
     body_limit: Option<usize>,
     dedup: bool,
     handshakes: bool,
+    handshake_token: Option<SecretArg>,
     public_url: Option<String>,
     upstream_timeout: Duration,
     methods: Vec<String>,
@@ -679,7 +703,7 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
             "give --preset NAME (or --scheme-file PATH, or --config FILE)".into(),
         ));
     }
-    if args.secrets.is_empty() && args.secret_files.is_empty() {
+    if args.secrets.is_empty() && args.secret_files.is_empty() && args.labelled_secrets.is_empty() {
         return Err(CliError::Usage(
             "give --secret S (or --secret env:NAME, --secret-file PATH)".into(),
         ));
@@ -695,11 +719,13 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
             params: args.params.clone(),
         },
         secrets: args.secrets.clone(),
+        labelled: args.labelled_secrets.clone(),
         secret_files: args.secret_files.clone(),
         tolerance: args.tolerance,
         body_limit: args.body_limit,
         dedup: !args.no_dedup,
         handshakes: !args.forward_handshakes,
+        handshake_token: args.handshake_token.clone(),
         public_url: args.public_url.clone(),
         upstream_timeout,
         methods: args.methods.clone(),
@@ -736,13 +762,22 @@ fn file_route(
             "set exactly one of `preset` and `scheme_file`".into(),
         ));
     }
-    let secrets: Vec<SecretArg> = route
-        .secret
-        .map(List::into_vec)
-        .unwrap_or_default()
-        .iter()
-        .map(|s| SecretArg::parse(s))
-        .collect();
+    let mut secrets: Vec<SecretArg> = Vec::new();
+    let mut labelled: Vec<LabelledSecret> = Vec::new();
+    for entry in route.secret.map(List::into_vec).unwrap_or_default() {
+        match entry {
+            SecretEntry::Plain(s) => secrets.push(SecretArg::parse(&s)),
+            SecretEntry::Labelled {
+                value,
+                label,
+                not_after,
+            } => labelled.push(LabelledSecret {
+                label,
+                not_after,
+                secret: SecretArg::parse(&value),
+            }),
+        }
+    }
     let secret_files: Vec<PathBuf> = route
         .secret_file
         .map(List::into_vec)
@@ -750,7 +785,7 @@ fn file_route(
         .into_iter()
         .map(relative)
         .collect();
-    if secrets.is_empty() && secret_files.is_empty() {
+    if secrets.is_empty() && secret_files.is_empty() && labelled.is_empty() {
         return Err(CliError::Usage(
             "set `secret` (a value or \"env:NAME\") or `secret_file`".into(),
         ));
@@ -778,11 +813,13 @@ fn file_route(
             },
         },
         secrets,
+        labelled,
         secret_files,
         tolerance: route.tolerance,
         body_limit: route.body_limit,
         dedup: route.dedup.unwrap_or(true),
         handshakes: route.handshakes.unwrap_or(true),
+        handshake_token: route.handshake_token.as_deref().map(SecretArg::parse),
         public_url: route.public_url,
         upstream_timeout,
         methods: route.methods.unwrap_or_default(),
@@ -808,7 +845,14 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         CliError::Usage(m) if input.from_file => CliError::Usage(m.replace("--", "")),
         other => other,
     })?;
-    let secrets = secrets::collect(&input.secrets, &input.secret_files)?;
+    let mut secrets = if input.secrets.is_empty() && input.secret_files.is_empty() {
+        Vec::new()
+    } else {
+        secrets::collect(&input.secrets, &input.secret_files)?
+    };
+    for l in &input.labelled {
+        secrets.push(l.resolve()?);
+    }
     if input.upstream_timeout < Duration::from_millis(1) {
         return Err(CliError::Usage(
             "the upstream timeout must be at least 1ms".into(),
@@ -833,9 +877,14 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         body_limit: input.body_limit,
         dedup: input.dedup,
         handshakes: input.handshakes,
+        handshake_token: input
+            .handshake_token
+            .as_ref()
+            .map(SecretArg::resolve)
+            .transpose()?,
         public_url: input.public_url,
         upstream_timeout: input.upstream_timeout,
-        methods: methods(&input.methods)?,
+        methods: methods(&input.methods, &scheme, input.handshakes)?,
         no_event_id: input
             .no_event_id
             .unwrap_or_else(|| default_no_event_id(&scheme)),
@@ -844,12 +893,24 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
     })
 }
 
-/// The methods a route accepts: those given, else `POST`. (A preset whose provider sends a
-/// signed `GET` handshake would add `GET`; none does today — Dropbox's `GET` challenge is
-/// unsigned, and the other handshakes are `POST`s.)
-fn methods(given: &[impl AsRef<str>]) -> Result<Vec<Method>, CliError> {
+/// The methods a route accepts: those given, else `POST`, and `GET` too when the scheme
+/// has a `GET` request handshake the proxy answers (Meta's `hub.challenge`, X's `crc_token`).
+fn methods(
+    given: &[impl AsRef<str>],
+    scheme: &Scheme,
+    handshakes: bool,
+) -> Result<Vec<Method>, CliError> {
     if given.is_empty() {
-        return Ok(vec![Method::POST]);
+        let get = handshakes
+            && scheme.handshakes().iter().any(|h| {
+                h.request_method()
+                    .is_some_and(|m| m.eq_ignore_ascii_case("GET"))
+            });
+        return Ok(if get {
+            vec![Method::POST, Method::GET]
+        } else {
+            vec![Method::POST]
+        });
     }
     let mut out: Vec<Method> = Vec::with_capacity(given.len());
     for m in given {
@@ -978,6 +1039,7 @@ mod tests {
             body_limit: None,
             dedup: true,
             handshakes: true,
+            handshake_token: None,
             public_url: None,
             upstream_timeout: Duration::from_secs(1),
             methods: vec![Method::POST],

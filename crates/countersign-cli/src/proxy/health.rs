@@ -11,20 +11,33 @@
 //!   (deliveries would get 503 too: the dedup layer fails closed);
 //! - `503 {"status":"shutting_down",…}` once SIGTERM arrived, so a load balancer stops
 //!   sending during the grace period, before the listener closes.
+//!
+//! With queued routes (`--inbox`) every inbox is probed too, with a read of an event that
+//! does not exist (SQLite: one indexed lookup on the writer thread; Redis: one `HGET`-like
+//! read; PostgreSQL: one primary-key `SELECT`), bounded by [`INBOX_PROBE_TIMEOUT`]; the
+//! report gains `"inbox_reachable"` and answers `503 {"status":"inbox_unavailable",…}` while
+//! one fails (accepts would get 503 too).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::time::Duration;
+
 use countersign_dedup::{DedupKey, DedupStore, Token};
+use countersign_inbox::{EventKey, Inbox};
 use http::StatusCode;
 use serde::Serialize;
 
 use super::forward::ErrorChain;
 
+/// How long `/healthz` waits for an inbox to answer its probe.
+pub(crate) const INBOX_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The health endpoint's state.
 pub(crate) struct Health {
     store: Option<Arc<dyn DedupStore>>,
     kind: &'static str,
+    inboxes: Vec<Arc<dyn Inbox>>,
     shutting_down: AtomicBool,
 }
 
@@ -43,6 +56,8 @@ struct Report<'a> {
     store: &'a str,
     store_reachable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    inbox_reachable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
@@ -52,8 +67,15 @@ impl Health {
         Health {
             kind: if store.is_some() { kind } else { "none" },
             store,
+            inboxes: Vec::new(),
             shutting_down: AtomicBool::new(false),
         }
+    }
+
+    /// Also probes these inboxes (the queued routes').
+    pub(crate) fn with_inboxes(mut self, inboxes: Vec<Arc<dyn Inbox>>) -> Self {
+        self.inboxes = inboxes;
+        self
     }
 
     /// From now on, answer 503 `shutting_down`.
@@ -75,10 +97,26 @@ impl Health {
                 Err(e) => (Some(false), Some(e)),
             },
         };
+        let mut error = error;
+        let mut inbox_reachable = None;
+        for inbox in &self.inboxes {
+            match probe_inbox(&**inbox).await {
+                Ok(()) => {
+                    inbox_reachable.get_or_insert(true);
+                }
+                Err(e) => {
+                    inbox_reachable = Some(false);
+                    error.get_or_insert(e);
+                    break;
+                }
+            }
+        }
         let (status, label) = if self.shutting_down.load(Ordering::Relaxed) {
             (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
         } else if reachable == Some(false) {
             (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+        } else if inbox_reachable == Some(false) {
+            (StatusCode::SERVICE_UNAVAILABLE, "inbox_unavailable")
         } else {
             (StatusCode::OK, "ok")
         };
@@ -86,6 +124,7 @@ impl Health {
             status: label,
             store: self.kind,
             store_reachable: reachable,
+            inbox_reachable,
             error,
         };
         let mut body = serde_json::to_vec(&report).unwrap_or_default();
@@ -101,6 +140,16 @@ impl Health {
             .await
             .map(drop)
             .map_err(|e| ErrorChain(&e).to_string())
+    }
+}
+
+/// Reads an event that does not exist: a round trip to the inbox that writes nothing.
+async fn probe_inbox(inbox: &dyn Inbox) -> Result<(), String> {
+    let key = EventKey::new("countersign-healthz", "probe");
+    match tokio::time::timeout(INBOX_PROBE_TIMEOUT, inbox.show(&key)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("inbox: {}", ErrorChain(&e))),
+        Err(_) => Err(format!("inbox: no answer within {INBOX_PROBE_TIMEOUT:?}")),
     }
 }
 
@@ -122,6 +171,15 @@ mod tests {
         let (status, body) = h.check().await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(body.starts_with(b"{\"status\":\"shutting_down\""));
+
+        let queued = Health::new(None, "memory")
+            .with_inboxes(vec![Arc::new(countersign_inbox::MemoryInbox::new())]);
+        let (status, body) = queued.check().await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            b"{\"status\":\"ok\",\"store\":\"none\",\"store_reachable\":null,\"inbox_reachable\":true}\n"
+        );
 
         let none = Health::new(None, "memory");
         let (status, body) = none.check().await;

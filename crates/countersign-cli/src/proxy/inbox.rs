@@ -331,6 +331,11 @@ impl Queued {
         Queued::with(settings, inboxes)
     }
 
+    /// The opened inboxes (for `/healthz`).
+    pub(crate) fn inboxes(&self) -> Vec<Arc<dyn Inbox>> {
+        self.inboxes.iter().map(|(_, i)| Arc::clone(i)).collect()
+    }
+
     /// For `--check`: every inbox in memory, nothing opened.
     pub(crate) fn unopened(settings: &Settings) -> Result<Self, CliError> {
         let mut inboxes: Vec<(InboxUrl, Arc<dyn Inbox>)> = Vec::new();

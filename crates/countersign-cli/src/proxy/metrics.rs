@@ -9,6 +9,7 @@
 //! | `countersign_forwarded_total` | counter | `route`, `result` (`2xx`…`5xx`, `error`, `timeout`, `cancelled`) |
 //! | `countersign_events_total` | counter | `route`, `event_type` (forwarded deliveries; the first 32 distinct types of a route, later ones `other`, none `none`) |
 //! | `countersign_handshakes_total` | counter | `route` |
+//! | `countersign_secret_matches_total` | counter | `route`, `secret` (the label of the secret that verified a delivery; `unlabelled` without one — bounded by the route's secrets, at most 16) |
 //! | `countersign_duplicates_total` | counter | `route` (processed already: 200, not forwarded) |
 //! | `countersign_in_flight_conflicts_total` | counter | `route` (409) |
 //! | `countersign_store_errors_total` | counter | `route` |
@@ -30,7 +31,7 @@ use countersign_publish::PublishStats;
 use super::forward::Upstreamed;
 
 /// Rejection reasons with a series of their own (others count as `other`).
-const REASONS: [&str; 14] = [
+const REASONS: [&str; 15] = [
     "missing_header",
     "malformed_header",
     "malformed_timestamp",
@@ -41,6 +42,7 @@ const REASONS: [&str; 14] = [
     "body_too_large",
     "malformed_body",
     "missing_url",
+    "secret_expired",
     "body_read",
     "body_budget",
     "body_timeout",
@@ -86,6 +88,9 @@ pub(crate) struct RouteMetrics {
     event_types: RwLock<Vec<(Box<str>, AtomicU64)>>,
     events_without_type: AtomicU64,
     events_other_type: AtomicU64,
+    /// `(secret label, matches)`, the route's labels in configuration order.
+    secret_labels: Vec<(Box<str>, AtomicU64)>,
+    unlabelled_matches: AtomicU64,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -105,6 +110,8 @@ impl RouteMetrics {
             event_types: RwLock::new(Vec::new()),
             events_without_type: AtomicU64::new(0),
             events_other_type: AtomicU64::new(0),
+            secret_labels: Vec::new(),
+            unlabelled_matches: AtomicU64::new(0),
             buckets: Default::default(),
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
@@ -115,6 +122,27 @@ impl RouteMetrics {
     pub(crate) fn with_publish(mut self, publish: Option<PublishStats>) -> Self {
         self.publish = publish;
         self
+    }
+
+    /// Counts matches for these secret labels (the route's, known at start: bounded).
+    pub(crate) fn with_secret_labels<'a>(
+        mut self,
+        labels: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        for label in labels {
+            if !self.secret_labels.iter().any(|(l, _)| &**l == label) {
+                self.secret_labels.push((label.into(), AtomicU64::new(0)));
+            }
+        }
+        self
+    }
+
+    /// A delivery verified by the secret labelled `label` (`None`: an unlabelled one).
+    pub(crate) fn secret_matched(&self, label: Option<&str>) {
+        let counter = label
+            .and_then(|l| self.secret_labels.iter().find(|(name, _)| &**name == l))
+            .map_or(&self.unlabelled_matches, |(_, c)| c);
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A delivery that verified.
@@ -334,6 +362,28 @@ impl Metrics {
                     get(c),
                 );
             }
+        }
+        family(
+            &mut out,
+            "countersign_secret_matches_total",
+            "counter",
+            "Verified deliveries by the label of the secret that matched (unlabelled: none).",
+        );
+        for r in &self.routes {
+            for (label, c) in &r.secret_labels {
+                sample(
+                    &mut out,
+                    "countersign_secret_matches_total",
+                    &[("route", &r.name), ("secret", label)],
+                    get(c),
+                );
+            }
+            sample(
+                &mut out,
+                "countersign_secret_matches_total",
+                &[("route", &r.name), ("secret", "unlabelled")],
+                get(&r.unlabelled_matches),
+            );
         }
         family(
             &mut out,

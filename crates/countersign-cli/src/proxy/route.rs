@@ -190,7 +190,11 @@ pub(crate) fn build(
                 spec.scheme.name()
             );
         }
-        route_metrics.push(RouteMetrics::new(&spec.name, stats).with_publish(publish_stats));
+        route_metrics.push(
+            RouteMetrics::new(&spec.name, stats)
+                .with_publish(publish_stats)
+                .with_secret_labels(spec.secrets.iter().filter_map(|s| s.label())),
+        );
         let allow = spec
             .methods
             .iter()
@@ -211,7 +215,7 @@ pub(crate) fn build(
     Ok(Router {
         routes,
         metrics: Arc::new(Metrics::new(route_metrics)),
-        health: Health::new(any_dedup.then_some(store), store_kind),
+        health: Health::new(any_dedup.then_some(store), store_kind).with_inboxes(queued.inboxes()),
         body_timeout: settings.body_timeout,
         queued: Arc::clone(queued),
         trusted_proxies: settings.trusted_proxies.clone(),
@@ -232,6 +236,9 @@ fn verify_layer(
         .handshakes(spec.handshakes)
         .trust_forwarded_headers(trust_forwarded)
         .on_rejection(rejection_response);
+    if let Some(token) = &spec.handshake_token {
+        b = b.handshake_token(token.clone());
+    }
     if let Some(t) = spec.tolerance {
         b = b.tolerance(Tolerance::symmetric(t));
     }
@@ -556,6 +563,9 @@ impl Router {
             return reason;
         }
         m.verified();
+        if let Some(verified) = ext.get::<Verified>() {
+            m.secret_matched(verified.secret_label());
+        }
         if let Some(outcome) = ext.get::<countersign_inbox::AcceptOutcome>() {
             self.queued.accepted(index, *outcome);
             return outcome.as_str();

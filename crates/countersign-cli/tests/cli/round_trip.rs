@@ -292,8 +292,8 @@ fn every_listed_preset_round_trips() {
 fn generic_hmac_every_algorithm_and_encoding() {
     let dir = Scratch::new();
     let body = dir.file("body", BODY);
-    for algorithm in ["sha1", "sha256", "sha512"] {
-        for encoding in ["hex", "base64"] {
+    for algorithm in ["md5", "sha1", "sha256", "sha512"] {
+        for encoding in ["hex", "base64", "base64url"] {
             let flags: Vec<String> = [
                 "--preset",
                 "hmac",
@@ -314,12 +314,19 @@ fn generic_hmac_every_algorithm_and_encoding() {
             assert_eq!(signed.stdout.lines().count(), 1, "{signed:?}");
             let value = line.strip_prefix("x-acme-signature: sig=").unwrap();
             let expected_len = match (algorithm, encoding) {
+                ("md5", "hex") => 32,
                 ("sha1", "hex") => 40,
                 ("sha256", "hex") => 64,
                 ("sha512", "hex") => 128,
-                ("sha1", _) => 28,
-                ("sha256", _) => 44,
-                _ => 88,
+                ("md5", "base64") => 24,
+                ("sha1", "base64") => 28,
+                ("sha256", "base64") => 44,
+                ("sha512", "base64") => 88,
+                // base64url: no padding.
+                ("md5", _) => 22,
+                ("sha1", _) => 27,
+                ("sha256", _) => 43,
+                _ => 86,
             };
             assert_eq!(value.len(), expected_len, "{algorithm}/{encoding}: {line}");
             let headers = dir.file("h", signed.stdout.as_bytes());
@@ -366,6 +373,63 @@ fn hmac_default_parameters_are_sha256_hex() {
         r.stdout,
         "x-sig: 5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843\n"
     );
+}
+
+#[test]
+fn hmac_md5_and_base64url_known_answers() {
+    // RFC 2202 test case 2: HMAC-MD5("Jefe", "what do ya want for nothing?").
+    let hex = run(
+        &[
+            "sign",
+            "--preset",
+            "hmac",
+            "--signature-header",
+            "x-sig",
+            "--algorithm",
+            "md5",
+            "--secret",
+            "Jefe",
+        ],
+        b"what do ya want for nothing?",
+    );
+    assert_eq!(hex.stdout, "x-sig: 750c783e6ab0b503eaa86e310a5db738\n");
+    // RFC 4231 case 2 (HMAC-SHA256) in base64url: no `=` padding.
+    let url = run(
+        &[
+            "sign",
+            "--preset",
+            "hmac",
+            "--signature-header",
+            "x-sig",
+            "--encoding",
+            "base64url",
+            "--secret",
+            "Jefe",
+        ],
+        b"what do ya want for nothing?",
+    );
+    assert_eq!(
+        url.stdout,
+        "x-sig: W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM\n"
+    );
+    // The padded spelling is not canonical base64url: refused.
+    let dir = Scratch::new();
+    let body = dir.file("body", b"what do ya want for nothing?");
+    let headers = dir.file(
+        "h",
+        b"x-sig: W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=\n",
+    );
+    let flags: Vec<String> = [
+        "--preset",
+        "hmac",
+        "--signature-header",
+        "x-sig",
+        "--encoding",
+        "base64url",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    verify(&flags, &["Jefe"], &headers, &body).assert_invalid("hmac", "signature_mismatch");
 }
 
 #[test]

@@ -118,7 +118,7 @@ fn sender_chosen_options_only_where_the_sender_chooses() {
         "--signature-header",
         "x-sig",
         "--algorithm",
-        "md5",
+        "md4",
     ]);
     verify_usage_error(&[
         "--preset",

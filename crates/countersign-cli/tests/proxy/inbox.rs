@@ -159,6 +159,11 @@ async fn answers_before_processing() {
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     assert!(!a.headers.contains_key("countersign-duplicate"));
     assert!(took < Duration::from_millis(500), "answered after {took:?}");
+    // /healthz probes the inbox too.
+    let health = get(&proxy.url("/healthz")).await;
+    assert_eq!(health.status, StatusCode::OK, "{health:?}");
+    let report: Value = serde_json::from_slice(&health.body).unwrap();
+    assert_eq!(report["inbox_reachable"], true, "{report}");
 
     until(
         "the upstream got the event",

@@ -16,6 +16,7 @@ mod limits;
 mod ops;
 mod publish;
 mod readme;
+mod request_handshakes;
 mod review;
 mod send;
 mod shutdown;

@@ -11,6 +11,7 @@ use crate::scheme::Scheme;
 mod airtable;
 mod alchemy;
 mod api_key;
+mod api_key_query;
 mod asana;
 mod basic_auth;
 mod bearer_token;
@@ -28,6 +29,7 @@ mod clickup;
 mod coinbase_commerce;
 mod convoy;
 mod convoy_simple;
+mod courier;
 mod customer_io;
 mod discord;
 mod docusign;
@@ -58,18 +60,23 @@ mod line;
 mod linear;
 mod mailgun;
 mod mandrill;
+mod meta;
+mod microsoft_graph;
 mod mux;
 mod notion;
 mod nylas;
 mod openai;
 mod paddle;
 mod pagerduty;
+mod patreon;
 mod paystack;
 mod persona;
 mod pipedrive;
+mod polar;
 mod postmark;
 mod pusher;
 mod razorpay;
+mod recurly;
 mod replicate;
 mod resend;
 mod segment;
@@ -82,6 +89,7 @@ mod square;
 mod squarespace;
 mod standard_webhooks;
 mod stripe;
+mod stytch;
 mod svix;
 mod tally;
 mod telegram;
@@ -97,6 +105,7 @@ mod webex;
 mod webflow;
 mod woocommerce;
 mod workos;
+mod x;
 mod xero;
 mod zendesk;
 mod zoom;
@@ -530,6 +539,11 @@ presets! {
     /// signed, so use TLS). A sender that uses another header is described by a scheme file
     /// (`algorithm = "token"`, `signature_header = "…"`).
     ApiKey => api_key,
+    /// Generic API key in the URL: the `api_key` query parameter must equal the configured
+    /// key (percent-decoded, compared in constant time; nothing is signed, and URLs end up in
+    /// logs, so prefer a header). Needs the URL; another parameter name is a scheme file
+    /// (`algorithm = "token"`, `signature_query = "…"`).
+    ApiKeyQuery => api_key_query,
     /// Generic bearer token: `Authorization: Bearer <token>` must equal the configured token
     /// (constant time; nothing is signed).
     ///
@@ -542,11 +556,49 @@ presets! {
     ///
     /// Source: <https://api-docs.ecwid.com/docs/webhooks>.
     Ecwid => ecwid,
+    /// Stytch (a Svix sender): `svix-*` headers as Svix; `whsec_` secret; event type JSON `source` + `object_type` + `action` (as sent, e.g. `DIRECT.organization.CREATE`).
+    ///
+    /// Source: <https://stytch.com/docs/workspace-management/webhooks>.
+    Stytch => stytch,
+    /// Polar (Standard Webhooks): `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over `id.timestamp.body`. A `whsec_<base64>` secret is decoded as Standard Webhooks does; any other secret (`polar_whs_…`) is used as its own bytes, as Polar's SDKs do. Event type JSON `type`.
+    ///
+    /// Source: <https://polar.sh/docs/integrate/webhooks/endpoints>.
+    Polar => polar,
+    /// Courier outbound webhooks: `courier-signature: t=<unix ms>,signature=<hex>` HMAC-SHA256 over `t.body` with the signing secret; event type JSON `type`.
+    ///
+    /// Source: <https://www.courier.com/docs/platform/workspaces/outbound-webhooks>.
+    Courier => courier,
+    /// Recurly (JSON webhooks): `recurly-signature: <unix ms>,<hex>[,<hex>…]` HMAC-SHA256 over `timestamp.body` with the endpoint's secret key (two signatures for 24 hours after a key is regenerated); tolerance 5 minutes.
+    ///
+    /// Source: <https://docs.recurly.com/recurly-subscriptions/docs/signature-verification>.
+    Recurly => recurly,
+    /// Patreon: `X-Patreon-Signature: <hex>` HMAC-MD5 over the body with the webhook's secret; event type `X-Patreon-Event` (`members:pledge:create`).
+    ///
+    /// Source: <https://docs.patreon.com/#webhooks>.
+    Patreon => patreon,
+    /// Meta (Facebook, Instagram, WhatsApp, Messenger): `X-Hub-Signature-256: sha256=<hex>` HMAC-SHA256 over the body with the app secret; event type JSON `object` (`page`, `whatsapp_business_account`). The `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` verification request is answered with the challenge when the verify token matches the [handshake token](crate::VerifierBuilder::handshake_token) ([`crate::Handshake::meta_verification`]).
+    ///
+    /// Source: <https://developers.facebook.com/docs/graph-api/webhooks/getting-started>.
+    Meta => meta,
+    /// X (Twitter) Account Activity API: `x-twitter-webhooks-signature: sha256=<base64>` HMAC-SHA256 over the body with the consumer secret. The `GET ?crc_token=…` challenge-response check is answered with `{"response_token":"sha256=<base64 HMAC-SHA256(consumer secret, crc_token)>"}` ([`crate::Handshake::x_crc`]).
+    ///
+    /// Source: <https://docs.x.com/x-api/webhooks/introduction>.
+    X => x,
+    /// Microsoft Graph change notifications: nothing is signed; every notification in `value` must carry a `clientState` equal to the configured secret (compared in constant time; notifications that disagree fail). The `POST ?validationToken=…` subscription check is echoed as `text/plain` ([`crate::Handshake::graph_validation`]).
+    ///
+    /// Source: <https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks>.
+    MicrosoftGraph => microsoft_graph,
 }
 
 /// Other spellings in common use, each naming one preset.
 const ALIASES: &[(&str, Preset)] = &[
     ("box-com", Preset::BoxCom),
+    ("facebook", Preset::Meta),
+    ("instagram", Preset::Meta),
+    ("whatsapp", Preset::Meta),
+    ("twitter", Preset::X),
+    ("x-twitter", Preset::X),
+    ("msgraph", Preset::MicrosoftGraph),
     ("cal", Preset::CalCom),
     ("calcom", Preset::CalCom),
     ("checkout", Preset::CheckoutCom),

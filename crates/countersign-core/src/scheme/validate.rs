@@ -48,6 +48,22 @@ fn one(scheme: &Scheme) -> Result<(), ConfigError> {
                 return invalid("a signature in the body needs the single syntax");
             }
         }
+        SignatureSource::JsonArrayField { array, field } => {
+            if array.is_empty() || field.is_empty() {
+                return invalid("the signature's JSON array and field paths must not be empty");
+            }
+            if !matches!(scheme.syntax, SignatureSyntax::Single { .. }) {
+                return invalid("a signature in the body needs the single syntax");
+            }
+        }
+        SignatureSource::QueryParam(name) => {
+            if name.is_empty() {
+                return invalid("the signature's query parameter name is empty");
+            }
+            if !matches!(scheme.syntax, SignatureSyntax::Single { .. }) {
+                return invalid("a signature in the query needs the single syntax");
+            }
+        }
         SignatureSource::Header(_) => {}
     }
     if scheme.algorithm == Algorithm::Token {
@@ -131,7 +147,7 @@ fn one(scheme: &Scheme) -> Result<(), ConfigError> {
                 ..
             }),
             None,
-        ) => {
+        ) if !matches!(scheme.syntax, SignatureSyntax::TimestampFirst { .. }) => {
             return invalid(
                 "timestamp in the signature header needs a key-value syntax with a timestamp key",
             );
@@ -182,6 +198,16 @@ fn one(scheme: &Scheme) -> Result<(), ConfigError> {
             if timestamp_key.as_deref() == Some(signature_key.as_ref()) {
                 return invalid("timestamp and signature keys must differ");
             }
+        }
+        SignatureSyntax::TimestampFirst { separator }
+            if !matches!(
+                scheme.timestamp.as_ref().map(|t| &t.source),
+                Some(TimestampSource::SignatureHeader)
+            ) || separator.is_alphanumeric() =>
+        {
+            return invalid(
+                "timestamp-first syntax needs the timestamp in the signature header and a non-alphanumeric separator",
+            );
         }
         _ => {}
     }

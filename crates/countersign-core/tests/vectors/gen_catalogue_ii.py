@@ -238,6 +238,8 @@ basic("pipedrive", "https://pipedrive.readme.io/docs/guide-for-webhooks", "piped
 
 add("api-key", "the X-API-Key convention", "X-API-Key carries the key", "ak_live_countersign_1",
     compact({"event": "x"}), {"X-API-Key": "ak_live_countersign_1"}, None)
+add("api-key-query", "the ?api_key= convention", "the api_key query parameter carries the key (percent-encoded)",
+    "ak_live/countersign+2", compact({"event": "x"}), {}, None, url="https://example.com/hooks/in?source=acme&api_key=ak_live%2Fcountersign%2B2")
 add("bearer-token", "https://www.rfc-editor.org/rfc/rfc6750#section-2.1", "Authorization: Bearer + the token",
     "bt_countersign_token-1", compact({"event": "x"}), {"Authorization": "Bearer bt_countersign_token-1"}, None)
 
@@ -340,6 +342,68 @@ add("mandrill", "https://mandrill.zendesk.com/hc/en-us/articles/360039232513-How
     "base64 HMAC-SHA1(webhook key, URL + 'mandrill_events' + value)", "mandrill-webhook-key", None,
     {"X-Mandrill-Signature": b64(mac(hashlib.sha1, "mandrill-webhook-key", url + "mandrill_events" + events))}, None, url=url,
     form=[["mandrill_events", events]])
+
+# --- Catalogue III -----------------------------------------------------------------------------
+# Stytch: a Svix sender; the event type joins source, object_type and action as sent.
+standard("stytch", "svix", "https://stytch.com/docs/workspace-management/webhooks",
+         compact({"project_id": "project-test-6c20cd16-73d5-44f7-852c-9a7e7b2ccf62", "event_id": "event-test-5a6b7c8d",
+                  "action": "CREATE", "object_type": "organization", "source": "DIRECT",
+                  "id": "organization-test-07971b06-ac8b-4cdb-9c15-63b17e653931", "timestamp": "2023-11-14T22:13:20Z"}),
+         "DIRECT.organization.CREATE", "msg_2bStytch0000000000000000")
+
+# Polar: Standard Webhooks headers; the SDK base64-encodes the secret before the Standard
+# Webhooks library decodes it again, so a polar_whs_ secret's own bytes are the key...
+polar_body = compact({"type": "order.paid", "timestamp": "2023-11-14T22:13:20Z", "data": {"id": "ord_1", "status": "paid"}})
+polar_legacy = "polar_whs_countersign0legacy0secret"
+sig = b64(mac(S, polar_legacy.encode(), f"msg_polar_1.{NOW}.{polar_body}"))
+add("polar", "https://polar.sh/docs/integrate/webhooks/endpoints",
+    "base64 HMAC-SHA256(the secret's own bytes, id.timestamp.body), as polar-js validateEvent", polar_legacy, polar_body,
+    {"webhook-id": "msg_polar_1", "webhook-timestamp": str(NOW), "webhook-signature": f"v1,{sig}"}, "order.paid", "msg_polar_1", now=NOW)
+out[-1]["id"] = "polar-raw-secret-computed"
+# ...while a whsec_ secret is decoded as in Standard Webhooks.
+polar_std = "whsec_" + b64(hashlib.sha256(b"countersign polar key").digest())
+sig = b64(mac(S, base64.b64decode(polar_std[len("whsec_"):]), f"msg_polar_2.{NOW}.{polar_body}"))
+add("polar", "https://polar.sh/docs/integrate/webhooks/endpoints",
+    "base64 HMAC-SHA256(base64-decoded whsec_ key, id.timestamp.body)", polar_std, polar_body,
+    {"webhook-id": "msg_polar_2", "webhook-timestamp": str(NOW), "webhook-signature": f"v1,{sig}"}, "order.paid", "msg_polar_2", now=NOW)
+out[-1]["id"] = "polar-whsec-computed"
+
+# Courier: t=<unix ms>,signature=<hex> over t.body.
+text = compact({"type": "message:updated", "data": {"id": "1-65f0c1d2-abc", "status": "DELIVERED"}})
+cts = str(NOW * 1000 + 250)
+add("courier", "https://www.courier.com/docs/platform/workspaces/outbound-webhooks", "hex HMAC-SHA256(secret, t.body), ms timestamp",
+    "courier-signing-secret", text,
+    {"courier-signature": f"t={cts},signature=" + hx(mac(S, "courier-signing-secret", f"{cts}.{text}"))}, "message:updated", now=NOW)
+
+# Recurly: <unix ms>,<hex>,<hex>: an old key's signature first, then the current one.
+text = compact({"id": "rsjq6k5p1s2t", "object_type": "subscription", "site_id": "ogu3n2zyk2vf", "event_type": "created",
+                "event_time": "2023-11-14T22:13:20Z", "account_code": "1"})
+rts = str(NOW * 1000 + 500)
+add("recurly", "https://docs.recurly.com/recurly-subscriptions/docs/signature-verification",
+    "hex HMAC-SHA256(secret key, timestamp.body), ms timestamp first, then the signatures", "recurly-endpoint-secret-key", text,
+    {"recurly-signature": f"{rts}," + hx(mac(S, "recurly-old-key", f"{rts}.{text}")) + "," + hx(mac(S, "recurly-endpoint-secret-key", f"{rts}.{text}"))},
+    None, now=NOW)
+
+# Patreon: hex HMAC-MD5 over the body.
+body("patreon", "https://docs.patreon.com/#webhooks", "X-Patreon-Signature", hashlib.md5, "hex", "", "patreon-webhook-secret",
+     compact({"data": {"type": "member", "id": "cd2d0c5e-7e5f-4b40-8d5a-1a2b3c4d5e6f", "attributes": {"patron_status": "active_patron"}}}),
+     "members:pledge:create", extra={"X-Patreon-Event": "members:pledge:create"})
+
+# Meta: sha256=<hex HMAC-SHA256(app secret, body)>.
+body("meta", "https://developers.facebook.com/docs/graph-api/webhooks/getting-started", "X-Hub-Signature-256", S, "hex", "sha256=",
+     "meta-app-secret", compact({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
+         {"field": "messages", "value": {"messaging_product": "whatsapp"}}]}]}), "whatsapp_business_account")
+# X: sha256=<base64 HMAC-SHA256(consumer secret, body)>.
+body("x", "https://docs.x.com/x-api/webhooks/introduction", "x-twitter-webhooks-signature", S, "base64", "sha256=",
+     "x-consumer-secret", compact({"for_user_id": "2244994945", "tweet_create_events": [{"id_str": "1"}]}), None)
+# Microsoft Graph: the clientState of every notification is the secret.
+add("microsoft-graph", "https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks",
+    "every value[].clientState equals the secret", "graph-client-state-1",
+    compact({"value": [{"subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "clientState": "graph-client-state-1",
+                        "changeType": "created", "resource": "Users/1/Messages/2", "tenantId": "84bd8158"},
+                       {"subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "clientState": "graph-client-state-1",
+                        "changeType": "updated", "resource": "Users/1/Messages/3", "tenantId": "84bd8158"}]}),
+    {}, None)
 
 # Keys that must decode: the wrong key of the negative test is another valid one.
 WRONG = {"brex": b64(hashlib.sha256(b"countersign brex other").digest()),

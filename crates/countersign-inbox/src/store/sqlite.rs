@@ -300,7 +300,6 @@ fn open_connection(path: &Path, busy: Duration) -> Result<Connection, InboxError
     Ok(conn)
 }
 
-/// The writer loop: batch, one transaction, commit, answer.
 /// Whether an operation's commit is fsynced before it is answered.
 ///
 /// Accepts are acknowledged to senders, requeues and purges are operators' decisions: those
@@ -317,73 +316,105 @@ fn durable(op: InboxOp) -> bool {
     )
 }
 
+/// The writer loop: batch, commit (durable jobs apart from the rest), answer.
 fn writer(conn: &Connection, rx: &mpsc::Receiver<Job>, window: Duration, max: usize) {
-    let mut batch: Vec<Job> = Vec::with_capacity(max);
+    // Durable jobs (accepts, requeues, purges) share one fsynced commit; the rest (leases,
+    // completions, retries, reads) are committed apart without an fsync, so a worker's
+    // lease or completion never waits behind the disk.
+    let mut durable: Vec<Job> = Vec::with_capacity(max);
+    let mut fast: Vec<Job> = Vec::with_capacity(max);
     let mut replies: Vec<Reply> = Vec::with_capacity(max);
     let mut synced = true;
     while let Ok(first) = rx.recv() {
-        let mut durable = first.durable;
-        batch.push(first);
+        let mut taken = 1;
+        sort_job(first, &mut durable, &mut fast);
         let deadline = Instant::now() + window;
-        while batch.len() < max {
+        while taken < max {
             match rx.try_recv() {
                 Ok(job) => {
-                    durable |= job.durable;
-                    batch.push(job);
+                    taken += 1;
+                    sort_job(job, &mut durable, &mut fast);
                 }
                 Err(mpsc::TryRecvError::Disconnected) => break,
                 Err(mpsc::TryRecvError::Empty) => {
+                    if !fast.is_empty() {
+                        commit(conn, &mut fast, false, &mut synced, &mut replies);
+                    }
                     let left = deadline.saturating_duration_since(Instant::now());
                     // Only commits that will be fsynced are worth waiting for company.
-                    if left.is_zero() || !durable {
+                    if left.is_zero() || durable.is_empty() {
                         break;
                     }
                     match rx.recv_timeout(left) {
                         Ok(job) => {
-                            durable |= job.durable;
-                            batch.push(job);
+                            taken += 1;
+                            sort_job(job, &mut durable, &mut fast);
                         }
                         Err(_) => break,
                     }
                 }
             }
         }
-        if durable != synced {
-            let pragma = if durable {
-                "PRAGMA synchronous=FULL"
-            } else {
-                "PRAGMA synchronous=NORMAL"
-            };
-            if let Err(e) = conn.execute_batch(pragma) {
-                tracing::error!(target: "countersign::inbox", error = %e, "sqlite: cannot set synchronous");
-            } else {
-                synced = durable;
-            }
+        if !fast.is_empty() {
+            commit(conn, &mut fast, false, &mut synced, &mut replies);
         }
-        let begun = if durable == synced {
-            conn.execute_batch("BEGIN IMMEDIATE")
+        if !durable.is_empty() {
+            commit(conn, &mut durable, true, &mut synced, &mut replies);
+        }
+    }
+}
+
+fn sort_job(job: Job, durable: &mut Vec<Job>, fast: &mut Vec<Job>) {
+    if job.durable {
+        durable.push(job);
+    } else {
+        fast.push(job);
+    }
+}
+
+/// Runs `batch` in one transaction (fsynced when `durable`), commits, answers every job.
+fn commit(
+    conn: &Connection,
+    batch: &mut Vec<Job>,
+    durable: bool,
+    synced: &mut bool,
+    replies: &mut Vec<Reply>,
+) {
+    if durable != *synced {
+        let pragma = if durable {
+            "PRAGMA synchronous=FULL"
         } else {
-            // Never commit a durable batch without FULL.
-            Err(rusqlite::Error::InvalidQuery)
+            "PRAGMA synchronous=NORMAL"
         };
-        if let Err(e) = begun {
-            tracing::error!(target: "countersign::inbox", error = %e, "sqlite: cannot begin a transaction");
-            for job in batch.drain(..) {
-                (job.run)(Err(&e))(Some(&e));
-            }
-            continue;
+        if let Err(e) = conn.execute_batch(pragma) {
+            tracing::error!(target: "countersign::inbox", error = %e, "sqlite: cannot set synchronous");
+        } else {
+            *synced = durable;
         }
+    }
+    let begun = if durable == *synced {
+        conn.execute_batch("BEGIN IMMEDIATE")
+    } else {
+        // Never commit a durable batch without FULL.
+        Err(rusqlite::Error::InvalidQuery)
+    };
+    if let Err(e) = begun {
+        tracing::error!(target: "countersign::inbox", error = %e, "sqlite: cannot begin a transaction");
         for job in batch.drain(..) {
-            replies.push((job.run)(Ok(conn)));
+            (job.run)(Err(&e))(Some(&e));
         }
-        let committed = conn.execute_batch("COMMIT");
-        if let Err(e) = &committed {
-            tracing::error!(target: "countersign::inbox", error = %e, "sqlite: commit failed, batch rolled back");
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for reply in replies.drain(..) {
-            reply(committed.as_ref().err());
-        }
+        return;
+    }
+    for job in batch.drain(..) {
+        replies.push((job.run)(Ok(conn)));
+    }
+    let committed = conn.execute_batch("COMMIT");
+    if let Err(e) = &committed {
+        tracing::error!(target: "countersign::inbox", error = %e, "sqlite: commit failed, batch rolled back");
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for reply in replies.drain(..) {
+        reply(committed.as_ref().err());
     }
 }
 

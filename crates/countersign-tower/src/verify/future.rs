@@ -108,6 +108,31 @@ where
     let verifier = &config.verifier;
     let (mut parts, body) = request.into_parts();
 
+    // 1b. Unsigned request handshakes (Meta's GET hub.challenge, X's GET crc_token, Graph's
+    // POST validationToken), recognised by method and query, answered without a body.
+    if config.handshakes
+        && let Some(answer) = verifier.request_handshake(
+            parts.method.as_str(),
+            parts
+                .uri
+                .path_and_query()
+                .map_or("/", http::uri::PathAndQuery::as_str),
+        )
+    {
+        return match answer {
+            Ok(reply) => {
+                tracing::debug!(
+                    target: "countersign",
+                    preset = verifier.scheme().name(),
+                    handshake = reply.name(),
+                    "answered webhook request handshake"
+                );
+                local(handshake_response(reply))
+            }
+            Err(e) => local(reject(&config, e.into(), &parts.method, &parts.uri)),
+        };
+    }
+
     // 2. Headers, timestamp and signature syntax, before the body is read.
     let prepared: Prepared<'_, '_> = match verifier.prepare(&parts.headers) {
         Ok(prepared) => prepared,
@@ -459,8 +484,12 @@ fn handshake_response(reply: HandshakeReply) -> Response<Bytes> {
     let content_type = HeaderValue::from_str(reply.content_type())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let mut response = Response::new(Bytes::from(reply.into_body()));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    // Echoed challenges are text, never something to sniff as markup.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }

@@ -220,6 +220,12 @@ impl VerifyLayerBuilder {
         self.verifier_option("secrets", |b| b.secrets(secrets))
     }
 
+    /// The token unsigned request handshakes must present (Meta's `hub.verify_token`); see
+    /// [`VerifierBuilder::handshake_token`]. Without one, such handshakes are refused.
+    pub fn handshake_token(self, token: impl Into<Secret>) -> Self {
+        self.verifier_option("handshake_token", |b| b.handshake_token(token))
+    }
+
     /// Overrides the timestamp tolerance (default: the scheme's, 300 s each way unless the
     /// provider documents another).
     pub fn tolerance(self, tolerance: Tolerance) -> Self {
@@ -260,6 +266,13 @@ impl VerifyLayerBuilder {
     /// handshake is then an ordinary verified delivery. An unsigned or forged handshake is
     /// rejected like any delivery and never answered; an answered handshake never reaches the
     /// service (nor a `DedupLayer` inside it).
+    ///
+    /// Unsigned **request** handshakes are answered too, before any signature is looked for,
+    /// recognised by method and query: Meta's `GET ?hub.mode=subscribe…` (only with the
+    /// [handshake token](Self::handshake_token)), X's `GET ?crc_token=…` (an HMAC under the
+    /// secret) and Microsoft Graph's `POST ?validationToken=…` (echoed). Echoed values are
+    /// bounded and limited to printable ASCII without markup characters, and sent with
+    /// `X-Content-Type-Options: nosniff`; a refused one is a rejection like any other.
     pub fn handshakes(mut self, answer: bool) -> Self {
         self.handshakes = answer;
         self
