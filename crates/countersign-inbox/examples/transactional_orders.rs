@@ -61,14 +61,17 @@ fn pay<'t>(d: Delivery, tx: &'t Transaction<'t>, schema: &'t str, crash: bool) -
     })
 }
 
-fn worker(inbox: &Arc<PostgresInbox>, schema: String, crash: bool) -> Worker {
+fn worker(
+    inbox: &Arc<PostgresInbox>,
+    schema: String,
+    crash: bool,
+) -> Result<Worker, countersign_inbox::InboxConfigError> {
     let schema: &'static str = Box::leak(schema.into_boxed_str());
     let handler = inbox.transactional(move |d, tx| pay(d, tx, schema, crash));
     Worker::builder(inbox.clone(), handler)
         .lease(LEASE)
         .poll_interval(Duration::from_millis(50))
         .build()
-        .expect("valid worker settings")
 }
 
 #[tokio::main]
@@ -86,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .open()
                 .await?,
         );
-        worker(&inbox, schema.clone(), true)
+        worker(&inbox, schema.clone(), true)?
             .run(std::future::pending())
             .await;
         return Ok(());
@@ -180,7 +183,7 @@ async fn run(
 
     // 3. Another worker gets it again after the lease, and commits update + done together.
     println!("3. another worker, once the {LEASE:?} lease has ended:");
-    let w = worker(&inbox, orders.to_owned(), false);
+    let w = worker(&inbox, orders.to_owned(), false)?;
     let stats = w.stats();
     w.run(async {
         while stats.snapshot().done == 0 {
