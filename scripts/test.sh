@@ -11,6 +11,12 @@
 # RabbitMQ vhosts of their own. Both brokers are installed from Debian's packages
 # (rabbitmq-server, nats-server) when missing and started when not running; the run fails
 # when they do not answer. RABBITMQ_URL / NATS_URL point the suites elsewhere instead.
+#
+# The PostgreSQL inbox suites create (and drop) databases of their own on the server at
+# 127.0.0.1:5432 as user postgres. PostgreSQL is installed from Debian's packages
+# (postgresql) when missing and its cluster started when nothing answers on 5432; the run
+# fails when it cannot connect. DATABASE_URL (or POSTGRES_URL) names another server and a
+# role that may CREATE DATABASE instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +24,8 @@ have_redis() { command -v redis-server >/dev/null 2>&1 && command -v redis-cli >
 have_curl() { command -v curl >/dev/null 2>&1; }
 have_rabbitmq() { command -v rabbitmq-server >/dev/null 2>&1 && command -v rabbitmqctl >/dev/null 2>&1; }
 have_nats() { command -v nats-server >/dev/null 2>&1; }
+have_postgres() { command -v psql >/dev/null 2>&1 && command -v pg_ctlcluster >/dev/null 2>&1 && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; }
+pg_url() { echo "${DATABASE_URL:-${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"; }
 # Whether something accepts TCP connections on 127.0.0.1:$1.
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -28,6 +36,8 @@ have_redis || missing+=(redis-server)
 have_curl || missing+=(curl)
 if [ -z "${RABBITMQ_URL:-}" ] && ! have_rabbitmq; then missing+=(rabbitmq-server); fi
 if [ -z "${NATS_URL:-}" ] && ! have_nats; then missing+=(nats-server); fi
+if [ -z "${DATABASE_URL:-}${POSTGRES_URL:-}" ] && ! have_postgres; then missing+=(postgresql); fi
+if ! command -v psql >/dev/null 2>&1; then missing+=(postgresql-client); fi
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "scripts/test.sh: installing missing Debian packages: ${missing[*]}" >&2
     sudo=""
@@ -90,6 +100,37 @@ if [ -z "${NATS_URL:-}" ]; then
             -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log >&2
     fi
     wait_for_port 4222 30 "nats-server"
+fi
+
+if [ -z "${DATABASE_URL:-}${POSTGRES_URL:-}" ]; then
+    if ! have_postgres; then
+        echo "scripts/test.sh: FATAL: PostgreSQL is required (the inbox suites); install it with: sudo apt-get install postgresql" >&2
+        exit 1
+    fi
+    if ! listening 5432; then
+        echo "scripts/test.sh: starting PostgreSQL (pg_ctlcluster $(ls /etc/postgresql | head -1) main start)" >&2
+        sudo=""
+        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+        $sudo pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start >&2 || true
+    fi
+    wait_for_port 5432 60 "PostgreSQL"
+    if ! psql -X -q -d "$(pg_url)" -c 'SELECT 1' >/dev/null 2>&1; then
+        # A fresh Debian cluster asks TCP clients for a password: give the postgres role one
+        # (over the local socket, as the postgres OS user) and use it.
+        sudo=""
+        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+        if $sudo runuser -u postgres -- psql -X -q -c "ALTER ROLE postgres PASSWORD 'countersign-tests'" >/dev/null 2>&1; then
+            export DATABASE_URL="postgres://postgres:countersign-tests@127.0.0.1:5432/postgres"
+        fi
+    fi
+fi
+for _ in $(seq 1 30); do
+    if psql -X -q -d "$(pg_url)" -c 'SELECT 1' >/dev/null 2>&1; then break; fi
+    sleep 1
+done
+if ! psql -X -q -d "$(pg_url)" -c 'SELECT 1' >/dev/null; then
+    echo "scripts/test.sh: FATAL: cannot connect to PostgreSQL at $(pg_url | sed 's#://\([^:@/]*\):[^@]*@#://\1:***@#') (the inbox suites need a role that may CREATE DATABASE)" >&2
+    exit 1
 fi
 
 cargo test --workspace --all-features --locked "$@"

@@ -1,6 +1,7 @@
 //! `countersign inbox --inbox URL stats|list|show|retry|purge`: inspect and repair the inbox
 //! of queued delivery, also while a proxy is using it (SQLite: WAL, busy timeout; Redis:
-//! each command is one atomic script).
+//! each command is one atomic script; PostgreSQL: any number of receivers, the schema's
+//! migrations applied at start).
 //!
 //! | command | stdout | exit |
 //! |---|---|---|
@@ -33,10 +34,11 @@ use crate::proxy::inbox::InboxUrl;
   countersign inbox --inbox sqlite:inbox.db show evt_1NG8Du2eZvKYlo2C
   countersign inbox --inbox sqlite:inbox.db retry --dead
   countersign inbox --inbox sqlite:inbox.db purge --state done --older-than 72h
-  countersign inbox --inbox 'redis://127.0.0.1:6379/?prefix=shop' stats")]
+  countersign inbox --inbox 'redis://127.0.0.1:6379/?prefix=shop' stats
+  countersign inbox --inbox postgres://postgres@127.0.0.1:5432/app stats")]
 pub(crate) struct InboxArgs {
-    /// The inbox: `sqlite:PATH` or `redis://HOST:PORT/[DB][?prefix=NAME]` (or `env:NAME`), as
-    /// given to `countersign proxy --inbox`.
+    /// The inbox: `sqlite:PATH`, `redis://HOST:PORT/[DB][?prefix=NAME]` or `postgres://…`
+    /// (or `env:NAME`), as given to `countersign proxy --inbox`.
     #[arg(long, value_name = "URL")]
     pub(crate) inbox: String,
 

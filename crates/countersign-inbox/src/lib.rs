@@ -9,7 +9,7 @@
 //! provider ─▶ VerifyLayer ─▶ Accept ───────────────▶ 200 (durable) / 200 duplicate / 503
 //!                              │ accept: event + dedup record, one atomic step
 //!                              ▼
-//!                            Inbox (SQLite file, Redis, memory)
+//!                            Inbox (SQLite file, Redis, PostgreSQL, memory)
 //!                              │ lease (fencing token + deadline) when a slot is free
 //!                              ▼
 //!                            Worker ─▶ handler(Delivery) ─▶ done / retry(backoff) / dead
@@ -48,6 +48,7 @@
 //! |---|---|---|---|
 //! | `SqliteInbox` | `sqlite` (default) | yes: WAL, `synchronous=FULL`, group commit | one machine |
 //! | `RedisInbox` | `redis` | as Redis's AOF: `appendfsync always` / `everysec` (see [Redis](#redis)) | several receivers sharing one queue |
+//! | `PostgresInbox` | `postgres` | yes: every commit waits for the WAL flush | several receivers on one database; exactly-once effects (transactional inbox) |
 //! | [`MemoryInbox`] | — | **no** | tests, examples |
 //!
 //! **Choosing**: one machine (one proxy, or one app process) → SQLite: no server, an fsync per
@@ -161,6 +162,88 @@
 //! **Several receivers.** Receivers (proxies, app processes) sharing one Redis and prefix
 //! share the queue; a worker notices events accepted by another receiver by polling (the
 //! worker's poll interval, 500 ms by default) and those accepted in its own process at once.
+//! ## PostgreSQL
+//!
+//! `PostgresInbox` (feature `postgres`) keeps every event in one table of a schema of its own
+//! (`countersign_inbox` unless the URL's `schema=` parameter or the builder says otherwise),
+//! so any number of receivers — proxies behind a load balancer, workers, `countersign inbox`
+//! — share one queue.
+//!
+//! ### Why `tokio-postgres` + `deadpool-postgres`
+//!
+//! `tokio-postgres` is the tokio-native driver (the `postgres` crate is its blocking
+//! wrapper): prepared statements, binary `bytea`/array parameters, and a plain connection
+//! whose transaction we control statement by statement — what the transactional inbox hands
+//! to handlers. `deadpool-postgres` is its small, widely used pool (bounded size, wait and
+//! create timeouts, per-connection statement cache). `sqlx` would work too, but brings its
+//! own pool, runtime glue and macros, and its transaction type is harder to lend to a
+//! handler. Both are MIT/Apache-2.0 and use the same RustCrypto line as the rest of the
+//! workspace. **No TLS**: connections are plain TCP or a Unix socket (`host=/var/run/postgresql`);
+//! run the inbox's database on a private network, or put a TLS tunnel in front.
+//!
+//! ### The mapping
+//!
+//! - **accept**: concurrent accepts are **group-committed**: writer tasks (4 by default,
+//!   each on its own connection) take every accept queued while the previous batch was
+//!   committing and write them with one multi-row `INSERT … SELECT FROM unnest(…) ON
+//!   CONFLICT (route, id) DO NOTHING RETURNING route, id` — one statement, one transaction,
+//!   one WAL flush — and answer each caller once it returned. Rows go in key order, so two
+//!   batches (also of two receivers) take the unique-index locks in the same order and cannot
+//!   deadlock. A copy in the same batch is answered `Duplicate` with the first; a copy
+//!   arriving on another connection while the first is being written waits for that
+//!   transaction in the unique index (PostgreSQL's own behaviour) and gets `Duplicate` once
+//!   it committed. Keys are `bytea` (any bytes an id may hold, compared byte for byte).
+//! - **lease**: `UPDATE … FROM (SELECT … WHERE state IN ('pending','in_flight') AND next_at
+//!   <= now() ORDER BY next_at LIMIT n FOR UPDATE SKIP LOCKED)` — concurrent workers skip
+//!   each other's rows instead of waiting — setting `in_flight`, `attempts + 1`, the
+//!   deadline `now() + lease` and a token from a sequence (`lease_tokens`: increasing, never
+//!   reused). No lock is held after the statement: the lease is the token and the deadline.
+//!   The due index is partial: `events_due (next_at) WHERE state IN ('pending','in_flight')`.
+//! - **complete / retry / dead**: one `UPDATE … WHERE route = $1 AND id = $2 AND token = $3
+//!   AND state = 'in_flight' AND next_at > now()`; no row changed → [`Fenced::Stale`].
+//! - **requeue, purge, stats, list, show**: one statement each.
+//!
+//! ### Times
+//!
+//! Every stored time but `received_at` is the **database server's**: `now()` (the start of
+//! the statement's transaction) for the due time, lease deadlines, fencing and the purge
+//! cut-off, so receivers whose clocks disagree still agree on leases. A retry time from the
+//! worker is sent as a delay and added to the server's `now()`. The deadline a worker is
+//! given counts from just before its lease request, so it ends no later than the server's
+//! (on synchronised clocks). The transactional done mark compares with `clock_timestamp()`,
+//! since its transaction began before the handler ran.
+//!
+//! ### Durability and bounds
+//!
+//! Every session sets `synchronous_commit=on`: a commit — an accept above all — returns
+//! only once its WAL record is flushed, whatever the server's default. Every statement is
+//! bounded server-side (`statement_timeout`) and every operation client-side (connect,
+//! pool wait, statement: `timeout`, 5 s by default); an operation that cannot finish fails
+//! with an [`InboxError`] and the accept service answers `503` + `Retry-After`. Connections
+//! killed under the pool (`pg_terminate_backend`, a restart) are replaced on the next use.
+//!
+//! ### Migrations
+//!
+//! The schema is created and upgraded by versioned migrations that the library applies in
+//! `PostgresInbox::open` — and therefore the proxy and `countersign inbox` at start. A
+//! `schema_version` table records each applied version. When it is current, opening runs no
+//! DDL at all (one `SELECT`); otherwise the opener takes `pg_advisory_xact_lock` (keyed by
+//! the schema name), re-reads the version, applies what is missing and commits, so several
+//! receivers starting at once take turns and the migrations run once. A schema at a newer
+//! version than this build knows is refused (`InboxError::Corrupt`). Nothing runs DDL at
+//! request time. The role needs `CREATE` on the database for the first start (or an
+//! administrator creates the schema and runs one start with such a role).
+//!
+//! ### The transactional inbox: exactly-once effects
+//!
+//! `PostgresInbox::transactional` wraps a handler that receives the
+//! `tokio_postgres::Transaction` that marks its event done: the handler's writes and the
+//! done mark commit together or not at all. A crash, a panic, an error or a timeout anywhere
+//! before the commit rolls back both; the event is delivered again and its effect applied
+//! once. The transaction locks the event's row first (only while the lease is this
+//! attempt's), so no other receiver delivers it concurrently. See the method's docs and
+//! `examples/transactional_orders.rs` (`cargo run -p countersign-inbox --features postgres
+//! --example transactional_orders`).
 //!
 //! ## Example
 //!
@@ -215,6 +298,7 @@
 //! | retention of done events | [`DEFAULT_RETENTION`] = 72 h |
 //! | SQLite group commit | 1 ms window, up to 512 operations; busy timeout 5 s |
 //! | Redis | prefix `countersign:inbox`, connect timeout 1 s, response timeout 2 s |
+//! | PostgreSQL | schema `countersign_inbox`, pool 16, 4 accept writers, batches up to 512, timeout 5 s |
 //!
 //! ## The public interface is:
 //!
@@ -222,7 +306,9 @@
 //!   [`LeaseRequest`], [`Requeue`], [`ListQuery`], [`InboxStats`], [`InboxFuture`]
 //! - events: [`NewEvent`], [`Event`], [`EventKey`], [`State`], [`LastError`]
 //! - backends: [`MemoryInbox`], `SqliteInbox` ([`sqlite`](crate#backends) feature),
-//!   `RedisInbox`, `RedisInboxBuilder`, `RedisPersistence` ([`redis`](crate#redis) feature)
+//!   `RedisInbox`, `RedisInboxBuilder`, `RedisPersistence` ([`redis`](crate#redis) feature),
+//!   `PostgresInbox`, `PostgresInboxBuilder`, `Transactional`, `TxHandler`, `TxFuture`
+//!   ([`postgres`](crate#postgresql) feature)
 //! - accepting: [`Accept`], [`AcceptBuilder`], [`AcceptOutcome`], [`DUPLICATE_HEADER`]
 //! - delivering: [`Worker`], [`WorkerBuilder`], [`Handler`], [`Delivery`], [`Failure`],
 //!   [`FailureKind`], [`Backoff`], [`WorkerStats`], [`WorkerSnapshot`], [`WorkerReport`]
@@ -248,6 +334,12 @@ pub use store::redis::{
     DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_REDIS_RESPONSE_TIMEOUT,
     RedisInbox, RedisInboxBuilder, RedisPersistence,
 };
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use store::postgres::{
+    DEFAULT_PG_GROUP_MAX, DEFAULT_PG_TIMEOUT, DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, DEFAULT_WRITERS,
+    PostgresInbox, PostgresInboxBuilder, SCHEMA_VERSION, Transactional, TxFuture, TxHandler,
+};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::sqlite::{
@@ -257,6 +349,11 @@ pub use store::{
     Accepted, DEFAULT_LIST_LIMIT, Fenced, Inbox, InboxFuture, InboxStats, Lease, LeaseRequest,
     Leased, ListQuery, Requeue,
 };
+/// The PostgreSQL driver the [`PostgresInbox`] and its transactional handlers use
+/// (re-exported so that handlers name the same version).
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use tokio_postgres;
 pub use worker::{
     Backoff, DEFAULT_CONCURRENCY, DEFAULT_GRACE_PERIOD, DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS,
     DEFAULT_POLL_INTERVAL, DEFAULT_RETENTION, DEFAULT_RETRY_INITIAL, DEFAULT_RETRY_MAX, Delivery,

@@ -359,3 +359,5 @@ macro_rules! conformance {
 conformance!(memory, crate::support::memory);
 conformance!(sqlite, crate::support::sqlite);
 conformance!(redis, crate::support::redis);
+#[cfg(feature = "postgres")]
+conformance!(postgres, crate::support::postgres);

@@ -13,6 +13,9 @@
 //!   publish suites (a throwaway `nats-server -js`; a RabbitMQ vhost created and deleted
 //!   with `rabbitmqctl`).
 //!
+//! - [`PgDatabase`]: a PostgreSQL database of the test's own on the machine's server
+//!   (`DATABASE_URL` / `POSTGRES_URL` to use another), dropped with the guard.
+//!
 //! Everything spawned is killed when its guard drops, and, should the test process die
 //! without unwinding, by a watchdog shell loop that outlives it by at most half a second.
 //! Servers named by `REDIS_URL` / `REDIS_CLUSTER_URLS` are never flushed, killed or
@@ -28,8 +31,10 @@
 )]
 
 mod broker;
+mod postgres;
 
 pub use broker::{BROKER_HINT, NatsServer, RabbitVhost, nats_url, rabbitmq_url, unique_name};
+pub use postgres::{POSTGRES_HINT, PgDatabase, postgres_url, psql};
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -14,6 +14,11 @@
 //!                                                          Retry-After) · other 4xx → dead
 //! ```
 //!
+//! `postgres://…` (or `postgresql://…`) puts the inbox in a PostgreSQL schema shared by every
+//! receiver pointed at it: several proxies behind a load balancer share one queue, each
+//! event is delivered by one of them at a time. Its password never appears in logs, metrics
+//! labels or errors.
+//!
 //! The inbox is also the route's dedup store. `--lease` is the delivery lease and must exceed
 //! `--upstream-timeout`, so that an upstream call never outlives its lease: the event is
 //! never delivered concurrently twice.
@@ -28,7 +33,7 @@ use clap::Args;
 use countersign_inbox::{
     Accept, AcceptOutcome, Backoff, DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTEMPTS,
     DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_RETRY_INITIAL, DEFAULT_RETRY_MAX, Delivery, Failure, Inbox,
-    MemoryInbox, RedisInbox, SqliteInbox, Worker, WorkerStats,
+    MemoryInbox, PostgresInbox, RedisInbox, SqliteInbox, Worker, WorkerStats,
 };
 use http::Request;
 use http::header::{self, HeaderName, HeaderValue};
@@ -53,9 +58,9 @@ pub(crate) const ATTEMPT_HEADER: HeaderName = HeaderName::from_static("countersi
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct InboxFlags {
     /// Queued delivery: store verified deliveries in this inbox and answer 200 once they are
-    /// durable; workers forward them later with retries. `sqlite:PATH`, or
-    /// `redis://[user:password@]host:port/[db][?prefix=NAME]` shared by several proxies
-    /// (or `env:NAME`).
+    /// durable; workers forward them later with retries. `sqlite:PATH`, or shared by several
+    /// proxies `redis://[user:password@]host:port/[db][?prefix=NAME]` or
+    /// `postgres://USER@HOST:PORT/DB[?schema=NAME]` (or `env:NAME` holding one of them).
     /// The inbox is also the dedup store. Without it, deliveries are forwarded synchronously.
     #[arg(long, value_name = "URL", help_heading = "Queued delivery (--inbox)")]
     pub(crate) inbox: Option<String>,
@@ -100,6 +105,8 @@ pub(crate) enum InboxUrl {
         /// `?prefix=` (default `countersign:inbox`).
         prefix: String,
     },
+    /// `postgres://…` / `postgresql://…` (may hold a password: shown redacted).
+    Postgres(String),
 }
 
 impl fmt::Display for InboxUrl {
@@ -112,6 +119,7 @@ impl fmt::Display for InboxUrl {
                 let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
                 write!(f, "{scheme}://{rest}?prefix={prefix}")
             }
+            InboxUrl::Postgres(url) => f.write_str(&redact(url)),
         }
     }
 }
@@ -139,9 +147,16 @@ impl InboxUrl {
         if text.starts_with("redis://") || text.starts_with("rediss://") {
             return parse_redis(text);
         }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            let url = InboxUrl::Postgres(text.to_owned());
+            PostgresInbox::builder(text)
+                .check()
+                .map_err(|e| CliError::Usage(format!("inbox {url}: {}", ErrorChain(&e))))?;
+            return Ok(url);
+        }
         let scheme = text.split_once(':').map_or(text, |(s, _)| s);
         Err(CliError::Usage(format!(
-            "inbox URL: unsupported `{scheme}` (expected sqlite:PATH or redis://HOST:PORT/[DB][?prefix=NAME])"
+            "inbox URL: unsupported `{scheme}` (expected sqlite:PATH, redis://HOST:PORT/[DB][?prefix=NAME] or postgres://USER@HOST/DB)"
         )))
     }
 
@@ -152,7 +167,7 @@ impl InboxUrl {
             InboxUrl::Sqlite(path) if !path.exists() => Err(CliError::Usage(format!(
                 "no inbox at {self}: the file does not exist (the proxy creates it when it starts with --inbox)"
             ))),
-            InboxUrl::Sqlite(_) | InboxUrl::Redis { .. } => Ok(()),
+            InboxUrl::Sqlite(_) | InboxUrl::Redis { .. } | InboxUrl::Postgres(_) => Ok(()),
         }
     }
 
@@ -195,6 +210,13 @@ impl InboxUrl {
                 RedisInbox::builder(url.as_str())
                     .prefix(prefix.as_str())
                     .open()
+                    .await
+                    .map_err(|e| self.cannot_open(e))?,
+            )),
+            // Connects and applies the schema's migrations (idempotent, serialised between
+            // receivers starting at once).
+            InboxUrl::Postgres(url) => Ok(Arc::new(
+                PostgresInbox::open(url.as_str())
                     .await
                     .map_err(|e| self.cannot_open(e))?,
             )),
@@ -256,6 +278,41 @@ fn parse_redis(text: &str) -> Result<InboxUrl, CliError> {
         ));
     }
     Ok(InboxUrl::Redis { url, prefix })
+}
+
+/// A PostgreSQL URL or `key=value` string with its password replaced by `***`.
+fn redact(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            out = format!("{scheme}://{masked}@{host}{tail}");
+        }
+    }
+    // `?password=…` in a URL, `password=…` in a key=value string.
+    let mut redacted = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find("password=") {
+        let starts_word = i == 0 || matches!(rest.as_bytes()[i - 1], b'?' | b'&' | b' ');
+        let (head, tail) = rest.split_at(i + "password=".len());
+        redacted.push_str(head);
+        if starts_word {
+            let end = tail.find(['&', ' ']).unwrap_or(tail.len());
+            redacted.push_str("***");
+            rest = &tail[end..];
+        } else {
+            rest = tail;
+        }
+    }
+    redacted.push_str(rest);
+    redacted
 }
 
 /// A route's queued-delivery settings.
@@ -791,6 +848,11 @@ mod tests {
                 prefix: "countersign:inbox".into()
             }
         );
+        assert_eq!(
+            InboxUrl::parse("postgres://u@127.0.0.1:5432/db?schema=hooks").unwrap(),
+            InboxUrl::Postgres("postgres://u@127.0.0.1:5432/db?schema=hooks".into())
+        );
+        assert!(InboxUrl::parse("postgresql://u@h/db").is_ok());
         for bad in [
             "sqlite:",
             "redis://127.0.0.1/?prefix=",
@@ -798,12 +860,40 @@ mod tests {
             "redis://127.0.0.1/?prefix=a%20b",
             "redis://",
             "rediss://127.0.0.1/",
-            "postgres://x",
+            "postgres://x?schema=Bad-Name",
+            "postgres://x?schema=pg_catalog",
+            "postgres://x?nonsense=1",
             "/tmp/x.db",
             "",
         ] {
             assert!(InboxUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn postgres_passwords_are_never_shown() {
+        for (url, shown) in [
+            (
+                "postgres://u:s3cret@h:5432/db",
+                "postgres://u:***@h:5432/db",
+            ),
+            (
+                "postgresql://u:s3cret@h/db?schema=x",
+                "postgresql://u:***@h/db?schema=x",
+            ),
+            (
+                "postgres://u@h/db?password=s3cret&schema=x",
+                "postgres://u@h/db?password=***&schema=x",
+            ),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+        ] {
+            assert_eq!(redact(url), shown);
+            let parsed = InboxUrl::parse(url).unwrap();
+            assert!(!parsed.to_string().contains("s3cret"));
+            assert!(!format!("{parsed:?}").contains("s3cret"));
+        }
+        let err = InboxUrl::parse("postgres://u:s3cret@h/db?schema=NO").unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod hardening;
 mod harness;
 mod inbox;
 mod inbox_redis;
+mod inbox_pg;
 mod limits;
 mod ops;
 mod publish;

@@ -4,23 +4,59 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use crate::error::InboxError;
 use crate::event::{Event, EventKey, LastError};
+use crate::store::{Fenced, Lease};
+
+/// Where a handler that settles the event itself (the PostgreSQL transactional inbox: its
+/// done mark commits with the handler's writes) leaves the outcome of that write; the worker
+/// then records it instead of completing the event again.
+pub(crate) type Settled = Arc<Mutex<Option<Result<Fenced, InboxError>>>>;
 
 /// One attempt at a stored event, as a handler sees it.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     event: Event,
-    deadline: SystemTime,
+    lease: Lease,
+    settled: Settled,
 }
 
 impl Delivery {
-    pub(crate) fn new(event: Event, deadline: SystemTime) -> Self {
-        Delivery { event, deadline }
+    pub(crate) fn new(event: Event, lease: Lease) -> Self {
+        Delivery {
+            event,
+            lease,
+            settled: Settled::default(),
+        }
+    }
+
+    /// The lease of this attempt (key, fencing token, deadline).
+    #[cfg_attr(
+        not(feature = "postgres"),
+        allow(dead_code, reason = "used by backends that settle in the handler")
+    )]
+    pub(crate) fn lease(&self) -> &Lease {
+        &self.lease
+    }
+
+    /// The slot a settling handler writes its done mark's outcome to.
+    pub(crate) fn settled(&self) -> &Settled {
+        &self.settled
+    }
+
+    /// Records that the handler itself marked the event done (or failed to).
+    #[cfg_attr(
+        not(feature = "postgres"),
+        allow(dead_code, reason = "used by backends that settle in the handler")
+    )]
+    pub(crate) fn settle(&self, outcome: Result<Fenced, InboxError>) {
+        *self.settled.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
     }
 
     /// The provider's event id.
@@ -71,7 +107,7 @@ impl Delivery {
     /// When this attempt's lease ends: finish before it, or the event is delivered again.
     #[must_use]
     pub fn deadline(&self) -> SystemTime {
-        self.deadline
+        self.lease.deadline()
     }
     /// Why the previous attempt failed.
     #[must_use]

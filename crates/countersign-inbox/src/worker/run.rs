@@ -433,7 +433,8 @@ async fn attempt(shared: &Shared, leased: Leased) {
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .saturating_sub(margin(shared.lease));
-        let delivery = Delivery::new(event, lease.deadline());
+        let delivery = Delivery::new(event, lease.clone());
+        let settled = std::sync::Arc::clone(delivery.settled());
         let run = std::panic::AssertUnwindSafe(shared.handler.call(delivery)).catch_unwind();
         let outcome = match tokio::time::timeout(budget, run).await {
             Ok(Ok(result)) => result,
@@ -442,7 +443,18 @@ async fn attempt(shared: &Shared, leased: Leased) {
         };
         stats.0.in_flight.fetch_sub(1, Ordering::Relaxed);
         let (what, written) = match outcome {
-            Ok(()) => ("done", shared.inbox.complete(&lease).await),
+            Ok(()) => {
+                // A settling handler (PostgreSQL transactional inbox) committed the done
+                // mark with its own writes: record that outcome, do not complete again.
+                let by_handler = settled
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                match by_handler {
+                    Some(outcome) => ("done", outcome),
+                    None => ("done", shared.inbox.complete(&lease).await),
+                }
+            }
             Err(failure) => {
                 let (kind, error) = failure.into_parts();
                 match kind {

@@ -102,3 +102,90 @@ pub(crate) fn event(route: &str, id: &str) -> NewEvent {
     )
     .target("/hooks/stripe?x=1")
 }
+
+/// An inbox that keeps a guard (a test database, a server) alive as long as itself.
+#[derive(Debug)]
+pub(crate) struct Kept<I, G> {
+    pub(crate) inbox: I,
+    pub(crate) guard: G,
+}
+
+impl<I: Inbox, G: std::fmt::Debug + Send + Sync> Inbox for Kept<I, G> {
+    fn accept<'a>(
+        &'a self,
+        e: &'a NewEvent,
+    ) -> countersign_inbox::InboxFuture<'a, countersign_inbox::Accepted> {
+        self.inbox.accept(e)
+    }
+    fn lease<'a>(
+        &'a self,
+        r: &'a countersign_inbox::LeaseRequest,
+    ) -> countersign_inbox::InboxFuture<'a, Vec<countersign_inbox::Leased>> {
+        self.inbox.lease(r)
+    }
+    fn complete<'a>(
+        &'a self,
+        l: &'a countersign_inbox::Lease,
+    ) -> countersign_inbox::InboxFuture<'a, countersign_inbox::Fenced> {
+        self.inbox.complete(l)
+    }
+    fn retry<'a>(
+        &'a self,
+        l: &'a countersign_inbox::Lease,
+        at: std::time::SystemTime,
+        e: &'a countersign_inbox::LastError,
+    ) -> countersign_inbox::InboxFuture<'a, countersign_inbox::Fenced> {
+        self.inbox.retry(l, at, e)
+    }
+    fn dead<'a>(
+        &'a self,
+        l: &'a countersign_inbox::Lease,
+        e: &'a countersign_inbox::LastError,
+    ) -> countersign_inbox::InboxFuture<'a, countersign_inbox::Fenced> {
+        self.inbox.dead(l, e)
+    }
+    fn requeue<'a>(
+        &'a self,
+        w: &'a countersign_inbox::Requeue,
+    ) -> countersign_inbox::InboxFuture<'a, u64> {
+        self.inbox.requeue(w)
+    }
+    fn stats(&self) -> countersign_inbox::InboxFuture<'_, countersign_inbox::InboxStats> {
+        self.inbox.stats()
+    }
+    fn list<'a>(
+        &'a self,
+        q: &'a countersign_inbox::ListQuery,
+    ) -> countersign_inbox::InboxFuture<'a, Vec<countersign_inbox::Event>> {
+        self.inbox.list(q)
+    }
+    fn show<'a>(
+        &'a self,
+        k: &'a EventKey,
+    ) -> countersign_inbox::InboxFuture<'a, Option<countersign_inbox::Event>> {
+        self.inbox.show(k)
+    }
+    fn purge(
+        &self,
+        s: countersign_inbox::State,
+        older_than: std::time::Duration,
+    ) -> countersign_inbox::InboxFuture<'_, u64> {
+        self.inbox.purge(s, older_than)
+    }
+    fn wakeup(&self) -> Option<&tokio::sync::Notify> {
+        self.inbox.wakeup()
+    }
+}
+
+/// A `PostgresInbox` in a database of the test's own (dropped with the harness).
+#[cfg(feature = "postgres")]
+pub(crate) async fn postgres() -> Harness {
+    let db = countersign_testkit::PgDatabase::create("conf");
+    let inbox = countersign_inbox::PostgresInbox::open(db.url())
+        .await
+        .unwrap();
+    Harness {
+        inbox: Arc::new(Kept { inbox, guard: db }),
+        dir: None,
+    }
+}
