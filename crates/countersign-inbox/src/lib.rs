@@ -328,17 +328,17 @@ pub use accept::{
 pub use error::{InboxConfigError, InboxError, InboxOp};
 pub use event::{Event, EventKey, LastError, MAX_REASON, NewEvent, State, UnknownState};
 pub use store::memory::MemoryInbox;
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use store::redis::{
-    DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_REDIS_RESPONSE_TIMEOUT,
-    RedisInbox, RedisInboxBuilder, RedisPersistence,
-};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::postgres::{
     DEFAULT_PG_GROUP_MAX, DEFAULT_PG_TIMEOUT, DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, DEFAULT_WRITERS,
     PostgresInbox, PostgresInboxBuilder, SCHEMA_VERSION, Transactional, TxFuture, TxHandler,
+};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use store::redis::{
+    DEFAULT_REDIS_CONNECT_TIMEOUT, DEFAULT_REDIS_INBOX_PREFIX, DEFAULT_REDIS_RESPONSE_TIMEOUT,
+    RedisInbox, RedisInboxBuilder, RedisPersistence,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

@@ -11,10 +11,10 @@ use crate::error::InboxError;
 use crate::event::{Event, EventKey, LastError, NewEvent, State};
 
 pub(crate) mod memory;
-#[cfg(feature = "redis")]
-pub(crate) mod redis;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
