@@ -409,7 +409,14 @@ fn presets_without_event_id_fail_at_build_time() {
             "postmark",
             "pipedrive",
             "api-key",
+            "api-key-query",
             "bearer-token",
+            "courier",
+            "recurly",
+            "patreon",
+            "meta",
+            "x",
+            "microsoft-graph",
         ]
     );
     let err = DedupLayer::builder(MemoryStore::new(), Preset::Zoom)
