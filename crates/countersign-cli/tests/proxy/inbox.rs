@@ -505,7 +505,9 @@ async fn kill_9_mid_run_loses_nothing() {
         "100ms",
     ];
     let proxy = q.start(&upstream.url(), &flags);
-    let ids: Vec<String> = (0..5000).map(|i| unique_id(&format!("k{i}"))).collect();
+    // Far more than can be accepted before the kill below: the kill lands mid-run even when
+    // accepts are fast (all of 5 000 were acked before a kill at 2 500 was noticed once).
+    let ids: Vec<String> = (0..8_000).map(|i| unique_id(&format!("k{i}"))).collect();
     let target = proxy.url("/hooks");
     let sender = tokio::spawn({
         let ids = ids.clone();
@@ -514,7 +516,7 @@ async fn kill_9_mid_run_loses_nothing() {
     // Kill when about half is in, while deliveries run.
     until("half accepted", Duration::from_secs(60), || {
         stats(&q.url)["pending"].as_u64().unwrap_or(0) + stats(&q.url)["done"].as_u64().unwrap_or(0)
-            >= 2500
+            >= 1000
     })
     .await;
     let pid = proxy.pid();
@@ -527,7 +529,7 @@ async fn kill_9_mid_run_loses_nothing() {
     let _ = proxy.wait(Duration::from_secs(5)).await;
     let acked: HashSet<String> = sender.await.unwrap().into_iter().collect();
     assert!(
-        acked.len() >= 2000 && acked.len() < 5000,
+        acked.len() >= 1000 && acked.len() < ids.len(),
         "acked {}",
         acked.len()
     );
@@ -543,7 +545,7 @@ async fn kill_9_mid_run_loses_nothing() {
     let acked_after = send_all(&proxy.url("/hooks"), &rest, 32).await;
     assert_eq!(acked_after.len(), rest.len());
     until("everything delivered", Duration::from_secs(60), || {
-        per_id(&upstream).len() == 5000
+        per_id(&upstream).len() == ids.len()
     })
     .await;
     let counts = per_id(&upstream);
@@ -558,7 +560,7 @@ async fn kill_9_mid_run_loses_nothing() {
         "{redelivered} redeliveries (leases in flight at the kill: at most 16); {delivered_before} delivered before the kill"
     );
     until("all done", Duration::from_secs(10), || {
-        stats(&q.url)["done"] == 5000
+        stats(&q.url)["done"] == ids.len()
     })
     .await;
     eprintln!(

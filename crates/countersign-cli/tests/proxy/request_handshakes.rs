@@ -184,6 +184,11 @@ async fn labelled_secrets_are_counted_and_an_expired_one_is_refused() {
             "{line} not in\n{metrics}"
         );
     }
+    // The refusal's log line is written after the answer: wait for it (bounded).
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !proxy.logs().contains("q3-old") && std::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let logs = proxy.logs();
     assert!(logs.contains("q3-old"), "{logs}");
     assert!(
