@@ -52,7 +52,13 @@ fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     for &preset in Preset::ALL {
         let scheme = preset.scheme();
-        if scheme.algorithm().is_key_pair() || preset == Preset::Mailgun {
+        // api-key-query (the key travels in the URL) and microsoft-graph (the token travels
+        // in every notification of the body) cannot sign headers: their own tests cover them.
+        if scheme.algorithm().is_key_pair()
+            || preset == Preset::Mailgun
+            || preset == Preset::ApiKeyQuery
+            || preset == Preset::MicrosoftGraph
+        {
             continue;
         }
         if let Some(choices) = scheme.sender_choices().cloned() {
