@@ -118,13 +118,15 @@ pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Publisher>, PublishConfi
             url: scheme.map_or_else(|| "<not a URL>".to_owned(), |s| format!("{s}://…")),
             reason: format!(
                 "the scheme must be one of: {}",
-                [
-                    #[cfg(feature = "amqp")]
-                    "amqp://",
-                    #[cfg(feature = "nats")]
-                    "nats://",
-                ]
-                .join(", ")
+                <[&str]>::join(
+                    &[
+                        #[cfg(feature = "amqp")]
+                        "amqp://",
+                        #[cfg(feature = "nats")]
+                        "nats://",
+                    ],
+                    ", "
+                )
             ),
         }),
     }
