@@ -13,7 +13,8 @@
 //! - [`scheme`]: describing how a provider signs — `Scheme` and its parts, handshakes,
 //!   scheme files
 //! - [`presets`]: the provider catalogue
-//! - `inbox`: the durable inbox (feature `inbox`)
+//! - `inbox`: the durable inbox (feature `inbox`: SQLite; `inbox-redis`: Redis;
+//!   `inbox-postgres`: PostgreSQL)
 //! - `publish`: verified events onto RabbitMQ / NATS JetStream (feature `publish`)
 
 /// Verifying deliveries: the [`Verifier`] (sync, no I/O), the tower layer
