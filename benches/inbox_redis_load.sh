@@ -33,10 +33,10 @@ for tool in wrk curl python3 redis-server redis-cli; do
 done
 
 cargo build --release --quiet -p countersign-cli
-cargo build --release --quiet --example proxy_load --example inbox_load
+cargo build --release --quiet -p countersign-bench --bin proxy_load --bin inbox_load
 bin=./target/release/countersign
-deliv=./target/release/examples/proxy_load
-upstream=./target/release/examples/inbox_load
+deliv=./target/release/proxy_load
+upstream=./target/release/inbox_load
 lua=benches/inbox_load.lua
 
 work="$(mktemp -d)"

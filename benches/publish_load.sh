@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of publish mode: wrk sends 1 KiB signed Standard Webhooks deliveries (every
 # request a distinct event) to three `countersign proxy` processes with the in-memory store:
-#   upstream  — the synchronous mode: forwards to an upstream app (examples/proxy_load), 200
+#   upstream  — the synchronous mode: forwards to an upstream app (benches/src/bin/proxy_load.rs), 200
 #               once the app answered;
 #   rabbitmq  — --publish amqp://…?queue=bench on a vhost this script creates (and deletes):
 #               publisher confirms, persistent messages, mandatory; 200 once the broker acked;
@@ -33,9 +33,9 @@ for tool in wrk curl python3 nats-server rabbitmqctl; do
 done
 
 cargo build --release --quiet -p countersign-cli
-cargo build --release --quiet --example proxy_load
+cargo build --release --quiet -p countersign-bench --bin proxy_load
 bin=./target/release/countersign
-helper=./target/release/examples/proxy_load
+helper=./target/release/proxy_load
 lua=benches/proxy_load.lua
 
 work="$(mktemp -d)"

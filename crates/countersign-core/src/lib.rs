@@ -45,7 +45,9 @@
 //!   up to 62 bytes (every preset's) are kept inline in [`Verified`].
 //! - Key-pair schemes (Ed25519, ECDSA P-256) verify with `ed25519-dalek` and RustCrypto's
 //!   `p256`; malformed keys are [`ConfigError`]s when the verifier is built, malformed
-//!   signatures ordinary rejections.
+//!   signatures ordinary rejections. Each is a default-on feature (`ed25519`, `p256`): an
+//!   HMAC-only user can turn them off, and a verifier for a scheme whose feature is off fails
+//!   when it is built with [`ConfigError::FeatureDisabled`] naming it.
 //!
 //! ## Providers
 //!
