@@ -289,7 +289,7 @@ mod tests {
             "a.b.c.d".to_owned(),
             format!("{h}..sig"),
             format!("{h}.e30."),
-            format!(".e30.sig"),
+            ".e30.sig".to_owned(),
             format!("{h}=.e30.sig"),
             long,
         ] {

@@ -96,6 +96,7 @@ mod body;
 mod budget;
 #[cfg(feature = "axum")]
 mod extract;
+pub mod keys;
 mod rejection;
 mod verify;
 

@@ -105,7 +105,8 @@ where
     B::Error: Into<BoxError>,
 {
     let local = |r: Response<Bytes>| Ok(r.map(VerifyResponseBody::local));
-    let verifier = &config.verifier;
+    let current = config.current_verifier();
+    let verifier = &current;
     let (mut parts, body) = request.into_parts();
 
     // 1b. Unsigned request handshakes (Meta's GET hub.challenge, X's GET crc_token, Graph's
