@@ -10,7 +10,9 @@
 //! ([`RotatingVerifier::failed_refreshes`]). The first load must succeed: a layer never
 //! starts without keys.
 //!
-//! Sources: [`StaticKeys`] (fixed) and [`FileKeys`] (a file, reloaded when it changes).
+//! Sources: [`StaticKeys`] (fixed), [`FileKeys`] (a file, reloaded when it changes) and,
+//! with the `https-keys` feature, `HttpsKeys` (a JSON Web Key Set at an `https` URL on a
+//! pinned host, refreshed on a schedule and throttled).
 //!
 //! ```
 //! use countersign_tower::keys::{FileKeys, RotatingVerifier};
@@ -48,8 +50,12 @@ use std::time::Duration;
 use countersign_core::{ConfigError, Secret, Verifier};
 
 mod file;
+#[cfg(feature = "https-keys")]
+mod https;
 
 pub use file::{FileKeys, MAX_KEY_FILE_LEN};
+#[cfg(feature = "https-keys")]
+pub use https::{DEFAULT_MAX_RESPONSE_LEN, HttpsKeys, HttpsKeysBuilder};
 
 /// Where a verifier's keys come from.
 ///
@@ -87,6 +93,23 @@ pub enum KeySourceError {
         /// The bound in bytes.
         limit: usize,
     },
+    /// The key URL is not `https://host[:port]/…` (no user info).
+    #[error("the key URL `{0}` is not an https URL")]
+    InvalidUrl(String),
+    /// The key URL's host matches no allowed host pattern.
+    #[error("the key host `{0}` is not allowed")]
+    HostNotAllowed(String),
+    /// Fetching the keys failed (connection, TLS, HTTP, timeout).
+    #[error("cannot fetch the keys from `{url}`: {reason}")]
+    Fetch {
+        /// The key URL.
+        url: String,
+        /// What failed.
+        reason: &'static str,
+    },
+    /// The key server answered another status than 200 (redirects are not followed).
+    #[error("the key server answered {0}")]
+    Status(u16),
     /// The source holds no key.
     #[error("the key source holds no key")]
     Empty,
