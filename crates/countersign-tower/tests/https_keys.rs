@@ -333,3 +333,72 @@ async fn certificates_for_another_name_or_from_another_ca_are_refused() {
     let err = first_load(HttpsKeys::builder(url(&server, "/jwks")));
     assert!(matches!(err, KeySourceError::Fetch { .. }), "{err}");
 }
+
+/// A `VerifyLayer` over a rotating verifier whose schedule is hourly: a delivery signed with
+/// a key published since the last poll is refused once, wakes the refresher, and is accepted
+/// shortly after — while a flood of forged deliveries reaches the key server at most once per
+/// minimum refresh interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_key_wakes_a_throttled_refresh_through_the_layer() {
+    use axum::routing::post;
+    let keys = serve("localhost").await;
+    let source = HttpsKeys::builder(url(&keys, "/jwks"))
+        .root_certificates_pem(CA)
+        .refresh_interval(Duration::from_secs(3600))
+        .min_refresh_interval(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let rotating = RotatingVerifier::new(source, github).unwrap();
+    let layer = countersign_tower::VerifyLayer::rotating(rotating.clone())
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .route("/github", post(|| async { "handled" }))
+        .route_layer(layer);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let post = |secret: &'static str| {
+        let client = client.clone();
+        async move {
+            let body = br#"{"zen":"hi"}"#;
+            let headers = Signer::new(Preset::Github, secret)
+                .unwrap()
+                .sign(&SignRequest::new(body).id("d-1"))
+                .unwrap();
+            let mut req = http::Request::post(format!("http://{addr}/github"))
+                .body(Full::new(Bytes::from_static(body)))
+                .unwrap();
+            req.headers_mut().extend(headers);
+            client.request(req).await.unwrap().status()
+        }
+    };
+    assert_eq!(post("key-a").await, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+
+    *keys.jwks.lock().unwrap() = jwks(&[("b", "key-b")]);
+    assert_eq!(post("key-b").await, StatusCode::UNAUTHORIZED);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while post("key-b").await != StatusCode::OK {
+        assert!(Instant::now() < deadline, "the refresh was never woken");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(post("key-a").await, StatusCode::UNAUTHORIZED);
+
+    // Forgeries: 60 in ~600 ms may wake at most one fetch per 200 ms.
+    let before = keys.hits.load(Ordering::SeqCst);
+    let started = Instant::now();
+    for _ in 0..60 {
+        assert_eq!(post("forged").await, StatusCode::UNAUTHORIZED);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let fetched = keys.hits.load(Ordering::SeqCst) - before;
+    let allowed = (started.elapsed().as_millis() / 200) as usize + 2;
+    assert!(
+        fetched <= allowed,
+        "{fetched} fetches in {:?}",
+        started.elapsed()
+    );
+}

@@ -44,7 +44,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use countersign_core::{ConfigError, Secret, Verifier};
@@ -171,8 +171,42 @@ struct Shared {
     build: Box<BuildFn>,
     /// Serialises refreshes (the thread's and explicit ones).
     refreshing: Mutex<()>,
+    /// Wakes the refresher before its interval (a delivery signed with an unknown key).
+    wake: Arc<Wake>,
     reloads: AtomicU64,
     failures: AtomicU64,
+}
+
+/// A flag and its condition variable, shared with the refresher thread (which holds only a
+/// weak reference to the rest).
+#[derive(Default)]
+struct Wake {
+    asked: Mutex<bool>,
+    cvar: Condvar,
+}
+
+impl Wake {
+    fn ask(&self) {
+        let mut asked = self
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *asked = true;
+        self.cvar.notify_one();
+    }
+
+    /// Sleeps until asked or `interval` passed.
+    fn wait(&self, interval: Duration) {
+        let asked = self
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (mut asked, _) = self
+            .cvar
+            .wait_timeout_while(asked, interval, |asked| !*asked)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *asked = false;
+    }
 }
 
 impl fmt::Debug for RotatingVerifier {
@@ -206,11 +240,16 @@ impl RotatingVerifier {
             source: Box::new(source),
             build: Box::new(build),
             refreshing: Mutex::new(()),
+            wake: Arc::new(Wake::default()),
             reloads: AtomicU64::new(0),
             failures: AtomicU64::new(0),
         });
         if let Some(interval) = interval {
-            spawn_refresher(Arc::downgrade(&shared), interval.max(MIN_REFRESH_INTERVAL));
+            spawn_refresher(
+                Arc::downgrade(&shared),
+                Arc::clone(&shared.wake),
+                interval.max(MIN_REFRESH_INTERVAL),
+            );
         }
         Ok(RotatingVerifier { shared })
     }
@@ -234,6 +273,16 @@ impl RotatingVerifier {
             self.shared.failures.fetch_add(1, Ordering::Relaxed);
         }
         result
+    }
+
+    /// Asks the background refresher to poll the source now rather than at its next
+    /// interval, without waiting for it. A [`VerifyLayer`](crate::VerifyLayer) does this when
+    /// a delivery's signature matches no current key (it may be signed with a key published
+    /// since the last poll); sources throttle how often they actually fetch
+    /// ([`HttpsKeys`'s minimum refresh interval](crate::keys)). No effect on sources without
+    /// a refresh interval.
+    pub fn refresh_soon(&self) {
+        self.shared.wake.ask();
     }
 
     /// How many times the keys were replaced since the first load.
@@ -281,12 +330,12 @@ impl Shared {
 /// Polls faster than this are slowed down to it.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_millis(10);
 
-fn spawn_refresher(shared: Weak<Shared>, interval: Duration) {
+fn spawn_refresher(shared: Weak<Shared>, wake: Arc<Wake>, interval: Duration) {
     let spawned = std::thread::Builder::new()
         .name("countersign-keys".to_owned())
         .spawn(move || {
             loop {
-                std::thread::sleep(interval);
+                wake.wait(interval);
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };

@@ -446,6 +446,12 @@ fn reject(
     uri: &Uri,
 ) -> Response<Bytes> {
     let status = rejection.status();
+    if let (Some(rotating), VerifyRejection::Verify(e)) = (&config.rotating, &rejection)
+        && e.kind() == countersign_core::ErrorKind::SignatureMismatch
+    {
+        // Perhaps signed with a key published since the last poll (throttled by the source).
+        rotating.refresh_soon();
+    }
     tracing::warn!(
         target: "countersign",
         preset = config.verifier.scheme().name(),
