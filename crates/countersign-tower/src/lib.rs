@@ -78,6 +78,7 @@
 //! | feature | default | what |
 //! |---|---|---|
 //! | `axum` | no | axum 0.8 extractors `VerifiedWebhook` and `Webhook<T>` |
+//! | `https-keys` | no | [`keys`]`::HttpsKeys`: a JSON Web Key Set over HTTPS from a pinned host (tokio, hyper, rustls with ring) |
 //!
 //! ## The public interface is:
 //!
@@ -86,6 +87,9 @@
 //!   [`DEFAULT_BUDGET_RETRY_AFTER`]
 //! - bodies: [`VerifiedBody`] (what the inner service gets), [`VerifyResponseBody`]
 //! - rejections: [`VerifyRejection`], [`BodyReadError`]
+//! - keys that change without a restart: [`keys`] ([`keys::KeySource`],
+//!   [`keys::StaticKeys`], [`keys::FileKeys`], [`keys::RotatingVerifier`],
+//!   [`VerifyLayer::rotating`]; `keys::HttpsKeys` with `https-keys`)
 //! - with `axum`: `VerifiedWebhook`, `Webhook`, `WebhookRejection`
 //! - re-exported from `countersign-core` for convenience: [`Preset`], [`Scheme`],
 //!   [`Verifier`], [`Verified`], [`VerifyError`], [`ErrorKind`], [`ConfigError`], [`Secret`],
