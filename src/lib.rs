@@ -26,6 +26,11 @@ pub mod verify {
         SignError, SignRequest, Signer, SystemClock, Tolerance, Verified, Verifier,
         VerifierBuilder, VerifyError,
     };
+    /// Keys that change without a restart: key sources (a file; a JWKS over HTTPS with
+    /// feature `https-keys`) and the rotating verifier a `VerifyLayer` can take.
+    #[cfg(feature = "tower")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+    pub use countersign_tower::keys;
     #[cfg(feature = "tower")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
     pub use countersign_tower::{
@@ -35,11 +40,6 @@ pub mod verify {
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub use countersign_tower::{VerifiedWebhook, Webhook, WebhookRejection};
-    /// Keys that change without a restart: key sources (a file; a JWKS over HTTPS with
-    /// feature `https-keys`) and the rotating verifier a `VerifyLayer` can take.
-    #[cfg(feature = "tower")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
-    pub use countersign_tower::keys;
 }
 
 /// Exactly-once processing behind the verifier: `DedupLayer`, the stores (memory; Redis
@@ -56,9 +56,9 @@ pub mod scheme {
     pub use countersign_core::{
         Algorithm, DEFAULT_BODY_LIMIT, Encoding, EventIdSource, EventTypeSource, FormParams,
         Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, IntoHeaderName, JwsClaims,
-        KeyFormat, MAX_CHALLENGE_LEN, MAX_JWS_LEN, OneOrMany, Part, Scheme, SchemeBuilder, SchemeConfig, SchemeFileError,
-        SenderChoices, SignatureSource, SignatureSyntax, TimestampSource, TimestampSpec,
-        TimestampUnit, UrlPart,
+        KeyFormat, MAX_CHALLENGE_LEN, MAX_JWS_LEN, OneOrMany, Part, Scheme, SchemeBuilder,
+        SchemeConfig, SchemeFileError, SenderChoices, SignatureSource, SignatureSyntax,
+        TimestampSource, TimestampSpec, TimestampUnit, UrlPart,
     };
 }
 

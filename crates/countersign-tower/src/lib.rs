@@ -78,6 +78,7 @@
 //! | feature | default | what |
 //! |---|---|---|
 //! | `axum` | no | axum 0.8 extractors `VerifiedWebhook` and `Webhook<T>` |
+//! | `sns` | no | [`sns`]`::SnsVerifier`: AWS SNS messages, certificates from pinned hosts (implies `https-keys`) |
 //! | `https-keys` | no | [`keys`]`::HttpsKeys`: a JSON Web Key Set over HTTPS from a pinned host (tokio, hyper, rustls with ring) |
 //!
 //! ## The public interface is:
@@ -102,6 +103,9 @@ mod budget;
 mod extract;
 pub mod keys;
 mod rejection;
+#[cfg(feature = "sns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+pub mod sns;
 mod verify;
 
 pub use body::{VerifiedBody, VerifyResponseBody};

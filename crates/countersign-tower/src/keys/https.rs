@@ -23,10 +23,10 @@ pub const DEFAULT_MAX_RESPONSE_LEN: usize = 64 * 1024;
 /// A host name pattern: labels compared case-insensitively, `*` standing for exactly one
 /// label (`sns.*.amazonaws.com`, `*.example.com`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct HostPattern(String);
+pub(crate) struct HostPattern(pub(crate) String);
 
 impl HostPattern {
-    fn matches(&self, host: &str) -> bool {
+    pub(crate) fn matches(&self, host: &str) -> bool {
         let mut want = self.0.split('.');
         let mut got = host.split('.');
         loop {
@@ -130,66 +130,8 @@ impl HttpsKeys {
         }
     }
 
-    /// One bounded exchange: connect, TLS, `GET`, 200 only, body within the bound.
     async fn fetch(&self) -> Result<Bytes, KeySourceError> {
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|_| self.fetch_error("cannot connect"))?;
-        let name = ServerName::try_from(self.host.clone())
-            .map_err(|_| self.fetch_error("invalid server name"))?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls))
-            .connect(name, tcp)
-            .await
-            .map_err(|_| {
-                self.fetch_error("TLS handshake failed (certificate not trusted for this host?)")
-            })?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|_| self.fetch_error("HTTP handshake failed"))?;
-        tokio::spawn(connection);
-        let path = self
-            .uri
-            .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str);
-        let request = Request::get(path)
-            .header(
-                header::HOST,
-                self.uri.authority().map_or("", |a| a.as_str()),
-            )
-            .header(header::ACCEPT, "application/json")
-            .body(Empty::<Bytes>::new())
-            .map_err(|_| self.fetch_error("cannot build the request"))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|_| self.fetch_error("request failed"))?;
-        if response.status() != StatusCode::OK {
-            // Redirects included: the pinned host is the only one asked.
-            return Err(KeySourceError::Status(response.status().as_u16()));
-        }
-        let declared = response
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > u64::try_from(self.max_len).unwrap_or(u64::MAX)) {
-            return Err(KeySourceError::TooLarge {
-                limit: self.max_len,
-            });
-        }
-        let body = Limited::new(response.into_body(), self.max_len)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    KeySourceError::TooLarge {
-                        limit: self.max_len,
-                    }
-                } else {
-                    self.fetch_error("reading the response failed")
-                }
-            })?;
-        Ok(body.to_bytes())
+        get(&self.tls, &self.uri, &self.host, self.port, self.max_len).await
     }
 
     /// Runs [`fetch`](Self::fetch) on its own thread and runtime (the caller may be inside
@@ -212,6 +154,95 @@ impl HttpsKeys {
                 .map_err(|_| self.fetch_error("the fetch panicked"))?
         })
     }
+}
+
+/// One bounded `GET` over TLS: connect, handshake, 200 only (redirects are not followed),
+/// body within `max_len` (on `Content-Length` and while reading). No timeout: the caller
+/// puts one around it.
+pub(crate) async fn get(
+    tls: &Arc<rustls::ClientConfig>,
+    uri: &Uri,
+    host: &str,
+    port: u16,
+    max_len: usize,
+) -> Result<Bytes, KeySourceError> {
+    let fail = |reason| KeySourceError::Fetch {
+        url: uri.to_string(),
+        reason,
+    };
+    let tcp = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|_| fail("cannot connect"))?;
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| fail("invalid server name"))?;
+    let tls = tokio_rustls::TlsConnector::from(Arc::clone(tls))
+        .connect(name, tcp)
+        .await
+        .map_err(|_| fail("TLS handshake failed (certificate not trusted for this host?)"))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|_| fail("HTTP handshake failed"))?;
+    tokio::spawn(connection);
+    let path = uri
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    let request = Request::get(path)
+        .header(header::HOST, uri.authority().map_or("", |a| a.as_str()))
+        .body(Empty::<Bytes>::new())
+        .map_err(|_| fail("cannot build the request"))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|_| fail("request failed"))?;
+    if response.status() != StatusCode::OK {
+        return Err(KeySourceError::Status(response.status().as_u16()));
+    }
+    let declared = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max_len).unwrap_or(u64::MAX)) {
+        return Err(KeySourceError::TooLarge { limit: max_len });
+    }
+    let body = Limited::new(response.into_body(), max_len)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                KeySourceError::TooLarge { limit: max_len }
+            } else {
+                fail("reading the response failed")
+            }
+        })?;
+    Ok(body.to_bytes())
+}
+
+/// TLS for fetching keys: the web PKI roots, or the PEM certificates given.
+pub(crate) fn client_config(
+    roots_pem: Option<&[u8]>,
+) -> Result<Arc<rustls::ClientConfig>, KeySourceError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match roots_pem {
+        Some(pem) => {
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|_| KeySourceError::Malformed("root certificate PEM"))?;
+                roots
+                    .add(cert)
+                    .map_err(|_| KeySourceError::Malformed("root certificate"))?;
+            }
+            if roots.is_empty() {
+                return Err(KeySourceError::Malformed("no root certificate in the PEM"));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| KeySourceError::Malformed("TLS configuration"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(tls))
 }
 
 impl HttpsKeysBuilder {
@@ -283,33 +314,12 @@ impl HttpsKeysBuilder {
         if !allowed.iter().any(|p| p.matches(&host)) {
             return Err(KeySourceError::HostNotAllowed(host));
         }
-        let mut roots = rustls::RootCertStore::empty();
-        match &self.roots_pem {
-            Some(pem) => {
-                for cert in CertificateDer::pem_slice_iter(pem) {
-                    let cert =
-                        cert.map_err(|_| KeySourceError::Malformed("root certificate PEM"))?;
-                    roots
-                        .add(cert)
-                        .map_err(|_| KeySourceError::Malformed("root certificate"))?;
-                }
-                if roots.is_empty() {
-                    return Err(KeySourceError::Malformed("no root certificate in the PEM"));
-                }
-            }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|_| KeySourceError::Malformed("TLS configuration"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = client_config(self.roots_pem.as_deref())?;
         Ok(HttpsKeys {
             port: uri.port_u16().unwrap_or(443),
             uri,
             host,
-            tls: Arc::new(tls),
+            tls,
             timeout: self.timeout,
             max_len: self.max_len,
             interval: self.interval,

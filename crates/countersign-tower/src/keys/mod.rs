@@ -51,7 +51,7 @@ use countersign_core::{ConfigError, Secret, Verifier};
 
 mod file;
 #[cfg(feature = "https-keys")]
-mod https;
+pub(crate) mod https;
 
 pub use file::{FileKeys, MAX_KEY_FILE_LEN};
 #[cfg(feature = "https-keys")]
