@@ -31,6 +31,10 @@ pub mod verify {
     #[cfg(feature = "tower")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
     pub use countersign_tower::keys;
+    /// AWS SNS messages: RSA over the canonical string, certificates from pinned hosts.
+    #[cfg(feature = "sns")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+    pub use countersign_tower::sns;
     #[cfg(feature = "tower")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
     pub use countersign_tower::{
