@@ -6,6 +6,11 @@
 //! Certificates are cached (a bounded number, oldest evicted first); a fetch is bounded in
 //! size and time like [`HttpsKeys`](crate::keys::HttpsKeys)'s (no redirects).
 //!
+//! The certificate is trusted because it came over TLS from an allowed host; its own chain
+//! and name are not checked (AWS's SDKs do the same). A forged message naming a certificate
+//! that does not exist on an allowed host costs one bounded fetch (answered 503); put a rate
+//! limit in front of the endpoint if that matters.
+//!
 //! `SubscriptionConfirmation` is a handshake: verified like any message, then confirmed by
 //! fetching its (signed) `SubscribeURL` — from an allowed host too — only when the operator
 //! opted in ([`SnsVerifierBuilder::confirm_subscriptions`]); otherwise it is returned for
