@@ -143,7 +143,9 @@ pub fn check(
 ) -> Result<Verified, VerifyError> {
     // URL-bound presets (Twilio, HubSpot v3, …) sign the request URL; without one they
     // stop at `MissingUrl` before parsing anything.
-    let delivery = Delivery::new(headers, body).url(URL).method("POST");
+    let delivery = Delivery::new(headers, body)
+        .url(URL)
+        .method("POST");
     let one = verifier.verify(&delivery);
     let two = verifier
         .prepare(headers)
