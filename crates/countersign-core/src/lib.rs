@@ -66,7 +66,7 @@
 //!   [`EventType`] ([`EventTypePart`])
 //! - [`Signer`], [`SignRequest`]
 //! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSource`],
-//!   [`SignatureSyntax`], [`Part`], [`UrlPart`], [`FormParams`], [`TimestampSpec`],
+//!   [`SignatureSyntax`] ([`JwsClaims`]), [`Part`], [`UrlPart`], [`FormParams`], [`TimestampSpec`],
 //!   [`EventIdSource`], [`EventTypeSource`], [`KeyFormat`], [`SenderChoices`], [`Tolerance`])
 //! - scheme files: [`SchemeConfig`], [`OneOrMany`], [`SchemeFileError`]
 //! - handshakes: [`Handshake`], [`HandshakeTrigger`], [`HandshakeAnswer`], [`HandshakeReply`]
@@ -96,6 +96,7 @@ mod form;
 mod handshake;
 mod header;
 mod json_path;
+mod jws;
 mod keys;
 mod presets;
 mod scheme;
@@ -119,6 +120,7 @@ pub use handshake::{
     Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, MAX_CHALLENGE_LEN,
 };
 pub use header::IntoHeaderName;
+pub use jws::{JwsClaims, MAX_JWS_LEN};
 pub use presets::Preset;
 pub use scheme::{DEFAULT_BODY_LIMIT, Scheme, SchemeBuilder, SenderChoices};
 pub use secret::{KeyFormat, MAX_SECRET_LABEL_LEN, Secret};
