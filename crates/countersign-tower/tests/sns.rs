@@ -128,6 +128,7 @@ fn message(server: &Server, id: &str) -> Value {
 
 fn verifier() -> countersign_tower::sns::SnsVerifierBuilder {
     SnsVerifier::builder()
+        .topic_arn("arn:aws:sns:us-west-2:123456789012:MyTopic")
         .allow_host("localhost")
         .root_certificates_pem(CA)
 }
@@ -298,6 +299,7 @@ async fn signing_cert_urls_elsewhere_are_never_fetched() {
     assert_eq!(server.cert_hits.load(Ordering::SeqCst), 0);
     // The default patterns are AWS's: the test server is not one of them.
     let aws = SnsVerifier::builder()
+        .topic_arn("arn:aws:sns:us-west-2:123456789012:MyTopic")
         .root_certificates_pem(CA)
         .build()
         .unwrap();
@@ -331,7 +333,9 @@ async fn the_certificate_cache_is_bounded_and_fetch_failures_are_503() {
 async fn topics_can_be_pinned() {
     let server = serve().await;
     let v2 = message(&server, "notification-v2");
-    let only_other = verifier()
+    let only_other = SnsVerifier::builder()
+        .allow_host("localhost")
+        .root_certificates_pem(CA)
         .topic_arn("arn:aws:sns:us-west-2:123456789012:Other")
         .build()
         .unwrap();
@@ -397,4 +401,56 @@ async fn subscription_confirmation_is_fetched_only_when_opted_in() {
     let err = opted_in.handle(&body(&generated)).await.unwrap_err();
     assert!(matches!(err, SnsError::UrlNotAllowed(_)), "{err}");
     assert_eq!(server.confirm_hits.load(Ordering::SeqCst), 1);
+}
+
+/// SNS signs with AWS's key whatever the topic: a message published to *anyone's* topic
+/// (an attacker's own AWS account) verifies, and can be POSTed straight to our endpoint.
+/// Without a pinned topic nothing ties a message to us, so the builder refuses.
+#[tokio::test]
+async fn a_verifier_without_a_topic_is_refused_at_build() {
+    let server = serve().await;
+    let err = SnsVerifier::builder()
+        .allow_host("localhost")
+        .root_certificates_pem(CA)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("topic"), "{err}");
+    let err = SnsVerifier::builder()
+        .allow_host("localhost")
+        .root_certificates_pem(CA)
+        .confirm_subscriptions(true)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("topic"), "{err}");
+    // An attacker's topic, genuinely signed (here: by the test key standing for AWS's).
+    let mut theirs = message(&server, "notification-v2");
+    theirs["TopicArn"] = "arn:aws:sns:us-west-2:666666666666:Attacker".into();
+    let theirs = sign_v2(theirs);
+    let err = verifier()
+        .build()
+        .unwrap()
+        .verify(&body(&theirs))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SnsError::TopicNotAllowed(_)), "{err}");
+}
+
+/// The canonical string is `Name\nvalue\n…`, so an authentic message's TopicArn can carry
+/// a signed prefix of any length with newlines; the error must not echo it whole.
+#[tokio::test]
+async fn a_refused_topic_is_not_echoed_whole_in_the_error() {
+    let server = serve().await;
+    let mut m = message(&server, "notification-v2");
+    m["TopicArn"] = format!("{}\nforged log line\n", "x".repeat(100_000)).into();
+    let m = sign_v2(m);
+    let err = verifier()
+        .build()
+        .unwrap()
+        .verify(&body(&m))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SnsError::TopicNotAllowed(_)), "{err}");
+    let text = format!("{err} {err:?}");
+    assert!(text.len() < 1000, "{} bytes", text.len());
+    assert!(!err.to_string().contains('\n'), "{err}");
 }
