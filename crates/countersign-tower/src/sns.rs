@@ -230,8 +230,8 @@ impl fmt::Debug for SnsVerifierBuilder {
 
 impl SnsVerifier {
     /// Starts a verifier: hosts `sns.*.amazonaws.com` and `sns.*.amazonaws.com.cn`, web PKI
-    /// roots, 5 s timeout, certificates up to 16 KiB, 16 cached, any topic, no automatic
-    /// confirmation.
+    /// roots, 5 s timeout, certificates up to 16 KiB, 16 cached, no automatic
+    /// confirmation. At least one [`topic_arn`](SnsVerifierBuilder::topic_arn) is required.
     pub fn builder() -> SnsVerifierBuilder {
         SnsVerifierBuilder {
             allowed: Vec::new(),
@@ -245,7 +245,7 @@ impl SnsVerifier {
     }
 
     fn check_url(&self, url: &str, certificate: bool) -> Result<Uri, SnsError> {
-        let refuse = || SnsError::UrlNotAllowed(url.chars().take(200).collect());
+        let refuse = || SnsError::UrlNotAllowed(echo(url));
         let uri: Uri = url.parse().map_err(|_| refuse())?;
         if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
             return Err(refuse());
@@ -362,7 +362,7 @@ impl SnsVerifier {
             .map_err(|_| SnsError::SignatureMismatch)?;
         // Only an authentic message's topic is worth checking.
         if !self.inner.topics.is_empty() && !self.inner.topics.contains(&parsed.topic_arn) {
-            return Err(SnsError::TopicNotAllowed(parsed.topic_arn));
+            return Err(SnsError::TopicNotAllowed(echo(&parsed.topic_arn)));
         }
         Ok(SnsMessage {
             kind: parsed.kind,
@@ -466,8 +466,16 @@ impl SnsVerifierBuilder {
     /// Builds the verifier.
     ///
     /// # Errors
-    /// [`KeySourceError::Malformed`] for root certificates that cannot be used.
+    /// [`KeySourceError::Malformed`] without a topic ARN, or for root certificates that
+    /// cannot be used.
     pub fn build(self) -> Result<SnsVerifier, KeySourceError> {
+        if self.topics.is_empty() {
+            // AWS signs every account's messages with the same key: without a topic, a
+            // message from anyone's topic verifies.
+            return Err(KeySourceError::Malformed(
+                "an SNS verifier needs at least one topic ARN (AWS signs every account's topics alike)",
+            ));
+        }
         let allowed = if self.allowed.is_empty() {
             vec![
                 HostPattern("sns.*.amazonaws.com".to_owned()),
@@ -489,6 +497,16 @@ impl SnsVerifierBuilder {
             }),
         })
     }
+}
+
+/// Message text echoed in an error: at most 200 characters, control characters replaced
+/// (an authentic message's fields can still hold anything a canonical-string shift put
+/// there).
+fn echo(text: &str) -> String {
+    text.chars()
+        .take(200)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// The fields of a message, read before anything is verified.
