@@ -422,6 +422,7 @@ fn presets_without_event_id_fail_at_build_time() {
             "meta",
             "x",
             "microsoft-graph",
+            "netlify",
         ]
     );
     let err = DedupLayer::builder(MemoryStore::new(), Preset::Zoom)
