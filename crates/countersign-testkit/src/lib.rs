@@ -33,7 +33,10 @@
 mod broker;
 mod postgres;
 
-pub use broker::{BROKER_HINT, NatsServer, RabbitVhost, nats_url, rabbitmq_url, unique_name};
+pub use broker::{
+    BROKER_HINT, NatsServer, RabbitVhost, TANSU_HINT, TansuServer, nats_url, rabbitmq_url,
+    unique_name,
+};
 pub use postgres::{POSTGRES_HINT, PgDatabase, postgres_url, psql};
 
 use std::fmt;
