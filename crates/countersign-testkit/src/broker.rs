@@ -366,7 +366,8 @@ installs it when missing: `cargo install --locked tansu --version 0.6.0 --featur
 (set TANSU to use another binary)";
 
 /// The tansu binary: `TANSU`, else `tansu` on the PATH, else `~/.cargo/bin/tansu`.
-fn tansu_bin() -> String {
+#[must_use]
+pub fn tansu_bin() -> String {
     if let Ok(bin) = std::env::var("TANSU") {
         return bin;
     }

@@ -35,7 +35,7 @@ mod postgres;
 
 pub use broker::{
     BROKER_HINT, NatsServer, RabbitVhost, TANSU_HINT, TansuServer, nats_url, rabbitmq_url,
-    unique_name,
+    tansu_bin, unique_name,
 };
 pub use postgres::{POSTGRES_HINT, PgDatabase, postgres_url, psql};
 
