@@ -96,7 +96,8 @@ fn setup(test: &str, extra: &[&str]) -> (TansuServer, String, Proxy) {
     (tansu, topic, proxy)
 }
 
-const BODY: &[u8] = b"{\"type\":\"invoice.paid\",\"raw\":\"\\u00e9\",\"bin\":\"\x01\"}";
+/// Valid JSON (the preset reads the event type from it) with escapes and raw UTF-8 bytes.
+const BODY: &[u8] = b"{\"type\":\"invoice.paid\",\"raw\":\"\\u00e9\",\"utf8\":\"\xc3\xa9\"}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_is_one_record_with_its_exact_bytes_key_and_headers_and_tampered_is_401() {
