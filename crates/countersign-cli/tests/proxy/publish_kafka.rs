@@ -367,3 +367,58 @@ fn the_readme_kafka_demo_works_as_written() {
         "{all}"
     );
 }
+
+/// A frozen broker (SIGSTOP) has the produce request in its socket: the sender gets 503 at
+/// the publish timeout, but the claim is kept (a retry meanwhile is 409, never a second
+/// produce); once the broker wakes up and acknowledges, the event is done and the retry is
+/// a duplicate — one record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_broker_is_503_without_a_second_record_after_it_wakes_up() {
+    let (tansu, topic, proxy) = setup("kafka_frozen", &[]);
+    let url = proxy.url("/hook");
+    let warm = post(&url, &delivery(&unique_id("kafka_warm"), BODY), BODY).await;
+    assert_eq!(warm.status, StatusCode::OK, "{warm:?}\n{}", proxy.logs());
+
+    tansu.pause();
+    let id = unique_id("kafka_frozen");
+    let headers = delivery(&id, BODY);
+    let started = Instant::now();
+    let frozen = post(&url, &headers, BODY).await;
+    assert_eq!(frozen.status, StatusCode::SERVICE_UNAVAILABLE, "{frozen:?}");
+    assert!(frozen.headers.contains_key("retry-after"));
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "bounded by --upstream-timeout 3s: {:?}",
+        started.elapsed()
+    );
+    let meanwhile = post(&url, &headers, BODY).await;
+    assert_eq!(
+        meanwhile.status,
+        StatusCode::CONFLICT,
+        "the record may still land: the claim is kept, no second produce"
+    );
+
+    tansu.resume();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = post(&url, &headers, BODY).await;
+    while last.status != StatusCode::OK && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        last = post(&url, &headers, BODY).await;
+    }
+    assert_eq!(last.status, StatusCode::OK, "{last:?}\n{}", proxy.logs());
+    assert_eq!(
+        last.headers["countersign-duplicate"], "true",
+        "the late acknowledgement was recorded"
+    );
+    let got = records(&tansu.addr(), &topic).await;
+    assert_eq!(
+        got.iter().filter(|r| r.key == id).count(),
+        1,
+        "one record: {got:?}"
+    );
+    let metrics = get(&proxy.url("/metrics")).await.text();
+    assert!(
+        metrics.contains("countersign_publish_confirmed_late_total{route=\"standard-webhooks\"} 1"),
+        "{metrics}"
+    );
+}
