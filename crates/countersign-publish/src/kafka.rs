@@ -1,40 +1,4 @@
 //! [`KafkaPublisher`]: Apache Kafka (and Kafka-protocol brokers) through `rskafka`.
-//!
-//! # Why `rskafka`
-//!
-//! `rskafka` 0.6 is a small pure-Rust client (no C library, no build-time `cmake`, MIT/Apache)
-//! kept by InfluxData for their own production ingest path. It does what this publisher needs
-//! and no more:
-//!
-//! - **acks=all**: every produce request it sends asks for `acks = -1` (`RequiredAcks::All`;
-//!   the value is fixed by the client, not a setting), so a broker answers only once every
-//!   in-sync replica has the batch. The broker's own wait is bounded by the request's
-//!   `timeout_ms`, which `rskafka` fixes at 30 s.
-//! - **No idempotent producer**: `rskafka` does not implement `InitProducerId` /
-//!   producer sequence numbers (`librdkafka`'s `enable.idempotence`). A produce whose answer
-//!   was lost (the connection died after the request left) reports
-//!   [`FailureKind::Unconfirmed`]: the record may be in the log, the service releases the
-//!   claim, and the sender's retry can write a second copy. That is why the **record key is
-//!   the event id**: every copy of an event lands in the same partition with the same key, and a
-//!   consumer deduplicates on it (or a compacted topic keeps one). We never answer `503` for a
-//!   record that may still land *without saying so*: such a failure is `may_still_land()`, and
-//!   a produce still waiting when the service answers keeps the claim until the broker's
-//!   answer (see the service's docs).
-//! - **Batching** is ours: concurrent publishes to one partition are gathered (up to
-//!   [`linger`](KafkaPublisherBuilder::linger), a record count and a byte size) into one
-//!   produce request, with one request in flight per partition, so throughput grows with
-//!   concurrency instead of paying one round trip per delivery.
-//!
-//! `rdkafka` would bring the idempotent producer but also `librdkafka` (C, a vendored build or
-//! a system library) and its 5-minute default delivery timeout; the trade is written down here
-//! so that it can be revisited.
-//!
-//! # tansu
-//!
-//! The tests run against [tansu](https://crates.io/crates/tansu), an Apache-licensed
-//! Kafka-protocol broker, with its in-memory storage. Differences that matter here: a single
-//! tansu node has no replicas, so `acks=all` means "stored by that node"; with the memory
-//! engine a restart loses every record and topic (the tests create the topic again).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -93,8 +57,7 @@ const MAX_TOPIC_LEN: usize = 249;
 ///   fixed topic) and [`Publisher::check_preset`] (a topic with `{preset}`) say whether it
 ///   exists and, when not, the command that creates it.
 ///
-/// See the [module docs](self) for the choice of client and what it cannot do
-/// (no idempotent producer). TLS and SASL are not built in: the proxy runs beside the broker.
+/// TLS and SASL are not built in: the proxy runs beside the broker.
 ///
 /// ```no_run
 /// use countersign_publish::{KafkaPublisher, Message, Publisher};
@@ -105,6 +68,42 @@ const MAX_TOPIC_LEN: usize = 249;
 /// publisher.publish(Message::new("evt_1", "stripe", "billing", &b"{}"[..])).await?;
 /// # Ok(()) }
 /// ```
+///
+/// # Why `rskafka`
+///
+/// `rskafka` 0.6 is a small pure-Rust client (no C library, no build-time `cmake`, MIT/Apache)
+/// kept by InfluxData for their own production ingest path. It does what this publisher needs
+/// and no more:
+///
+/// - **acks=all**: every produce request it sends asks for `acks = -1` (`RequiredAcks::All`;
+///   the value is fixed by the client, not a setting), so a broker answers only once every
+///   in-sync replica has the batch. The broker's own wait is bounded by the request's
+///   `timeout_ms`, which `rskafka` fixes at 30 s.
+/// - **No idempotent producer**: `rskafka` does not implement `InitProducerId` /
+///   producer sequence numbers (`librdkafka`'s `enable.idempotence`). A produce whose answer
+///   was lost (the connection died after the request left) reports
+///   [`FailureKind::Unconfirmed`]: the record may be in the log, the service releases the
+///   claim, and the sender's retry can write a second copy. That is why the **record key is
+///   the event id**: every copy of an event lands in the same partition with the same key, and a
+///   consumer deduplicates on it (or a compacted topic keeps one). We never answer `503` for a
+///   record that may still land *without saying so*: such a failure is `may_still_land()`, and
+///   a produce still waiting when the service answers keeps the claim until the broker's
+///   answer (see the service's docs).
+/// - **Batching** is ours: concurrent publishes to one partition are gathered (up to
+///   [`linger`](KafkaPublisherBuilder::linger), a record count and a byte size) into one
+///   produce request, with one request in flight per partition, so throughput grows with
+///   concurrency instead of paying one round trip per delivery.
+///
+/// `rdkafka` would bring the idempotent producer but also `librdkafka` (C, a vendored build or
+/// a system library) and its 5-minute default delivery timeout; the trade is written down here
+/// so that it can be revisited.
+///
+/// # tansu
+///
+/// The tests run against [tansu](https://crates.io/crates/tansu), an Apache-licensed
+/// Kafka-protocol broker, with its in-memory storage. Differences that matter here: a single
+/// tansu node has no replicas, so `acks=all` means "stored by that node"; with the memory
+/// engine a restart loses every record and topic (the tests create the topic again).
 #[derive(Clone)]
 pub struct KafkaPublisher {
     inner: Arc<Inner>,
