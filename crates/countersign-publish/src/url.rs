@@ -3,6 +3,7 @@
 
 use url::Url;
 
+#[cfg(any(feature = "amqp", feature = "nats"))]
 use crate::error::PublishConfigError;
 
 #[cfg(any(feature = "amqp", feature = "nats"))]
