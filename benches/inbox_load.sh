@@ -36,6 +36,7 @@ PARTS="${PARTS:-1 2 3}"
 PG_ADMIN="${DATABASE_URL:-${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
 export RUST_LOG="${RUST_LOG:-warn}"
 SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+bench=benches/inbox_load.sh
 
 for tool in wrk curl python3 psql; do
     command -v "$tool" >/dev/null 2>&1 || {
@@ -45,16 +46,17 @@ for tool in wrk curl python3 psql; do
 done
 
 cargo build --release --quiet -p countersign-cli
-cargo build --release --quiet --example proxy_load --example inbox_load
+cargo build --release --quiet -p countersign-bench --bin proxy_load --bin inbox_load
 bin=./target/release/countersign
-deliv=./target/release/examples/proxy_load
-upstream=./target/release/examples/inbox_load
+deliv=./target/release/proxy_load
+upstream=./target/release/inbox_load
 lua=benches/inbox_load.lua
 
 work="$(mktemp -d)"
 pids=()
 pg_dbs=()
 cleanup() {
+    stop_started
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     for d in "${pg_dbs[@]}"; do psql -X -q -d "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done
@@ -68,95 +70,12 @@ pg_db() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {
-    for _ in $(seq 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done
-    echo "benches/inbox_load.sh: $1 did not come up" >&2; exit 1
-}
-json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
-now() { date +%s.%N; }
-
-# start_upstream DELAY_MS RATE → prints its port
-start_upstream() {
-    local port; port=$(free_port)
-    "$upstream" upstream "$port" "$1" "$2" >/dev/null 2>&1 &
-    pids+=("$!")
-    wait_http "http://127.0.0.1:$port/count"
-    echo "$port"
-}
-# start_proxy UPSTREAM_PORT [extra flags…] → prints its port
-start_proxy() {
-    local up=$1; shift
-    local port; port=$(free_port)
-    "$bin" proxy --listen "127.0.0.1:$port" --upstream "http://127.0.0.1:$up" \
-        --preset standard-webhooks --secret "$SECRET" "$@" >/dev/null 2>>"$work/proxy.log" &
-    pids+=("$!")
-    wait_http "http://127.0.0.1:$port/healthz"
-    echo "$port"
-}
-# wrk_run PORT CONNECTIONS DURATION LIMIT [COUNTER] → "rps p50_ms p99_ms requests seconds".
-# With LIMIT > 0 the lua script stops sending after LIMIT answers, and wrk is interrupted
-# (SIGINT: it prints its statistics) as soon as COUNTER (a command printing a number) reaches
-# LIMIT, so that its time is the burst's and not the -d duration's.
-wrk_run() {
-    local port=$1 conns=$2 dur=$3 limit=$4 counter=${5:-}
-    local dir; dir="$work/d$(date +%s%N)"; mkdir -p "$dir"
-    local n=$COUNT; [ "$limit" -gt 0 ] && n=$((limit + conns + 10))
-    "$deliv" deliveries "$n" "r$(date +%s%N)" "$dir"
-    DELIVERIES="$dir/deliveries" BODY="$dir/body" WRK_THREADS=1 LIMIT="$limit" \
-        wrk -t1 -c"$conns" -d"$dur" --timeout 30s --latency -s "$lua" "http://127.0.0.1:$port/hooks" >"$dir/out" &
-    local wrk_pid=$!
-    if [ "$limit" -gt 0 ]; then
-        while kill -0 "$wrk_pid" 2>/dev/null; do
-            if [ "$($counter)" -ge "$limit" ]; then kill -INT "$wrk_pid"; break; fi
-            sleep 0.05
-        done
-    fi
-    wait "$wrk_pid" || true
-    local out; out=$(cat "$dir/out")
-    rm -rf "$dir"
-    if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
-        echo "benches/inbox_load.sh: errors:" >&2; echo "$out" >&2; exit 1
-    fi
-    local ms='function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }'
-    local secs='function secs(v) { sub(/,$/, "", v); if (v ~ /ms$/) return v / 1000; if (v ~ /m$/) return v * 60; return v + 0 }'
-    awk "$ms $secs"'
-        / 50%/ {p50 = ms($2)} / 99%/ {p99 = ms($2)}
-        /requests in/ {n = $1; s = secs($4)}
-        END {printf "%.0f %s %s %s %s\n", n / s, p50, p99, n, s}' <<<"$out"
-}
-count() { curl -s "http://127.0.0.1:$1/count"; }
-# drain INBOX_URL UPSTREAM_PORT MIN_DONE TIMEOUT_S → waits until nothing is pending or in
-# flight; checks; prints the seconds it took
-drain() {
-    local url=$1 up=$2 min=$3 timeout=$4 t0; t0=$(now)
-    while :; do
-        local s; s=$("$bin" inbox --inbox "$url" stats)
-        if [ "$(json "$s" pending)" = 0 ] && [ "$(json "$s" in_flight)" = 0 ]; then break; fi
-        if awk -v a="$(now)" -v b="$t0" -v t="$timeout" 'BEGIN {exit !(a - b > t)}'; then
-            echo "benches/inbox_load.sh: queue did not drain in ${timeout}s: $s" >&2; exit 1
-        fi
-        sleep 0.2
-    done
-    local t1; t1=$(now)
-    local s c; s=$("$bin" inbox --inbox "$url" stats); c=$(count "$up")
-    local done dead hits distinct
-    done=$(json "$s" done); dead=$(json "$s" dead); hits=$(json "$c" hits); distinct=$(json "$c" distinct)
-    if [ "$dead" != 0 ] || [ "$distinct" != "$done" ] || [ "$hits" != "$distinct" ] || [ "$done" -lt "$min" ]; then
-        echo "benches/inbox_load.sh: check failed: inbox $s, upstream $c, wrk answers $min" >&2; exit 1
-    fi
-    awk -v a="$t1" -v b="$t0" 'BEGIN {printf "%.3f\n", a - b}'
-}
+# shellcheck source=benches/inbox_lib.sh
+source benches/inbox_lib.sh
 upstream_distinct() { json "$(count "$UP")" distinct; }
 inbox_total() {
     local s; s=$("$bin" inbox --inbox "$DB" stats)
     echo $(( $(json "$s" pending) + $(json "$s" in_flight) + $(json "$s" done) + $(json "$s" dead) ))
-}
-check_direct() {
-    local c; c=$(count "$1")
-    if [ "$(json "$c" hits)" != "$(json "$c" distinct)" ] || [ "$(json "$c" distinct)" -lt "$2" ]; then
-        echo "benches/inbox_load.sh: direct check failed: upstream $c, wrk answers $2" >&2; exit 1
-    fi
 }
 
 echo "machine: $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -170,10 +89,11 @@ for round in $(seq "$ROUNDS"); do
     px_q=$(start_proxy "$up_q" --inbox "$db")
     read -r d_rps _ d_p99 d_n _ <<<"$(wrk_run "$px_d" "$CONNECTIONS" "$DURATION" 0)"
     check_direct "$up_d" "$d_n"
-    t0=$(now)
+    # wrk's own time plus the drain's: the time to generate the signed deliveries (before
+    # wrk starts) counts for neither mode.
     read -r q_rps _ q_p99 q_n q_s <<<"$(wrk_run "$px_q" "$CONNECTIONS" "$DURATION" 0)"
     drain_s=$(drain "$db" "$up_q" "$q_n" 600)
-    total_s=$(awk -v a="$(now)" -v b="$t0" 'BEGIN {print a - b}')
+    total_s=$(awk -v a="$q_s" -v b="$drain_s" 'BEGIN {print a + b}')
     done_n=$(json "$("$bin" inbox --inbox "$db" stats)" done)
     q_eps=$(awk -v n="$done_n" -v s="$total_s" 'BEGIN {printf "%.0f", n / s}')
     printf 'round %s: direct/memory %.0f events/s (p99 %s ms) | queued/sqlite accepted %.0f/s (p99 %s ms), %s events done in %.2f s incl. %.2f s drain = %s events/s (%.3f× direct)\n' \
@@ -183,16 +103,15 @@ for round in $(seq "$ROUNDS"); do
     up_p=$(start_upstream 0 0)
     pgu=$(pg_db "t$round")
     px_p=$(start_proxy "$up_p" --inbox "$pgu")
-    t0=$(now)
-    read -r p_rps _ p_p99 p_n _ <<<"$(wrk_run "$px_p" "$CONNECTIONS" "$DURATION" 0)"
+    read -r p_rps _ p_p99 p_n p_s <<<"$(wrk_run "$px_p" "$CONNECTIONS" "$DURATION" 0)"
     drain_p=$(drain "$pgu" "$up_p" "$p_n" 600)
-    total_p=$(awk -v a="$(now)" -v b="$t0" 'BEGIN {print a - b}')
+    total_p=$(awk -v a="$p_s" -v b="$drain_p" 'BEGIN {print a + b}')
     done_p=$(json "$("$bin" inbox --inbox "$pgu" stats)" done)
     p_eps=$(awk -v n="$done_p" -v s="$total_p" 'BEGIN {printf "%.0f", n / s}')
     printf 'round %s: queued/postgres accepted %.0f/s (p99 %s ms), %s events done in %.2f s incl. %.2f s drain = %s events/s (%.3f× direct, %.3f× sqlite)\n' \
         "$round" "$p_rps" "$p_p99" "$done_p" "$total_p" "$drain_p" "$p_eps" "$(awk -v a="$p_eps" -v b="$d_rps" 'BEGIN {print a / b}')" "$(awk -v a="$p_eps" -v b="$q_eps" 'BEGIN {print a / b}')"
     sum_p=$(awk -v a="$sum_p" -v b="$p_eps" 'BEGIN {print a + b}')
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=()
+    stop_started; wait 2>/dev/null || true
 done
 printf 'mean: direct/memory %.0f events/s, queued/sqlite %.0f events/s: %.3f×, queued/postgres %.0f events/s: %.3f×\n' \
     "$(awk -v s="$sum_d" -v n="$ROUNDS" 'BEGIN {print s / n}')" "$(awk -v s="$sum_q" -v n="$ROUNDS" 'BEGIN {print s / n}')" \
@@ -211,16 +130,15 @@ read -r q_rps q_p50 q_p99 q_n _ <<<"$(DB=$db wrk_run "$px_q" "$CONNECTIONS" 300s
 drain_s=$(drain "$db" "$up_q" "$q_n" 300)
 printf 'direct/memory: p50 %s ms, p99 %s ms | queued/sqlite: p50 %s ms, p99 %s ms (%s answers, %.0f/s); drained in %s s, checked\n' \
     "$d_p50" "$d_p99" "$q_p50" "$q_p99" "$q_n" "$q_rps" "$drain_s"
-for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=()
+stop_started; wait 2>/dev/null || true
 
 echo "3. burst: $BURST events as fast as wrk sends them (-c$CONNECTIONS), upstream limited to $BURST_RATE/s"
 up=$(start_upstream 0 "$BURST_RATE")
 db="sqlite:$work/burst.db"
 px=$(start_proxy "$up" --inbox "$db")
-t0=$(now)
 read -r b_rps b_p50 b_p99 b_n b_s <<<"$(DB=$db wrk_run "$px" "$CONNECTIONS" 300s "$BURST" inbox_total)"
 drain_s=$(drain "$db" "$up" "$b_n" 600)
-total_s=$(awk -v a="$(now)" -v b="$t0" 'BEGIN {print a - b}')
+total_s=$(awk -v a="$b_s" -v b="$drain_s" 'BEGIN {print a + b}')
 s=$("$bin" inbox --inbox "$db" stats)
 printf 'acknowledged %s in %s s (%.0f/s, p99 %s ms); queue drained %.1f s later (%.0f events/s delivered); inbox %s; checked: none lost, none twice\n' \
     "$b_n" "$b_s" "$b_rps" "$b_p99" "$drain_s" "$(awk -v n="$(json "$s" done)" -v t="$total_s" 'BEGIN {print n / t}')" "$s"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Load test of examples/load_server.rs with wrk (Debian package `wrk`), 1 KiB signed JSON
+# Load test of benches/src/bin/load_server.rs with wrk (Debian package `wrk`), 1 KiB signed JSON
 # bodies, all routes in one server process:
 #
 #   SUITE=verify — one signed delivery sent over and over (wrk's static request):
 #     /bare (no layer) vs /verified (VerifyLayer) vs /inline (verification by hand in the
 #     handler, to separate the cost of verifying from the cost of the layer).
 #   SUITE=dedup — a NEW event per request, signed in advance (wrk has no HMAC; see
-#     examples/load_server.rs): /bare vs /verified vs /dedup-memory (VerifyLayer → DedupLayer
+#     benches/src/bin/load_server.rs): /bare vs /verified vs /dedup-memory (VerifyLayer → DedupLayer
 #     on a MemoryStore) vs /dedup-redis (the same on a RedisStore: a throwaway redis-server
 #     on a free port, or REDIS_URL). Every dedup run is checked: no non-2xx answer, no
 #     duplicate, one claim per request — i.e. every request really was a new event.
@@ -46,7 +46,7 @@ for tool in wrk curl bc; do
     fi
 done
 
-cargo build --release --quiet --example load_server
+cargo build --release --quiet -p countersign-bench --bin load_server
 work="$(mktemp -d)"
 server="" redis=""
 cleanup() {
@@ -78,7 +78,7 @@ if [ "$SUITE" != verify ]; then
     env_args+=(LOAD_REDIS_URL="$redis_url" LOAD_EVENTS="$EVENTS"
                LOAD_EVENTS_FILE="$work/events.txt" LOAD_EVENTS_LUA="$work/events.lua")
 fi
-env "${env_args[@]}" ./target/release/examples/load_server >"$work/server.log" 2>&1 &
+env "${env_args[@]}" ./target/release/load_server >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1200); do # signing the events takes a few seconds per million
     grep -q listening "$work/server.log" 2>/dev/null && curl -s -o /dev/null "http://127.0.0.1:$PORT/stats" && break

@@ -5,7 +5,7 @@
 # warm-up the counters are zeroed, N sequential keep-alive requests (1 KiB Standard Webhooks
 # deliveries, distinct events) are sent by a small Python client, and the counts are dumped:
 #
-#   - passthrough: the bare hyper pass-through proxy of examples/proxy_load.rs (the floor: one
+#   - passthrough: the bare hyper pass-through proxy of benches/src/bin/proxy_load.rs (the floor: one
 #     HTTP server hop + one HTTP client hop, nothing else);
 #   - memory: `countersign proxy` with the in-memory store, access log on (RUST_LOG=info);
 #   - memory, no log: the same with RUST_LOG=warn;
@@ -29,9 +29,9 @@ for tool in valgrind callgrind_control callgrind_annotate redis-server python3 c
     command -v "$tool" >/dev/null 2>&1 || { echo "benches/proxy_instructions.sh: $tool not found" >&2; exit 1; }
 done
 cargo build --release --quiet -p countersign-cli
-cargo build --release --quiet --example proxy_load
+cargo build --release --quiet -p countersign-bench --bin proxy_load
 bin=./target/release/countersign
-helper=./target/release/examples/proxy_load
+helper=./target/release/proxy_load
 
 work="$(mktemp -d)"
 pids=()

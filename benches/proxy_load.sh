@@ -37,9 +37,9 @@ for tool in wrk redis-server curl python3; do
 done
 
 cargo build --release --quiet -p countersign-cli
-cargo build --release --quiet --example proxy_load
+cargo build --release --quiet -p countersign-bench --bin proxy_load
 bin=./target/release/countersign
-helper=./target/release/examples/proxy_load
+helper=./target/release/proxy_load
 lua=benches/proxy_load.lua
 
 work="$(mktemp -d)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of publish mode: wrk sends 1 KiB signed Standard Webhooks deliveries (every
 # request a distinct event) to three `countersign proxy` processes with the in-memory store:
-#   upstream  — the synchronous mode: forwards to an upstream app (examples/proxy_load), 200
+#   upstream  — the synchronous mode: forwards to an upstream app (benches/src/bin/proxy_load.rs), 200
 #               once the app answered;
 #   rabbitmq  — --publish amqp://…?queue=bench on a vhost this script creates (and deletes):
 #               publisher confirms, persistent messages, mandatory; 200 once the broker acked;
@@ -46,10 +46,10 @@ for tool in "${tools[@]}"; do
 done
 
 cargo build --release --quiet -p countersign-cli
-cargo build --release --quiet --example proxy_load
+cargo build --release --quiet -p countersign-bench --bin proxy_load
 if want kafka; then cargo build --release --quiet -p countersign-publish --features kafka --example kafka_read; fi
 bin=./target/release/countersign
-helper=./target/release/examples/proxy_load
+helper=./target/release/proxy_load
 kafka_read=./target/release/examples/kafka_read
 lua=benches/proxy_load.lua
 

@@ -7,13 +7,14 @@
 //! tower-http exposes `limit::{RequestBodyLimitLayer, ResponseBody}`):
 //!
 //! - [`verify`]: verifying deliveries — the verifier, the tower layer, its bodies and
-//!   rejections, the axum extractors, signing, clocks, errors
+//!   rejections, the axum extractors, rotating keys (`verify::keys`), signing, clocks, errors
 //! - [`dedup`]: exactly-once processing — `DedupLayer`, the stores, keys, stats (feature
 //!   `dedup`)
 //! - [`scheme`]: describing how a provider signs — `Scheme` and its parts, handshakes,
 //!   scheme files
 //! - [`presets`]: the provider catalogue
-//! - `inbox`: the durable inbox (feature `inbox`)
+//! - `inbox`: the durable inbox (feature `inbox`: SQLite; `inbox-redis`: Redis;
+//!   `inbox-postgres`: PostgreSQL)
 //! - `publish`: verified events onto RabbitMQ / NATS JetStream (feature `publish`)
 
 /// Verifying deliveries: the [`Verifier`] (sync, no I/O), the tower layer
@@ -26,6 +27,15 @@ pub mod verify {
         SignError, SignRequest, Signer, SystemClock, Tolerance, Verified, Verifier,
         VerifierBuilder, VerifyError,
     };
+    /// Keys that change without a restart: key sources (a file; a JWKS over HTTPS with
+    /// feature `https-keys`) and the rotating verifier a `VerifyLayer` can take.
+    #[cfg(feature = "tower")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+    pub use countersign_tower::keys;
+    /// AWS SNS messages: RSA over the canonical string, certificates from pinned hosts.
+    #[cfg(feature = "sns")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+    pub use countersign_tower::sns;
     #[cfg(feature = "tower")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
     pub use countersign_tower::{
@@ -50,10 +60,10 @@ pub mod dedup {
 pub mod scheme {
     pub use countersign_core::{
         Algorithm, DEFAULT_BODY_LIMIT, Encoding, EventIdSource, EventTypeSource, FormParams,
-        Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, IntoHeaderName, KeyFormat,
-        MAX_CHALLENGE_LEN, OneOrMany, Part, Scheme, SchemeBuilder, SchemeConfig, SchemeFileError,
-        SenderChoices, SignatureSource, SignatureSyntax, TimestampSource, TimestampSpec,
-        TimestampUnit, UrlPart,
+        Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, IntoHeaderName, JwsClaims,
+        KeyFormat, MAX_CHALLENGE_LEN, MAX_JWS_LEN, OneOrMany, Part, Scheme, SchemeBuilder,
+        SchemeConfig, SchemeFileError, SenderChoices, SignatureSource, SignatureSyntax,
+        TimestampSource, TimestampSpec, TimestampUnit, UrlPart,
     };
 }
 

@@ -15,7 +15,9 @@ use countersign::scheme::EventIdSource;
 use countersign::{DedupLayer, MemoryStore, Preset};
 use futures_util::future::join_all;
 use http::StatusCode;
-use support::{Answer, Delivery, Harness, Kind, SLACK_SECRET, client, now, send, serve};
+use support::{
+    Answer, Delivery, Harness, Kind, SLACK_SECRET, TEST, client, now, run_key, send, serve,
+};
 
 /// Concurrent deliveries per event.
 const BURST: usize = 64;
@@ -26,7 +28,7 @@ const ROUNDS: usize = 80;
 /// are — `ROUNDS` times: the handler runs exactly once per event; the others get 409 +
 /// `Retry-After` while it runs and 200 + `countersign-duplicate: true` after.
 async fn concurrent_deliveries_run_the_handler_once(kind: Kind) {
-    let h = Harness::new(kind).await;
+    let h = Harness::new(kind, TEST).await;
     let app = serve(&h.store).await;
     let client = client();
     let (mut in_flight, mut duplicates) = (0u64, 0u64);
@@ -50,7 +52,7 @@ async fn concurrent_deliveries_run_the_handler_once(kind: Kind) {
         let answers: Vec<Answer> =
             join_all(copies.iter().map(|d| send(&client, app.addr, d))).await;
         assert_eq!(
-            app.effects.count(preset, &id),
+            app.effects.count(&run_key(preset, &id)),
             1,
             "round {round}: side effects"
         );
@@ -117,7 +119,7 @@ async fn concurrent_deliveries_run_the_handler_once(kind: Kind) {
 /// the test started — Redis's own command counts stay as they were), the handler never runs.
 /// The genuine delivery afterwards is claimed and recorded, so the checks can see a claim.
 async fn rejected_deliveries_make_no_claim(kind: Kind) {
-    let h = Harness::new(kind).await;
+    let h = Harness::new(kind, TEST).await;
     let app = serve(&h.store).await;
     let client = client();
     let writes = h.write_calls();
@@ -183,7 +185,7 @@ async fn rejected_deliveries_make_no_claim(kind: Kind) {
 /// before the dedup layer: the challenge comes back, nothing is claimed, the handler does
 /// not run. A forged one is a 401. An ordinary Slack event is claimed and handled.
 async fn handshake_is_answered_and_never_claims(kind: Kind) {
-    let h = Harness::new(kind).await;
+    let h = Harness::new(kind, TEST).await;
     let app = serve(&h.store).await;
     let client = client();
     let writes = h.write_calls();
@@ -216,7 +218,7 @@ async fn handshake_is_answered_and_never_claims(kind: Kind) {
     assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "run 1"));
     let a = send(&client, app.addr, &event).await;
     assert_eq!((a.status, a.duplicate), (StatusCode::OK, true));
-    assert_eq!(app.effects.count(Preset::Slack, "Ev08MFMKH6"), 1);
+    assert_eq!(app.effects.count(&run_key(Preset::Slack, "Ev08MFMKH6")), 1);
     assert_eq!(h.record_count(), 1);
 }
 
@@ -224,7 +226,7 @@ async fn handshake_is_answered_and_never_claims(kind: Kind) {
 /// timeout and the handler is not called (not even for a duplicate of a processed event);
 /// when the store is back, the next retry runs the handler once.
 async fn store_down_answers_503_without_calling_the_handler(kind: Kind) {
-    let mut h = Harness::own(kind).await;
+    let mut h = Harness::own(kind, "full-stack-own").await;
     let app = serve(&h.store).await;
     let client = client();
     let first = Delivery::stripe("evt_before_outage", now());
@@ -273,7 +275,7 @@ async fn store_down_answers_503_without_calling_the_handler(kind: Kind) {
     }
     assert_eq!(
         app.effects
-            .count(Preset::StandardWebhooks, "msg_during_outage"),
+            .count(&run_key(Preset::StandardWebhooks, "msg_during_outage")),
         1
     );
 }
@@ -334,7 +336,10 @@ async fn full_memory_store_answers_503_without_calling_the_handler() {
     let a = send(&client, app.addr, &Delivery::stripe("evt_no_room", now())).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{a:?}");
     assert!(a.retry_after);
-    assert_eq!(app.effects.count(Preset::Stripe, "evt_no_room"), 0);
+    assert_eq!(
+        app.effects.count(&run_key(Preset::Stripe, "evt_no_room")),
+        0
+    );
     assert_eq!(app.effects.total(), 1);
 }
 

@@ -67,12 +67,10 @@ fuzz_target!(|data: &[u8]| {
                         .url(URL)
                         .method("POST"),
                 ) {
-                    v.verify(
-                        &Delivery::new(&headers, body)
-                            .url(URL)
-                            .method("POST"),
-                    )
-                    .unwrap_or_else(|e| panic!("{}: own signature rejected: {e:?}", scheme.name()));
+                    v.verify(&Delivery::new(&headers, body).url(URL).method("POST"))
+                        .unwrap_or_else(|e| {
+                            panic!("{}: own signature rejected: {e:?}", scheme.name())
+                        });
                 }
             }
             (Err(a), Err(b)) => {

@@ -1,299 +1,35 @@
-//! Shared by the cross-crate tests: the full stack (`VerifyLayer` → `DedupLayer` → handler)
-//! served by axum on 127.0.0.1:0, a real HTTP client, deliveries signed with countersign's
-//! `Signer` the way the providers sign them, and one harness per dedup store (memory, a real
-//! Redis node, a real Redis Cluster) that can list what the store holds.
+//! The full-stack suite's app: `VerifyLayer` → `DedupLayer` → handler served by axum on
+//! 127.0.0.1:0, and deliveries signed with countersign's `Signer` the way the providers sign
+//! them. The store harness, the HTTP client and what came back are countersign-testkit's
+//! (`dedup` feature), shared with countersign-dedup's suites.
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
-use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use bytes::Bytes;
-use countersign::dedup::{DUPLICATE_HEADER, DedupStats, DedupStore, RedisClusterStore};
-use countersign::{
-    DedupLayer, MemoryStore, Preset, RedisStore, SignRequest, Signer, Verified, Verifier,
-    VerifyLayer,
-};
+use countersign::dedup::{DedupStats, DedupStore};
+use countersign::{DedupLayer, Preset, Verified, Verifier, VerifyLayer};
 use http::{HeaderMap, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::Full;
+
+pub(crate) use countersign_testkit::{Answer, Effects, HttpClient, client};
+pub(crate) use countersign_testkit::{StoreHarness as Harness, StoreKind as Kind};
 
 pub(crate) const STRIPE_SECRET: &str = "whsec_full_stack_stripe_secret";
 pub(crate) const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub(crate) const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
-/// Redis commands that write a dedup record (a claim, a completion, a release).
-const WRITE_COMMANDS: &[&str] = &["set", "evalsha", "eval", "del"];
+/// The key prefix of this suite's Redis records.
+pub(crate) const TEST: &str = "full-stack";
 
-/// Which store a harness runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Memory,
-    Redis,
-    Cluster,
-}
-
-enum Backend {
-    Memory(Arc<MemoryStore>),
-    Redis {
-        redis: countersign_testkit::Redis,
-        prefix: String,
-    },
-    /// A node this test started itself (so it may kill it).
-    OwnRedis {
-        server: countersign_testkit::RedisServer,
-        prefix: String,
-    },
-    Cluster {
-        cluster: countersign_testkit::Cluster,
-        prefix: String,
-    },
-    OwnCluster {
-        cluster: countersign_testkit::RedisCluster,
-        prefix: String,
-    },
-}
-
-/// A store under test, what keeps its servers alive, and a way to see what it holds.
-pub(crate) struct Harness {
-    pub(crate) kind: Kind,
-    pub(crate) store: Arc<dyn DedupStore>,
-    backend: Backend,
-}
-
-async fn redis_store(url: &str, prefix: &str) -> RedisStore {
-    RedisStore::builder(url)
-        .prefix(prefix)
-        .connect()
-        .await
-        .expect("connect RedisStore")
-}
-
-async fn cluster_store(urls: Vec<String>, prefix: &str) -> RedisClusterStore {
-    RedisClusterStore::builder(urls)
-        .prefix(prefix)
-        .connect()
-        .await
-        .expect("connect RedisClusterStore")
-}
-
-impl Harness {
-    pub(crate) async fn new(kind: Kind) -> Harness {
-        match kind {
-            Kind::Memory => Harness::memory(MemoryStore::new()),
-            Kind::Redis => {
-                let redis = countersign_testkit::redis();
-                let prefix = countersign_testkit::unique_prefix("full-stack");
-                let store = redis_store(&redis.url(), &prefix).await;
-                Harness {
-                    kind,
-                    store: Arc::new(store),
-                    backend: Backend::Redis { redis, prefix },
-                }
-            }
-            Kind::Cluster => {
-                let cluster = countersign_testkit::redis_cluster();
-                let prefix = countersign_testkit::unique_prefix("full-stack");
-                let store = cluster_store(cluster.urls(), &prefix).await;
-                Harness {
-                    kind,
-                    store: Arc::new(store),
-                    backend: Backend::Cluster { cluster, prefix },
-                }
-            }
-        }
-    }
-
-    pub(crate) fn memory(store: MemoryStore) -> Harness {
-        let store = Arc::new(store);
-        Harness {
-            kind: Kind::Memory,
-            store: Arc::clone(&store) as Arc<dyn DedupStore>,
-            backend: Backend::Memory(store),
-        }
-    }
-
-    /// A harness on servers this test starts itself, whatever `REDIS_URL` says, so that it
-    /// may kill and restart them.
-    pub(crate) async fn own(kind: Kind) -> Harness {
-        let prefix = countersign_testkit::unique_prefix("full-stack-own");
-        match kind {
-            Kind::Memory => Harness::memory(MemoryStore::new()),
-            Kind::Redis => {
-                let server = countersign_testkit::RedisServer::start();
-                let store = redis_store(&server.url(), &prefix).await;
-                Harness {
-                    kind,
-                    store: Arc::new(store),
-                    backend: Backend::OwnRedis { server, prefix },
-                }
-            }
-            Kind::Cluster => {
-                let cluster = countersign_testkit::RedisCluster::start(3);
-                let store = cluster_store(cluster.urls(), &prefix).await;
-                Harness {
-                    kind,
-                    store: Arc::new(store),
-                    backend: Backend::OwnCluster { cluster, prefix },
-                }
-            }
-        }
-    }
-
-    /// URLs of the Redis servers holding this test's keys, and the key prefix.
-    fn redis_nodes(&self) -> Option<(Vec<String>, &str)> {
-        match &self.backend {
-            Backend::Memory(_) => None,
-            Backend::Redis { redis, prefix } => Some((vec![redis.url()], prefix)),
-            Backend::OwnRedis { server, prefix } => Some((vec![server.url()], prefix)),
-            Backend::Cluster { cluster, prefix } => Some((cluster.urls(), prefix)),
-            Backend::OwnCluster { cluster, prefix } => Some((cluster.urls(), prefix)),
-        }
-    }
-
-    /// How many records the store holds for this test (MemoryStore: all of them).
-    pub(crate) fn record_count(&self) -> usize {
-        match &self.backend {
-            Backend::Memory(store) => store.len(),
-            _ => self.records().len(),
-        }
-    }
-
-    /// This test's Redis records, key → value (`c:<fence>` claimed, `d:<status>` done), read
-    /// with `redis-cli --scan` on every node. Empty for the memory store.
-    pub(crate) fn records(&self) -> BTreeMap<String, String> {
-        let Some((urls, prefix)) = self.redis_nodes() else {
-            return BTreeMap::new();
-        };
-        let mut records = BTreeMap::new();
-        for url in urls {
-            let keys = redis_cli(&url, &["--scan", "--pattern", &format!("{prefix}*")]);
-            for key in keys.lines().filter(|k| !k.is_empty()) {
-                let value = redis_cli(&url, &["GET", key]).trim_end().to_owned();
-                records.insert(key.to_owned(), value);
-            }
-        }
-        records
-    }
-
-    /// Ports of the Redis servers this test started (their command counts are its own).
-    pub(crate) fn own_ports(&self) -> Vec<u16> {
-        match &self.backend {
-            Backend::Redis {
-                redis: countersign_testkit::Redis::Spawned(s),
-                ..
-            } => vec![s.port()],
-            Backend::OwnRedis { server, .. } => vec![server.port()],
-            Backend::Cluster {
-                cluster: countersign_testkit::Cluster::Spawned(c),
-                ..
-            }
-            | Backend::OwnCluster { cluster: c, .. } => {
-                c.nodes().iter().map(|n| n.port()).collect()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// Record-writing commands (`SET`, `EVALSHA`, …) executed so far on the servers this
-    /// test started; `None` when it started none (memory store, `REDIS_URL`).
-    pub(crate) fn write_calls(&self) -> Option<u64> {
-        let ports = self.own_ports();
-        if ports.is_empty() {
-            return None;
-        }
-        Some(
-            ports
-                .iter()
-                .map(|p| {
-                    let calls = countersign_testkit::command_calls(*p);
-                    WRITE_COMMANDS
-                        .iter()
-                        .filter_map(|c| calls.get(*c))
-                        .sum::<u64>()
-                })
-                .sum(),
-        )
-    }
-
-    /// SIGKILLs every server of an [`own`](Harness::own) harness.
-    pub(crate) fn kill(&mut self) {
-        match &mut self.backend {
-            Backend::OwnRedis { server, .. } => server.kill(),
-            Backend::OwnCluster { cluster, .. } => {
-                cluster.nodes_mut().iter_mut().for_each(|n| n.kill());
-            }
-            _ => panic!("kill needs a harness made with Harness::own"),
-        }
-    }
-
-    /// Restarts every server of an [`own`](Harness::own) harness (empty: no persistence).
-    pub(crate) fn restart(&mut self) {
-        match &mut self.backend {
-            Backend::OwnRedis { server, .. } => server.restart(),
-            Backend::OwnCluster { cluster, .. } => {
-                cluster.nodes_mut().iter_mut().for_each(|n| n.restart());
-                cluster.wait_ok(Duration::from_secs(30));
-            }
-            _ => panic!("restart needs a harness made with Harness::own"),
-        }
-    }
-}
-
-/// `redis-cli -u <url> <args>`'s stdout.
-fn redis_cli(url: &str, args: &[&str]) -> String {
-    let bin = std::env::var("REDIS_CLI").unwrap_or_else(|_| "redis-cli".to_owned());
-    let out = Command::new(&bin)
-        .args(["-u", url])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {bin}: {e}\n{}",
-                countersign_testkit::INSTALL_HINT
-            )
-        });
-    assert!(out.status.success(), "{bin} {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Handler runs per `preset:event id`.
-#[derive(Debug, Default)]
-pub(crate) struct Effects {
-    runs: Mutex<HashMap<String, u32>>,
-}
-
-impl Effects {
-    fn record(&self, key: String) -> u32 {
-        let mut runs = self.runs.lock().unwrap();
-        let n = runs.entry(key).or_default();
-        *n += 1;
-        *n
-    }
-
-    /// How often the handler ran for `id` of `preset`.
-    pub(crate) fn count(&self, preset: Preset, id: &str) -> u32 {
-        let key = format!("{}:{id}", preset.name());
-        self.runs.lock().unwrap().get(&key).copied().unwrap_or(0)
-    }
-
-    /// Handler runs in total.
-    pub(crate) fn total(&self) -> u64 {
-        self.runs
-            .lock()
-            .unwrap()
-            .values()
-            .map(|n| u64::from(*n))
-            .sum()
-    }
+/// The key [`Effects`] counts `preset`'s event `id` under.
+pub(crate) fn run_key(preset: Preset, id: &str) -> String {
+    format!("{}:{id}", preset.name())
 }
 
 /// The handler: its side effect is counting the run; sleeps `x-test-sleep-ms` (so that
@@ -313,7 +49,7 @@ async fn handler(State(effects): State<Arc<Effects>>, req: Request) -> Response 
         .and_then(|v| v.to_str().ok()?.parse().ok())
         .unwrap_or(0);
     drop(req);
-    let run = effects.record(key);
+    let run = effects.record(&key);
     if sleep > 0 {
         tokio::time::sleep(Duration::from_millis(sleep)).await;
     }
@@ -326,13 +62,7 @@ pub(crate) struct App {
     pub(crate) addr: SocketAddr,
     pub(crate) effects: Arc<Effects>,
     stats: Vec<(Preset, DedupStats)>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _server: countersign_testkit::Served,
 }
 
 impl App {
@@ -375,25 +105,13 @@ pub(crate) async fn serve(store: &Arc<dyn DedupStore>) -> App {
         )
         .route("/slack", route(Preset::Slack, SLACK_SECRET, true))
         .with_state(Arc::clone(&effects));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let server = countersign_testkit::serve(router).await;
     App {
-        addr,
+        addr: server.addr,
         effects,
         stats,
-        server,
+        _server: server,
     }
-}
-
-pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-pub(crate) fn client() -> HttpClient {
-    Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(128)
-        .build_http()
 }
 
 /// Seconds since the Unix epoch, now.
@@ -415,14 +133,8 @@ pub(crate) struct Delivery {
 impl Delivery {
     /// `preset`'s delivery of event `id` with `body`, signed with `secret` at `at`.
     pub(crate) fn signed(preset: Preset, secret: &str, id: &str, body: &[u8], at: u64) -> Self {
-        let headers = Signer::new(preset, secret)
-            .unwrap()
-            .sign(
-                &SignRequest::new(body)
-                    .id(id)
-                    .timestamp(Duration::from_secs(at)),
-            )
-            .unwrap();
+        let headers =
+            countersign_testkit::signed(preset, secret, id, body, Duration::from_secs(at));
         let path = match preset {
             Preset::Stripe => "/stripe",
             Preset::StandardWebhooks => "/standard",
@@ -478,38 +190,7 @@ impl Delivery {
     }
 }
 
-/// What came back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Answer {
-    pub(crate) status: StatusCode,
-    pub(crate) duplicate: bool,
-    pub(crate) retry_after: bool,
-    pub(crate) content_type: Option<String>,
-    pub(crate) body: String,
-}
-
+/// Sends `delivery` to the app at `addr`.
 pub(crate) async fn send(client: &HttpClient, addr: SocketAddr, delivery: &Delivery) -> Answer {
-    let res = client
-        .request(delivery.request(addr))
-        .await
-        .expect("HTTP request");
-    let status = res.status();
-    let duplicate = res
-        .headers()
-        .get(&DUPLICATE_HEADER)
-        .is_some_and(|v| v == "true");
-    let retry_after = res.headers().contains_key(http::header::RETRY_AFTER);
-    let content_type = res
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        duplicate,
-        retry_after,
-        content_type,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    countersign_testkit::send(client, delivery.request(addr)).await
 }

@@ -290,6 +290,18 @@ fn signature_format(scheme: &Scheme) -> String {
             Some(t) => format!("{t}=<timestamp>{separator}{signature_key}=<{encoding}>"),
             None => format!("{signature_key}=<{encoding}>"),
         },
+        SignatureSyntax::Jws(claims) => format!(
+            "<JWS {} (pinned) claiming the body's hex SHA-256 in `{}`{}>",
+            match scheme.algorithm() {
+                Algorithm::HmacSha512 => "HS512",
+                _ => "HS256",
+            },
+            claims.body_sha256_claim(),
+            claims
+                .required_issuer()
+                .map(|i| format!(", iss `{i}`"))
+                .unwrap_or_default()
+        ),
         _ => format!("<{encoding}>"),
     };
     match scheme.signature_source() {

@@ -255,6 +255,15 @@ impl Encoding {
         }
     }
 
+    /// Decodes the canonical spelling into a fresh vector (bounded inputs only).
+    pub(crate) fn decode_vec_canonical(self, input: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Encoding::Hex => hex::decode(input).ok(),
+            Encoding::Base64 => BASE64_CANONICAL.decode(input).ok(),
+            Encoding::Base64Url => BASE64URL_CANONICAL.decode(input).ok(),
+        }
+    }
+
     /// Decodes into a fresh vector (configuration paths only).
     pub(crate) fn decode_vec(self, input: &[u8]) -> Option<Vec<u8>> {
         match self {

@@ -36,6 +36,10 @@ pub enum Part {
     /// A string (or integer) member of the JSON body, found by following object keys from
     /// the top level (Mailgun's `signature.token`). Absent: `malformed_body`.
     JsonField(Vec<Cow<'static, str>>),
+    /// The JWS signing input: the `<header>.<payload>` segments of the compact JWS in the
+    /// signature header, as received. Only with
+    /// [`SignatureSyntax::Jws`](crate::SignatureSyntax::Jws), as the only part.
+    JwsSigningInput,
 }
 
 impl Part {
@@ -79,6 +83,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) url: &'a [u8],
     /// The canonical form-parameter string.
     pub(crate) form: &'a [u8],
+    /// The JWS signing input.
+    pub(crate) jws: &'a [u8],
 }
 
 pub(crate) fn feed(content: &[Part], src: &Inputs<'_>, sink: &mut dyn Sink) {
@@ -94,6 +100,7 @@ pub(crate) fn feed(content: &[Part], src: &Inputs<'_>, sink: &mut dyn Sink) {
             Part::Url(_) => sink.update(src.url),
             Part::FormParams(_) => sink.update(src.form),
             Part::JsonField(_) => sink.update(json.next().copied().unwrap_or(&[])),
+            Part::JwsSigningInput => sink.update(src.jws),
         }
     }
 }

@@ -306,6 +306,16 @@ pub enum ConfigError {
         /// The expected key, e.g. `Ed25519 public key (32 raw bytes or SPKI DER)`.
         expected: &'static str,
     },
+    /// The scheme's algorithm is compiled out: key-pair schemes need countersign-core's
+    /// default feature of the same name (`ed25519`, `p256`; the facade, countersign-tower and
+    /// the CLI forward them under the same names).
+    #[error("{algorithm} keys need the `{feature}` feature of countersign (on by default)")]
+    FeatureDisabled {
+        /// The algorithm, e.g. `Ed25519`.
+        algorithm: &'static str,
+        /// The Cargo feature that compiles it in, e.g. `ed25519`.
+        feature: &'static str,
+    },
     /// More secrets than a verifier accepts.
     #[error("too many secrets: at most {max}")]
     TooManySecrets {

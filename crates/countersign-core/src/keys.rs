@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use ed25519_dalek::pkcs8::DecodePublicKey as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -15,7 +14,9 @@ use crate::error::ConfigError;
 #[derive(Clone)]
 pub(crate) enum Key {
     Mac(MacKey),
+    #[cfg(feature = "ed25519")]
     Ed25519(ed25519_dalek::VerifyingKey),
+    #[cfg(feature = "p256")]
     P256(p256::ecdsa::VerifyingKey),
     /// SHA-256 of the shared token.
     Token(TokenDigest),
@@ -25,7 +26,9 @@ impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Key::Mac(_) => "Key::Mac(<redacted>)",
+            #[cfg(feature = "ed25519")]
             Key::Ed25519(_) => "Key::Ed25519",
+            #[cfg(feature = "p256")]
             Key::P256(_) => "Key::P256",
             Key::Token(_) => "Key::Token(<redacted>)",
         })
@@ -58,6 +61,7 @@ impl Key {
             return Ok(Key::Mac(mac));
         }
         match algorithm {
+            #[cfg(feature = "ed25519")]
             Algorithm::Ed25519 => {
                 ed25519_key(bytes)
                     .map(Key::Ed25519)
@@ -66,6 +70,12 @@ impl Key {
                         expected: "Ed25519 public key (32 raw bytes or SPKI DER)",
                     })
             }
+            #[cfg(not(feature = "ed25519"))]
+            Algorithm::Ed25519 => Err(ConfigError::FeatureDisabled {
+                algorithm: "Ed25519",
+                feature: "ed25519",
+            }),
+            #[cfg(feature = "p256")]
             Algorithm::EcdsaP256Sha256 => {
                 p256_key(bytes)
                     .map(Key::P256)
@@ -74,6 +84,11 @@ impl Key {
                         expected: "P-256 public key (SPKI DER or a SEC1 point)",
                     })
             }
+            #[cfg(not(feature = "p256"))]
+            Algorithm::EcdsaP256Sha256 => Err(ConfigError::FeatureDisabled {
+                algorithm: "ECDSA P-256",
+                feature: "p256",
+            }),
             _ => {
                 check_token(bytes, index)?;
                 Ok(Key::Token(TokenDigest(sha256(bytes))))
@@ -89,6 +104,9 @@ impl Key {
         feed: &dyn Fn(&mut dyn Sink),
         message: &mut Option<Vec<u8>>,
     ) -> bool {
+        // Only the key-pair schemes need the message whole.
+        #[cfg(not(any(feature = "ed25519", feature = "p256")))]
+        let _ = message;
         match self {
             Key::Mac(key) => {
                 let mut mac = key.start();
@@ -99,6 +117,7 @@ impl Key {
             Key::Token(TokenDigest(digest)) => candidates
                 .clone()
                 .any(|c| bool::from(digest.as_slice().ct_eq(c))),
+            #[cfg(feature = "ed25519")]
             Key::Ed25519(vk) => {
                 let msg = whole(feed, message);
                 candidates.clone().any(|c| {
@@ -106,6 +125,7 @@ impl Key {
                         .is_ok_and(|sig| vk.verify_strict(msg, &sig).is_ok())
                 })
             }
+            #[cfg(feature = "p256")]
             Key::P256(vk) => {
                 let msg = whole(feed, message);
                 candidates.clone().any(|c| {
@@ -119,6 +139,7 @@ impl Key {
 }
 
 /// The message as one buffer, built on first use and reused for every key.
+#[cfg(any(feature = "ed25519", feature = "p256"))]
 fn whole<'m>(feed: &dyn Fn(&mut dyn Sink), message: &'m mut Option<Vec<u8>>) -> &'m [u8] {
     message.get_or_insert_with(|| {
         let mut buf = Buffer(Vec::new());
@@ -129,22 +150,28 @@ fn whole<'m>(feed: &dyn Fn(&mut dyn Sink), message: &'m mut Option<Vec<u8>>) -> 
 
 /// Collects the streamed content (key-pair schemes sign the whole message at once). Its size
 /// is bounded by the body limit plus the header values.
+#[cfg(any(feature = "ed25519", feature = "p256"))]
 struct Buffer(Vec<u8>);
 
+#[cfg(any(feature = "ed25519", feature = "p256"))]
 impl Sink for Buffer {
     fn update(&mut self, bytes: &[u8]) {
         self.0.extend_from_slice(bytes);
     }
 }
 
+#[cfg(feature = "ed25519")]
 fn ed25519_key(bytes: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
+    use ed25519_dalek::pkcs8::DecodePublicKey as _;
     if let Ok(raw) = <&[u8; 32]>::try_from(bytes) {
         return ed25519_dalek::VerifyingKey::from_bytes(raw).ok();
     }
     ed25519_dalek::VerifyingKey::from_public_key_der(bytes).ok()
 }
 
+#[cfg(feature = "p256")]
 fn p256_key(bytes: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
+    use p256::pkcs8::DecodePublicKey as _;
     p256::ecdsa::VerifyingKey::from_public_key_der(bytes)
         .ok()
         .or_else(|| p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).ok())

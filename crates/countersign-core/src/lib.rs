@@ -45,7 +45,9 @@
 //!   up to 62 bytes (every preset's) are kept inline in [`Verified`].
 //! - Key-pair schemes (Ed25519, ECDSA P-256) verify with `ed25519-dalek` and RustCrypto's
 //!   `p256`; malformed keys are [`ConfigError`]s when the verifier is built, malformed
-//!   signatures ordinary rejections.
+//!   signatures ordinary rejections. Each is a default-on feature (`ed25519`, `p256`): an
+//!   HMAC-only user can turn them off, and a verifier for a scheme whose feature is off fails
+//!   when it is built with [`ConfigError::FeatureDisabled`] naming it.
 //!
 //! ## Providers
 //!
@@ -64,7 +66,7 @@
 //!   [`EventType`] ([`EventTypePart`])
 //! - [`Signer`], [`SignRequest`]
 //! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSource`],
-//!   [`SignatureSyntax`], [`Part`], [`UrlPart`], [`FormParams`], [`TimestampSpec`],
+//!   [`SignatureSyntax`] ([`JwsClaims`]), [`Part`], [`UrlPart`], [`FormParams`], [`TimestampSpec`],
 //!   [`EventIdSource`], [`EventTypeSource`], [`KeyFormat`], [`SenderChoices`], [`Tolerance`])
 //! - scheme files: [`SchemeConfig`], [`OneOrMany`], [`SchemeFileError`]
 //! - handshakes: [`Handshake`], [`HandshakeTrigger`], [`HandshakeAnswer`], [`HandshakeReply`]
@@ -94,6 +96,7 @@ mod form;
 mod handshake;
 mod header;
 mod json_path;
+mod jws;
 mod keys;
 mod presets;
 mod scheme;
@@ -117,6 +120,7 @@ pub use handshake::{
     Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, MAX_CHALLENGE_LEN,
 };
 pub use header::IntoHeaderName;
+pub use jws::{JwsClaims, MAX_JWS_LEN};
 pub use presets::Preset;
 pub use scheme::{DEFAULT_BODY_LIMIT, Scheme, SchemeBuilder, SenderChoices};
 pub use secret::{KeyFormat, MAX_SECRET_LABEL_LEN, Secret};

@@ -198,6 +198,14 @@ impl Signer {
                 ));
             }
         };
+        if let (SignatureSyntax::Jws(claims), SignKey::Mac(mac), Some(name)) =
+            (&scheme.syntax, &self.key, sig_names.first())
+        {
+            let token = crate::jws::sign(scheme.algorithm, claims, mac, request.body);
+            let mut out = HeaderMap::new();
+            insert(&mut out, name, &token, true)?;
+            return Ok(out);
+        }
         let (sig, timestamp) = self.compute(request)?;
         let value = match &scheme.syntax {
             SignatureSyntax::Single { prefix } => format!("{prefix}{sig}"),
@@ -214,6 +222,11 @@ impl Signer {
             },
             SignatureSyntax::TimestampFirst { separator } => {
                 format!("{timestamp}{separator}{sig}")
+            }
+            SignatureSyntax::Jws(_) => {
+                return Err(SignError::Unsupported(
+                    "a JWS scheme signs with an HMAC key",
+                ));
             }
         };
 
@@ -349,6 +362,7 @@ impl Signer {
                 method: request.method.unwrap_or("POST").as_bytes(),
                 url: &url,
                 form: &form,
+                jws: &[],
             },
             &mut state,
         );

@@ -38,7 +38,7 @@ use crate::scheme::Scheme;
 use crate::secret::Secret;
 use crate::signature::{self, Candidates, SigFormat, SignatureSource, SignatureSyntax};
 use crate::timestamp::{self, TimestampSource, TimestampSpec, Tolerance};
-use crate::{form, json_path, url};
+use crate::{form, json_path, jws, url};
 
 mod builder;
 mod prepared;
@@ -65,6 +65,8 @@ struct State<'h> {
     timestamp: Option<i64>,
     header_parts: [&'h [u8]; MAX_HEADER_PARTS],
     event_id: Option<&'h str>,
+    /// The token of a JWS signature header.
+    jws: Option<jws::Token<'h>>,
     /// Further modes whose headers were present too (only when secrets of several modes
     /// are configured, e.g. during a rotation from HMAC to Ed25519).
     next: Option<Box<State<'h>>>,
@@ -79,6 +81,7 @@ impl State<'_> {
             timestamp: None,
             header_parts: [&[]; MAX_HEADER_PARTS],
             event_id: None,
+            jws: None,
             next: None,
         }
     }
@@ -324,14 +327,15 @@ impl Verifier {
         let (sig_name, sig_timestamp) = match &scheme.signature {
             SignatureSource::Header(names) => {
                 let (name, value) = require(headers, names)?;
-                let ts = signature::parse(
+                let parsed = signature::parse(
                     &scheme.syntax,
                     name,
                     value.as_bytes(),
                     &mode.format,
                     candidates,
                 )?;
-                (Some(name), ts)
+                out.jws = parsed.jws;
+                (Some(name), parsed.timestamp)
             }
             _ => (None, None),
         };
@@ -580,6 +584,7 @@ impl Verifier {
                 method,
                 url,
                 form: &form,
+                jws: prepared.jws.map(|t| t.signing_input).unwrap_or_default(),
             };
             let feed = |sink: &mut dyn Sink| content::feed(&scheme.content, &inputs, sink);
             let mut message = None;
@@ -608,6 +613,26 @@ impl Verifier {
         };
         if json_missing {
             return Err(no("a signed JSON field is missing"));
+        }
+        if let (SignatureSyntax::Jws(claims), Some(token)) = (&scheme.syntax, prepared.jws) {
+            let leeway = self.inner.tolerance.past.as_secs();
+            jws::check_claims(claims, token.payload, body, now, leeway).map_err(|refusal| {
+                match refusal {
+                    jws::ClaimsRefusal::Malformed(reason) => VerifyError::MalformedHeader {
+                        name: scheme
+                            .signature_header()
+                            .first()
+                            .cloned()
+                            .unwrap_or(HeaderName::from_static("signature")),
+                        reason,
+                    },
+                    jws::ClaimsRefusal::BodyMismatch => mismatch(scheme, candidates),
+                    jws::ClaimsRefusal::Expired { age } => VerifyError::TimestampTooOld {
+                        age: std::time::Duration::from_secs(age),
+                        tolerance: self.inner.tolerance.past,
+                    },
+                }
+            })?;
         }
 
         let timestamp = match body_timestamp {

@@ -1,7 +1,8 @@
 //! Known-answer vectors for the provider catalogue: the published vectors of
 //! `vectors/providers.json` (for the catalogue's providers) and the independently computed
 //! ones of `vectors/catalogue.json` and `vectors/catalogue_ii.json` (see `vectors/gen_catalogue.py`
-//! and `vectors/gen_catalogue_ii.py`), each accepted with the event id and event type it
+//! and `vectors/gen_catalogue_ii.py`) and the valid JWS vectors of `vectors/jws.json`
+//! (`vectors/gen_jws.py`; its hostile tokens are `tests/jws.rs`'s), each accepted with the event id and event type it
 //! carries, and the
 //! negatives derived from each — tampered body, wrong key, stale and future timestamp,
 //! unknown signature version — rejected with the right error kind.
@@ -93,6 +94,7 @@ const NO_VERSION_MARKER: &[&str] = &[
 /// Presets whose signature does not cover a timestamp.
 const NO_TIMESTAMP: &[&str] = &[
     "github",
+    "netlify",
     "github-sha1",
     "shopify",
     "twilio",
@@ -182,6 +184,13 @@ fn load(file: &str) -> Vec<Value> {
     serde_json::from_str::<Vec<Value>>(&text).expect("vector file is a JSON array")
 }
 
+fn load_jws_valid() -> Vec<Value> {
+    let path = format!("{}/tests/vectors/jws.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect(&path);
+    let mut file: Value = serde_json::from_str(&text).expect("jws.json is JSON");
+    serde_json::from_value(file["valid"].take()).expect("jws.json `valid` is an array")
+}
+
 fn form_encode(pairs: &[Value]) -> String {
     let enc = |s: &str| {
         s.bytes()
@@ -260,9 +269,11 @@ fn vectors() -> Vec<Vector> {
         .filter(|v| !FOUNDATION.contains(&v["provider"].as_str().unwrap()));
     let computed = load("catalogue.json");
     let computed_ii = load("catalogue_ii.json");
+    let jws = load_jws_valid();
     published
         .chain(computed)
         .chain(computed_ii)
+        .chain(jws)
         .map(|v| parse(&v))
         .collect()
 }
@@ -605,6 +616,14 @@ fn unknown_versions_are_rejected() {
                         .join(","),
                     ErrorKind::SignatureMismatch,
                 )
+            }
+            SignatureSyntax::Jws(_) => {
+                // The "version" of a JWS is its `alg`: any other is refused.
+                use base64::Engine as _;
+                let rest = value.split_once('.').unwrap().1;
+                let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(br#"{"alg":"HS384","typ":"JWT"}"#);
+                (format!("{header}.{rest}"), ErrorKind::MalformedHeader)
             }
             other => panic!("{}: syntax {other:?}", v.id),
         };

@@ -233,14 +233,18 @@ fn header_map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
     h
 }
 
-/// The Catalogue II presets' answers live with their signature vectors.
+/// The Catalogue II and JWS presets' answers live with their signature vectors.
 fn from_vectors() -> Vec<KnownAnswer> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/vectors/catalogue_ii.json"
     );
-    let all: Vec<serde_json::Value> =
+    let mut all: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let jws = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/jws.json");
+    let mut jws: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(jws).unwrap()).unwrap();
+    all.extend(serde_json::from_value::<Vec<serde_json::Value>>(jws["valid"].take()).unwrap());
     // Leaked once per test run: the table's rows borrow `'static` text.
     let s = |x: &str| -> &'static str { Box::leak(x.to_owned().into_boxed_str()) };
     all.iter()

@@ -63,6 +63,16 @@ fn algorithm(s: &Scheme) -> String {
     if s.algorithm() == countersign_core::Algorithm::Token {
         return "token equality".to_owned();
     }
+    if let countersign_core::SignatureSyntax::Jws(claims) = s.syntax() {
+        let alg = match s.algorithm() {
+            countersign_core::Algorithm::HmacSha512 => "HS512",
+            _ => "HS256",
+        };
+        return format!(
+            "JWS {alg} (pinned), body hash in claim `{}`",
+            claims.body_sha256_claim()
+        );
+    }
     let mut out = format!("{} ({})", s.algorithm(), s.encoding());
     if let Some(c) = s.sender_choices() {
         let algs: Vec<_> = c.algorithms.iter().map(|a| a.as_str()).collect();

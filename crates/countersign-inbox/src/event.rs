@@ -339,12 +339,20 @@ impl fmt::Debug for Event {
 }
 
 /// Unix milliseconds (saturating; times before 1970 are 0).
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "redis")),
+    allow(dead_code, reason = "used by the SQLite and Redis stores")
+)]
 pub(crate) fn to_ms(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The time `ms` Unix milliseconds.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "redis")),
+    allow(dead_code, reason = "used by the SQLite and Redis stores")
+)]
 pub(crate) fn from_ms(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
@@ -357,6 +365,10 @@ pub(crate) fn add(t: SystemTime, d: Duration) -> SystemTime {
 
 /// Headers as bytes: per header a big-endian u32 name length, the name, a u32 value
 /// length, the value. Values may be any bytes a `HeaderValue` holds.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+    allow(dead_code, reason = "used by the durable stores")
+)]
 pub(crate) fn encode_headers(headers: &HeaderMap) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, value) in headers {
@@ -370,6 +382,10 @@ pub(crate) fn encode_headers(headers: &HeaderMap) -> Vec<u8> {
 }
 
 /// The inverse of [`encode_headers`]; `None` on bytes it did not write.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+    allow(dead_code, reason = "used by the durable stores")
+)]
 pub(crate) fn decode_headers(mut bytes: &[u8]) -> Option<HeaderMap> {
     fn take<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
         let (len, rest) = bytes.split_first_chunk::<4>()?;

@@ -16,6 +16,14 @@
 //! - [`PgDatabase`]: a PostgreSQL database of the test's own on the machine's server
 //!   (`DATABASE_URL` / `POSTGRES_URL` to use another), dropped with the guard.
 //!
+//! - [`signed`] and [`verified`]: deliveries signed the way the providers sign them, and real
+//!   proofs for the layers behind the verifier.
+//!
+//! - With the `dedup` feature: [`StoreHarness`] (one dedup store per [`StoreKind`] on real
+//!   servers, and what it holds), [`serve`], [`client`], [`send`] and [`Effects`] — the
+//!   HTTP side of the suites that serve an app on 127.0.0.1:0 (the root crate's full-stack
+//!   suite, countersign-dedup's end-to-end suite).
+//!
 //! Everything spawned is killed when its guard drops, and, should the test process die
 //! without unwinding, by a watchdog shell loop that outlives it by at most half a second.
 //! Servers named by `REDIS_URL` / `REDIS_CLUSTER_URLS` are never flushed, killed or
@@ -32,6 +40,15 @@
 
 mod broker;
 mod postgres;
+#[cfg(feature = "dedup")]
+mod store;
+#[cfg(feature = "dedup")]
+mod web;
+
+#[cfg(feature = "dedup")]
+pub use store::{StoreHarness, StoreKind, redis_store};
+#[cfg(feature = "dedup")]
+pub use web::{Answer, Effects, HttpClient, Served, client, send, serve};
 
 pub use broker::{
     BROKER_HINT, NatsServer, RabbitVhost, TANSU_HINT, TansuServer, nats_url, rabbitmq_url,
@@ -615,5 +632,25 @@ pub fn verified(preset: countersign_core::Preset, id: Option<&str>) -> countersi
     Verifier::new(preset, TEST_SECRET)
         .unwrap()
         .verify(&Delivery::new(&headers, body.as_bytes()))
+        .unwrap()
+}
+
+/// The headers `preset` sends with `body` (event `id`, at `at` seconds since the epoch),
+/// signed with `secret` by countersign's [`Signer`](countersign_core::Signer).
+///
+/// # Panics
+/// When `secret` is not a valid secret of `preset`.
+#[must_use]
+pub fn signed(
+    preset: countersign_core::Preset,
+    secret: &str,
+    id: &str,
+    body: &[u8],
+    at: Duration,
+) -> ::http::HeaderMap {
+    use countersign_core::{SignRequest, Signer};
+    Signer::new(preset, secret)
+        .unwrap()
+        .sign(&SignRequest::new(body).id(id).timestamp(at))
         .unwrap()
 }

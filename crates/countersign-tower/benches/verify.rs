@@ -100,7 +100,7 @@ fn bench(c: &mut Criterion) {
             });
         });
 
-        let verifier = layer.verifier().clone();
+        let verifier = layer.verifier();
         group.bench_function(format!("{preset}/verifier_only"), |b| {
             b.iter(|| black_box(verifier.verify(&Delivery::new(&headers, &body)).unwrap()));
         });

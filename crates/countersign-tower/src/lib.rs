@@ -78,6 +78,8 @@
 //! | feature | default | what |
 //! |---|---|---|
 //! | `axum` | no | axum 0.8 extractors `VerifiedWebhook` and `Webhook<T>` |
+//! | `sns` | no | [`sns`]`::SnsVerifier`: AWS SNS messages, certificates from pinned hosts (implies `https-keys`) |
+//! | `https-keys` | no | [`keys`]`::HttpsKeys`: a JSON Web Key Set over HTTPS from a pinned host (tokio, hyper, rustls with ring) |
 //!
 //! ## The public interface is:
 //!
@@ -86,6 +88,9 @@
 //!   [`DEFAULT_BUDGET_RETRY_AFTER`]
 //! - bodies: [`VerifiedBody`] (what the inner service gets), [`VerifyResponseBody`]
 //! - rejections: [`VerifyRejection`], [`BodyReadError`]
+//! - keys that change without a restart: [`keys`] ([`keys::KeySource`],
+//!   [`keys::StaticKeys`], [`keys::FileKeys`], [`keys::RotatingVerifier`],
+//!   [`VerifyLayer::rotating`]; `keys::HttpsKeys` with `https-keys`)
 //! - with `axum`: `VerifiedWebhook`, `Webhook`, `WebhookRejection`
 //! - re-exported from `countersign-core` for convenience: [`Preset`], [`Scheme`],
 //!   [`Verifier`], [`Verified`], [`VerifyError`], [`ErrorKind`], [`ConfigError`], [`Secret`],
@@ -96,7 +101,11 @@ mod body;
 mod budget;
 #[cfg(feature = "axum")]
 mod extract;
+pub mod keys;
 mod rejection;
+#[cfg(feature = "sns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+pub mod sns;
 mod verify;
 
 pub use body::{VerifiedBody, VerifyResponseBody};

@@ -17,6 +17,17 @@ fn vectors(file: &str) -> Vec<Value> {
     serde_json::from_str::<Vec<Value>>(&text).unwrap()
 }
 
+/// A list of `vectors/jws.json` (`valid` or `negatives`).
+fn jws(list: &str) -> Vec<Value> {
+    let path = format!(
+        "{}/../countersign-core/tests/vectors/jws.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut file: Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_value(file[list].take()).unwrap()
+}
+
 fn form_encode(pairs: &[Value]) -> String {
     let enc = |s: &str| -> String {
         s.bytes()
@@ -107,6 +118,7 @@ fn every_catalogue_vector_verifies_through_the_cli() {
     let all: Vec<Value> = published
         .chain(vectors("catalogue.json"))
         .chain(vectors("catalogue_ii.json"))
+        .chain(jws("valid"))
         .collect();
     assert!(all.len() >= 90, "{} vectors", all.len());
     let mut presets_seen = std::collections::BTreeSet::new();
@@ -426,4 +438,73 @@ content = "v0:{timestamp}:{body}"
         r.assert_usage_error();
         assert!(r.stderr.contains(needle), "{args:?}: {r:?}");
     }
+}
+
+#[test]
+fn hostile_jws_tokens_are_refused_through_the_cli() {
+    let dir = Scratch::new();
+    let negatives = jws("negatives");
+    assert!(negatives.len() >= 20);
+    for mut v in negatives {
+        v["now"] = 1_700_000_000u64.into();
+        let (preset, mut args) = delivery(&v, &dir);
+        args.extend([
+            "--secret".to_owned(),
+            v["secret"].as_str().unwrap().to_owned(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args, b"").assert_invalid(&preset, v["expect"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn netlify_sign_then_verify() {
+    let dir = Scratch::new();
+    let body = dir.file("netlify.json", br#"{"state":"ready"}"#);
+    let signed = run(
+        &[
+            "sign",
+            "--preset",
+            "netlify",
+            "--secret",
+            "jws-secret",
+            "--body-file",
+            &body,
+        ],
+        b"",
+    );
+    assert_eq!(signed.code, 0, "{signed:?}");
+    let header = signed.stdout.clone();
+    let header = header.trim();
+    assert!(header.starts_with("x-webhook-signature: ey"), "{header}");
+    let ok = run(
+        &[
+            "verify",
+            "--preset",
+            "netlify",
+            "--secret",
+            "jws-secret",
+            "--body-file",
+            &body,
+            "-H",
+            header,
+        ],
+        b"",
+    );
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let wrong = run(
+        &[
+            "verify",
+            "--preset",
+            "netlify",
+            "--secret",
+            "other",
+            "--body-file",
+            &body,
+            "-H",
+            header,
+        ],
+        b"",
+    );
+    wrong.assert_invalid("netlify", "signature_mismatch");
 }

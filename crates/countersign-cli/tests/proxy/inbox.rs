@@ -1,7 +1,7 @@
 //! Queued delivery (`countersign proxy --inbox sqlite:PATH`) and `countersign inbox`: real
 //! proxy processes, a real SQLite file, a real upstream; `kill -9` included.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,33 +16,7 @@ use serde_json::Value;
 use super::harness::{
     Answer, Mode, Proxy, SECRET, Scratch, Upstream, client, delivery, get, post, send, unique_id,
 };
-
-/// `countersign inbox --inbox URL ARGS…` → (exit code, stdout).
-fn inbox_cli(url: &str, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_countersign"))
-        .args(["inbox", "--inbox", url])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-    )
-}
-
-fn stats(url: &str) -> Value {
-    let (code, out) = inbox_cli(url, &["stats"]);
-    assert_eq!(code, 0, "{out}");
-    serde_json::from_str(&out).unwrap()
-}
-
-async fn until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+use super::queued::{inbox_cli, per_id, start_queued, stats, until};
 
 struct Queued {
     scratch: Scratch,
@@ -57,18 +31,7 @@ impl Queued {
     }
 
     fn start(&self, upstream: &str, extra: &[&str]) -> Proxy {
-        let mut args = vec![
-            "--upstream",
-            upstream,
-            "--preset",
-            "standard-webhooks",
-            "--secret",
-            SECRET,
-            "--inbox",
-            &self.url,
-        ];
-        args.extend_from_slice(extra);
-        Proxy::start(&args)
+        start_queued(upstream, &self.url, extra)
     }
 }
 
@@ -127,16 +90,6 @@ async fn send_all(target: &str, ids: &[String], concurrency: usize) -> Vec<Strin
         acked.extend(t.await.unwrap());
     }
     acked
-}
-
-fn per_id(upstream: &Upstream) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for s in upstream.seen() {
-        if let Some(id) = s.headers.get("countersign-event-id") {
-            *m.entry(id.to_str().unwrap().to_owned()).or_default() += 1;
-        }
-    }
-    m
 }
 
 /// The sender gets 200 as soon as the event is stored, though the upstream takes 3 s; the
@@ -317,7 +270,7 @@ async fn dead_letters_and_inbox_cli() {
         .collect();
     assert_eq!(attempts, ["1", "2", "3"]);
 
-    let (code, out) = inbox_cli(&q.url, &["list", "--state", "dead"]);
+    let (code, out, _) = inbox_cli(&q.url, &["list", "--state", "dead"]);
     assert_eq!(code, 0);
     let line: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     for key in [
@@ -339,7 +292,7 @@ async fn dead_letters_and_inbox_cli() {
 
     // Fixed upstream, retry the dead letters: delivered with attempts reset.
     upstream.set(Mode::Ok);
-    let (code, out) = inbox_cli(&q.url, &["retry", "--dead"]);
+    let (code, out, _) = inbox_cli(&q.url, &["retry", "--dead"]);
     assert_eq!((code, out.trim()), (0, r#"{"requeued":1}"#));
     until("delivered after retry", Duration::from_secs(5), || {
         stats(&q.url)["done"] == 1
@@ -361,7 +314,7 @@ async fn dead_letters_and_inbox_cli() {
     assert_eq!(upstream.hits_for(&id4), 1);
 
     // show: headers and body.
-    let (code, out) = inbox_cli(&q.url, &["show", &id4]);
+    let (code, out, _) = inbox_cli(&q.url, &["show", &id4]);
     assert_eq!(code, 0);
     let shown: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(shown["body"], std::str::from_utf8(body).unwrap());
@@ -388,9 +341,9 @@ async fn dead_letters_and_inbox_cli() {
     );
     assert_eq!(inbox_cli(&q.url, &["list", "--state", "bogus"]).0, 2);
     // Purge: `0s` takes every event in the state.
-    let (code, out) = inbox_cli(&q.url, &["purge", "--state", "done", "--older-than", "1h"]);
+    let (code, out, _) = inbox_cli(&q.url, &["purge", "--state", "done", "--older-than", "1h"]);
     assert_eq!((code, out.trim()), (0, r#"{"purged":0}"#));
-    let (code, out) = inbox_cli(&q.url, &["purge", "--state", "done", "--older-than", "0s"]);
+    let (code, out, _) = inbox_cli(&q.url, &["purge", "--state", "done", "--older-than", "0s"]);
     assert_eq!((code, out.trim()), (0, r#"{"purged":1}"#));
 
     // /metrics: queue depth, attempts and outcomes, latency.
@@ -468,7 +421,7 @@ async fn upstream_down_while_1000_events_arrive() {
     assert!(counts.values().all(|n| *n == 1), "each delivered once");
     assert_eq!(upstream.hits(), 1000);
     // Backoff visible in attempts: every event failed at least once before it got through.
-    let (_, out) = inbox_cli(&q.url, &["list", "--state", "done", "--limit", "2000"]);
+    let (_, out, _) = inbox_cli(&q.url, &["list", "--state", "done", "--limit", "2000"]);
     let attempts: Vec<u64> = out
         .lines()
         .map(|l| {

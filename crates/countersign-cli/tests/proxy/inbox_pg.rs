@@ -13,57 +13,7 @@ use http::StatusCode;
 use serde_json::Value;
 
 use super::harness::{Mode, Proxy, SECRET, Upstream, client, delivery, get, post, unique_id};
-
-fn inbox_cli(url: &str, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_countersign"))
-        .args(["inbox", "--inbox", url])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-    )
-}
-
-fn stats(url: &str) -> Value {
-    let (code, out) = inbox_cli(url, &["stats"]);
-    assert_eq!(code, 0, "{out}");
-    serde_json::from_str(&out).unwrap()
-}
-
-async fn until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn start(url: &str, upstream: &str, extra: &[&str]) -> Proxy {
-    let mut args = vec![
-        "--upstream",
-        upstream,
-        "--preset",
-        "standard-webhooks",
-        "--secret",
-        SECRET,
-        "--inbox",
-        url,
-    ];
-    args.extend_from_slice(extra);
-    Proxy::start(&args)
-}
-
-fn per_id(upstream: &Upstream) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for s in upstream.seen() {
-        if let Some(id) = s.headers.get("countersign-event-id") {
-            *m.entry(id.to_str().unwrap().to_owned()).or_default() += 1;
-        }
-    }
-    m
-}
+use super::queued::{inbox_cli, per_id, start_queued, stats, until};
 
 /// Sends `copies` copies of each id, spread round-robin over `targets`, `concurrency` at a
 /// time; returns (id → copies answered 2xx, statuses of the others).
@@ -174,7 +124,7 @@ async fn postgres_inbox_behaves_like_sqlite() {
         2,
         "max attempts, the duplicate never stored"
     );
-    let (code, out) = inbox_cli(&url, &["list", "--state", "dead"]);
+    let (code, out, _) = inbox_cli(&url, &["list", "--state", "dead"]);
     assert_eq!(code, 0);
     let line: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(
@@ -186,14 +136,14 @@ async fn postgres_inbox_behaves_like_sqlite() {
         )
     );
     assert_eq!(line["last_error"]["status"], 500);
-    let (code, out) = inbox_cli(&url, &["show", &id]);
+    let (code, out, _) = inbox_cli(&url, &["show", &id]);
     assert_eq!(code, 0);
     let shown: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(shown["body"], std::str::from_utf8(body).unwrap());
     assert_eq!(shown["target"], "/hooks");
 
     upstream.set(Mode::Ok);
-    let (code, out) = inbox_cli(&url, &["retry", "--dead"]);
+    let (code, out, _) = inbox_cli(&url, &["retry", "--dead"]);
     assert_eq!((code, out.trim()), (0, r#"{"requeued":1}"#));
     until("delivered after retry", Duration::from_secs(10), || {
         stats(&url)["done"] == 1
@@ -202,7 +152,7 @@ async fn postgres_inbox_behaves_like_sqlite() {
     assert_eq!(upstream.hits_for(&id), 3);
     assert_eq!(inbox_cli(&url, &["show", "nope"]).0, 1);
     assert_eq!(inbox_cli(&url, &["retry", "nope"]).0, 1);
-    let (code, out) = inbox_cli(&url, &["purge", "--state", "done", "--older-than", "0s"]);
+    let (code, out, _) = inbox_cli(&url, &["purge", "--state", "done", "--older-than", "0s"]);
     assert_eq!((code, out.trim()), (0, r#"{"purged":1}"#));
     // Usage errors exit 2: a bad schema name, an unreachable server.
     let bad = db.url() + "?schema=Not-Valid";
@@ -250,8 +200,8 @@ async fn two_proxies_share_one_queue() {
     let db = PgDatabase::create("pgtwo");
     let url = db.url();
     let upstream = Upstream::start().await;
-    let a = start(&url, &upstream.url(), &[]);
-    let b = start(&url, &upstream.url(), &[]);
+    let a = start_queued(&upstream.url(), &url, &[]);
+    let b = start_queued(&upstream.url(), &url, &[]);
     let ids: Vec<String> = (0..1000).map(|i| unique_id(&format!("two{i}"))).collect();
     let started = Instant::now();
     let (acked, refused) = send_copies(&[a.url("/hooks"), b.url("/hooks")], &ids, 16, 64).await;
@@ -295,8 +245,8 @@ async fn kill_9_of_a_receiver_mid_delivery() {
         "--upstream-timeout",
         "1s",
     ];
-    let victim = start(&url, &upstream.url(), &flags);
-    let survivor = start(&url, &upstream.url(), &flags);
+    let victim = start_queued(&upstream.url(), &url, &flags);
+    let survivor = start_queued(&upstream.url(), &url, &flags);
     let ids: Vec<String> = (0..300).map(|i| unique_id(&format!("kill{i}"))).collect();
     let (acked, refused) = send_copies(&[victim.url("/hooks")], &ids, 1, 32).await;
     assert!(refused.is_empty() && acked.len() == 300, "{refused:?}");
@@ -346,7 +296,7 @@ async fn database_down_answers_503_and_recovers() {
     let db = PgDatabase::create("pgdown");
     let url = db.url();
     let upstream = Upstream::start().await;
-    let proxy = start(&url, &upstream.url(), &[]);
+    let proxy = start_queued(&upstream.url(), &url, &[]);
 
     db.allow_connections(false);
     let _ = db.terminate_connections();

@@ -2,7 +2,7 @@
 //! `countersign inbox --inbox redis://…`: real proxy processes, a throwaway `redis-server` per
 //! test (testkit, free port), a real upstream; two proxies on one queue, `kill -9`, Redis down.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,40 +15,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::Value;
 
-use super::harness::{Mode, Proxy, Upstream, client, delivery, post, unique_id};
-
-fn inbox_cli(url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_countersign"))
-        .args(["inbox", "--inbox", url])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn stats(url: &str) -> Value {
-    let (code, out, err) = inbox_cli(url, &["stats"]);
-    assert_eq!(code, 0, "{out}{err}");
-    serde_json::from_str(&out).unwrap()
-}
-
-async fn until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let end = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn start(upstream: &str, inbox: &str, extra: &[&str]) -> Proxy {
-    let mut args = vec!["--inbox", inbox];
-    args.extend_from_slice(extra);
-    Proxy::standard_webhooks(upstream, &args)
-}
+use super::harness::{Mode, Upstream, client, delivery, get, post, unique_id};
+use super::queued::{inbox_cli, per_id, start_queued, stats, until};
 
 async fn post_via(
     c: &Client<HttpConnector, Full<Bytes>>,
@@ -67,16 +35,6 @@ async fn post_via(
     Some((status, dup))
 }
 
-fn per_id(upstream: &Upstream) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for s in upstream.seen() {
-        if let Some(id) = s.headers.get("countersign-event-id") {
-            *m.entry(id.to_str().unwrap().to_owned()).or_default() += 1;
-        }
-    }
-    m
-}
-
 /// Queued delivery through Redis end to end: 200 before the upstream is called, delivered
 /// once with the stored headers, `countersign inbox` sees it (stats, list, show), a prefix
 /// with no inbox is a usage error (exit 2) and writes nothing, and the proxy warns that the
@@ -86,7 +44,7 @@ async fn queued_on_redis_and_the_inbox_cli() {
     let redis = RedisServer::start();
     let upstream = Upstream::start().await;
     let url = format!("{}?prefix=shop:hooks", redis.url());
-    let proxy = start(&upstream.url(), &url, &[]);
+    let proxy = start_queued(&upstream.url(), &url, &[]);
     let id = unique_id("redis");
     let body = br#"{"type":"invoice.paid"}"#;
     let a = post(&proxy.url("/hooks/billing"), &delivery(&id, body), body).await;
@@ -139,8 +97,8 @@ async fn two_proxies_share_one_queue() {
     let upstream = Upstream::start().await;
     upstream.set(Mode::Delay(Duration::from_millis(2)));
     let url = format!("{}?prefix=lb", redis.url());
-    let a = start(&upstream.url(), &url, &[]);
-    let b = start(&upstream.url(), &url, &[]);
+    let a = start_queued(&upstream.url(), &url, &[]);
+    let b = start_queued(&upstream.url(), &url, &[]);
     let ids: Vec<String> = (0..250).map(|i| unique_id(&format!("lb{i}"))).collect();
     let targets = [a.url("/hooks"), b.url("/hooks")];
     let c = client();
@@ -198,7 +156,7 @@ async fn kill_9_of_one_proxy_the_other_delivers() {
     upstream.set(Mode::Delay(Duration::from_millis(1500)));
     let url = format!("{}?prefix=k9", redis.url());
     let flags = ["--lease", "3s", "--upstream-timeout", "2s"];
-    let a = start(&upstream.url(), &url, &flags);
+    let a = start_queued(&upstream.url(), &url, &flags);
     let ids: Vec<String> = (0..8).map(|i| unique_id(&format!("k{i}"))).collect();
     for id in &ids {
         let body = format!(r#"{{"id":"{id}"}}"#);
@@ -223,7 +181,7 @@ async fn kill_9_of_one_proxy_the_other_delivers() {
     let _ = a.wait(Duration::from_secs(5)).await;
     let s = stats(&url);
     assert_eq!(s["in_flight"], 8, "{s}");
-    let b = start(&upstream.url(), &url, &flags);
+    let b = start_queued(&upstream.url(), &url, &flags);
     upstream.set(Mode::Ok);
     until("redelivered by b", Duration::from_secs(15), || {
         stats(&url)["done"] == 8
@@ -259,8 +217,18 @@ async fn redis_down_is_503_then_recovers() {
     let mut redis = RedisServer::start();
     let upstream = Upstream::start().await;
     let url = format!("{}?prefix=down", redis.url());
-    let proxy = start(&upstream.url(), &url, &[]);
+    let proxy = start_queued(&upstream.url(), &url, &[]);
+    let health = get(&proxy.url("/healthz")).await;
+    assert_eq!(health.status, StatusCode::OK, "{health:?}");
     redis.kill();
+    // /healthz probes the inbox: 503 inbox_unavailable while Redis is down, within its bound.
+    let t = Instant::now();
+    let health = get(&proxy.url("/healthz")).await;
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE, "{health:?}");
+    let report: Value = serde_json::from_slice(&health.body).unwrap();
+    assert_eq!(report["status"], "inbox_unavailable", "{report}");
+    assert_eq!(report["inbox_reachable"], false, "{report}");
     let id = unique_id("down");
     let body = br#"{"type":"x"}"#;
     let t = Instant::now();
@@ -282,6 +250,8 @@ async fn redis_down_is_503_then_recovers() {
         upstream.hits_for(&id) == 1
     })
     .await;
+    let health = get(&proxy.url("/healthz")).await;
+    assert_eq!(health.status, StatusCode::OK, "{health:?}");
     drop(proxy);
 }
 

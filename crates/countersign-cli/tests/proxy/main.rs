@@ -17,6 +17,7 @@ mod limits;
 mod ops;
 mod publish;
 mod publish_kafka;
+mod queued;
 mod readme;
 mod request_handshakes;
 mod review;

@@ -63,6 +63,7 @@ mod mandrill;
 mod meta;
 mod microsoft_graph;
 mod mux;
+mod netlify;
 mod notion;
 mod nylas;
 mod openai;
@@ -588,6 +589,15 @@ presets! {
     ///
     /// Source: <https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks>.
     MicrosoftGraph => microsoft_graph,
+    /// Netlify deploy and form notifications: `X-Webhook-Signature` is a compact JWS signed
+    /// with the JWS secret token. The algorithm is pinned to HS256 (a token whose `alg` says
+    /// anything else, `none` included, is refused before any key is used); once the
+    /// signature matched, the payload must claim `iss: "netlify"` and `sha256` = the body's
+    /// lowercase hex SHA-256 (an `exp` claim, if present, is enforced). No timestamp, event
+    /// id or event type is sent.
+    ///
+    /// Source: <https://docs.netlify.com/site-deploys/notifications/#payload-signature>.
+    Netlify => netlify,
 }
 
 /// Other spellings in common use, each naming one preset.

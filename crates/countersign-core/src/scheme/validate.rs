@@ -211,6 +211,34 @@ fn one(scheme: &Scheme) -> Result<(), ConfigError> {
         }
         _ => {}
     }
+    let jws_input = scheme.content.contains(&Part::JwsSigningInput);
+    match &scheme.syntax {
+        SignatureSyntax::Jws(claims) => {
+            if !matches!(scheme.signature, SignatureSource::Header(_)) {
+                return invalid("a JWS signature travels in a header");
+            }
+            if crate::jws::alg_name(scheme.algorithm).is_none()
+                || scheme.encoding != crate::algorithm::Encoding::Base64Url
+            {
+                return invalid("a JWS scheme pins HMAC-SHA256 or HMAC-SHA512, base64url");
+            }
+            if scheme.content != [Part::JwsSigningInput] {
+                return invalid("a JWS scheme signs the JWS signing input alone");
+            }
+            if scheme.timestamp.is_some() {
+                return invalid(
+                    "a JWS scheme has no separate timestamp (its `exp` claim is checked)",
+                );
+            }
+            if claims.body_sha256_claim().is_empty() {
+                return invalid("the JWS body-hash claim needs a name");
+            }
+        }
+        _ if jws_input => {
+            return invalid("the JWS signing input is signed only by a JWS syntax");
+        }
+        _ => {}
+    }
     if let EventIdSource::Header(names) = &scheme.event_id
         && names.is_empty()
     {

@@ -464,9 +464,13 @@ impl Sql {
                  ON CONFLICT (route, id) DO NOTHING
                  RETURNING route, id"
             ),
+            // The locked rows are updated by `ctid` (a TID scan): joining `due` on the key
+            // made the generic plan of the prepared statement (LIMIT unknown) hash-join a
+            // sequential scan of the whole table on every lease — measured 18 ms at 20 000
+            // rows against 0.9 ms. The rows are locked, so their ctid cannot change.
             lease: format!(
                 "WITH due AS (
-                    SELECT route, id FROM {t}
+                    SELECT ctid FROM {t}
                     WHERE state IN ('pending', 'in_flight') AND next_at <= now()
                       AND ($2::bytea IS NULL OR route = $2)
                     ORDER BY next_at LIMIT $1
@@ -475,7 +479,7 @@ impl Sql {
                  UPDATE {t} e SET state = 'in_flight', attempts = e.attempts + 1,
                     next_at = now() + $3::float8 * interval '1 millisecond',
                     token = nextval('{seq}'), updated_at = now()
-                 FROM due WHERE e.route = due.route AND e.id = due.id
+                 WHERE e.ctid = ANY (ARRAY(SELECT ctid FROM due))
                  RETURNING {returning}, e.token"
             ),
             complete: format!(

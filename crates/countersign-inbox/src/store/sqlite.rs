@@ -507,8 +507,11 @@ impl Inbox for SqliteInbox {
             let now = now_ms();
             let deadline = now.saturating_add(lease_ms);
             let keys: Vec<(i64, String, String)> = {
+                // INDEXED BY: without ANALYZE statistics SQLite prefers `events_state` and
+                // sorts every pending row in a temporary B-tree on each lease (measured: ~380
+                // page reads per delivered event at 10 000 pending, drain 270 events/s).
                 let mut stmt = conn.prepare_cached(
-                    "SELECT rowid, route, id FROM events
+                    "SELECT rowid, route, id FROM events INDEXED BY events_due
                      WHERE state IN ('pending', 'in_flight') AND next_at <= ?1 AND (?2 IS NULL OR route = ?2)
                      ORDER BY next_at LIMIT ?3",
                 )?;

@@ -350,6 +350,7 @@ impl Worker {
             notified.as_mut().enable();
             request.max = permits.len();
             let asked = permits.len();
+            let lease_started = Instant::now();
             let leased = match inbox.lease(&request).await {
                 Ok(leased) => leased,
                 Err(e) => {
@@ -359,6 +360,7 @@ impl Worker {
                 }
             };
             let got = leased.len();
+            tracing::trace!(target: "countersign::inbox", asked, got, took = ?lease_started.elapsed(), "leased");
             for leased in leased {
                 let Some(permit) = permits.pop() else { break };
                 let shared = Arc::clone(&self.shared);

@@ -105,7 +105,8 @@ where
     B::Error: Into<BoxError>,
 {
     let local = |r: Response<Bytes>| Ok(r.map(VerifyResponseBody::local));
-    let verifier = &config.verifier;
+    let current = config.current_verifier();
+    let verifier = &current;
     let (mut parts, body) = request.into_parts();
 
     // 1b. Unsigned request handshakes (Meta's GET hub.challenge, X's GET crc_token, Graph's
@@ -445,6 +446,12 @@ fn reject(
     uri: &Uri,
 ) -> Response<Bytes> {
     let status = rejection.status();
+    if let (Some(rotating), VerifyRejection::Verify(e)) = (&config.rotating, &rejection)
+        && e.kind() == countersign_core::ErrorKind::SignatureMismatch
+    {
+        // Perhaps signed with a key published since the last poll (throttled by the source).
+        rotating.refresh_soon();
+    }
     tracing::warn!(
         target: "countersign",
         preset = config.verifier.scheme().name(),

@@ -10,6 +10,7 @@ use tower_layer::Layer;
 
 use super::url::UrlConfig;
 use crate::budget::BodyBudget;
+use crate::keys::RotatingVerifier;
 use crate::rejection::VerifyRejection;
 use crate::verify::Verify;
 
@@ -18,7 +19,11 @@ pub(crate) type RejectionHook = Arc<dyn Fn(&VerifyRejection) -> Response<Bytes> 
 
 /// Everything a [`Verify`] service needs, shared by all its clones.
 pub(crate) struct Config {
+    /// The verifier the layer was built with: its scheme and body limit hold for every
+    /// verifier a rotation swaps in.
     pub(crate) verifier: Verifier,
+    /// Where the verifier of each request comes from when its keys rotate.
+    pub(crate) rotating: Option<RotatingVerifier>,
     /// Signature headers, marked sensitive on every request.
     pub(crate) sensitive: Vec<HeaderName>,
     pub(crate) handshakes: bool,
@@ -31,6 +36,14 @@ pub(crate) struct Config {
 }
 
 impl Config {
+    /// The verifier for the request at hand (a reference-count bump).
+    pub(crate) fn current_verifier(&self) -> Verifier {
+        match &self.rotating {
+            Some(r) => r.current(),
+            None => self.verifier.clone(),
+        }
+    }
+
     pub(crate) fn mark_sensitive(&self, headers: &mut HeaderMap) {
         for name in &self.sensitive {
             let mut values = headers.get_all(name).iter();
@@ -58,6 +71,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("verifier", &self.verifier)
+            .field("rotating", &self.rotating.is_some())
             .field("handshakes", &self.handshakes)
             .field("url", &self.url)
             .field(
@@ -109,6 +123,7 @@ impl VerifyLayer {
     pub fn builder(verifier: Verifier) -> VerifyLayerBuilder {
         VerifyLayerBuilder {
             verifier,
+            rotating: None,
             handshakes: false,
             public_url: None,
             url_scheme: None,
@@ -118,10 +133,32 @@ impl VerifyLayer {
         }
     }
 
-    /// The verifier.
+    /// Starts a layer whose verifier's keys change without a restart (see
+    /// [`keys`](crate::keys)): each request is verified by the rotating verifier's
+    /// [`current`](RotatingVerifier::current) one. Rotations keep the scheme and the body
+    /// limit of the verifier in use when the layer is built.
+    ///
+    /// ```
+    /// use countersign_tower::keys::{RotatingVerifier, StaticKeys};
+    /// use countersign_tower::{Preset, Verifier, VerifyLayer};
+    ///
+    /// let rotating = RotatingVerifier::new(StaticKeys::new(["s1", "s2"]), |keys| {
+    ///     Verifier::builder(Preset::Github).secrets(keys).build()
+    /// })?;
+    /// let layer = VerifyLayer::rotating(rotating).build()?;
+    /// assert_eq!(layer.verifier().scheme().name(), "github");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rotating(verifier: RotatingVerifier) -> VerifyLayerBuilder {
+        let mut builder = VerifyLayer::builder(verifier.current());
+        builder.rotating = Some(verifier);
+        builder
+    }
+
+    /// The verifier in use (for a [rotating](Self::rotating) layer, the current one).
     #[must_use]
-    pub fn verifier(&self) -> &Verifier {
-        &self.config.verifier
+    pub fn verifier(&self) -> Verifier {
+        self.config.current_verifier()
     }
 }
 
@@ -159,6 +196,7 @@ impl<S> Layer<S> for VerifyLayer {
 #[must_use]
 pub struct VerifyLayerBuilder {
     verifier: Verifier,
+    rotating: Option<RotatingVerifier>,
     handshakes: bool,
     public_url: Option<String>,
     url_scheme: Option<String>,
@@ -312,6 +350,7 @@ impl VerifyLayerBuilder {
         Ok(VerifyLayer {
             config: Arc::new(Config {
                 verifier,
+                rotating: self.rotating,
                 sensitive,
                 handshakes: self.handshakes,
                 url,

@@ -227,7 +227,7 @@ fn write_events(
 fn events_script(path: &str, names: &[String], record_len: usize) -> Result<String, BoxError> {
     let names: Vec<String> = names.iter().map(|n| lua_string(n)).collect();
     Ok(format!(
-        r#"-- Written by examples/load_server.rs: a new, signed event per request.
+        r#"-- Written by benches/src/bin/load_server.rs: a new, signed event per request.
 -- wrk ... -s <this> <url> -- <first record> <record count>
 local path = {path}
 local record_len = {record_len}

@@ -1,0 +1,508 @@
+//! [`HttpsKeys`]: a JSON Web Key Set fetched over HTTPS from a pinned host.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use countersign_core::{MAX_SECRET_LABEL_LEN, MAX_SECRETS, Secret};
+use http::{Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt as _, Empty, Limited};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName};
+use serde_json::Value;
+
+use super::{KeySource, KeySourceError};
+
+/// Default bound of a key set response, in bytes.
+pub const DEFAULT_MAX_RESPONSE_LEN: usize = 64 * 1024;
+
+/// A host name pattern: labels compared case-insensitively, `*` standing for exactly one
+/// label (`sns.*.amazonaws.com`, `*.example.com`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HostPattern(pub(crate) String);
+
+impl HostPattern {
+    pub(crate) fn matches(&self, host: &str) -> bool {
+        let mut want = self.0.split('.');
+        let mut got = host.split('.');
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some("*"), Some(label)) if !label.is_empty() => {}
+                (Some(w), Some(g)) if !g.is_empty() && w.eq_ignore_ascii_case(g) => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// A JSON Web Key Set (RFC 7517) at an `https` URL, refetched every
+/// [`refresh_interval`](HttpsKeysBuilder::refresh_interval) and never more often than
+/// [`min_refresh_interval`](HttpsKeysBuilder::min_refresh_interval), however often a refresh
+/// is asked for.
+///
+/// Usable keys: `oct` (`k`, an HMAC secret), `OKP` with `crv: Ed25519` (`x`) and `EC` with
+/// `crv: P-256` (`x`, `y`, handed over as an uncompressed SEC1 point); others, and keys
+/// whose `use` is not `sig`, are skipped. Keys reach the verifier as raw bytes (use them
+/// with schemes whose key format is raw) labelled with their `kid`; at most 16
+/// ([`MAX_SECRETS`]) are kept, in the set's order.
+///
+/// Hostile-network rules: the URL must be `https`, its host must match an allowed pattern
+/// (the URL's own host unless [`allow_host`](HttpsKeysBuilder::allow_host) says
+/// otherwise), redirects are not followed, the server certificate is checked against the web
+/// PKI roots (or the roots given), the response is bounded
+/// ([`max_response_len`](HttpsKeysBuilder::max_response_len), checked on `Content-Length`
+/// and while reading), and the whole exchange has a timeout (default 5 s).
+pub struct HttpsKeys {
+    uri: Uri,
+    host: String,
+    port: u16,
+    tls: Arc<rustls::ClientConfig>,
+    timeout: Duration,
+    max_len: usize,
+    interval: Duration,
+    min_interval: Duration,
+    state: Mutex<FetchState>,
+}
+
+#[derive(Default)]
+struct FetchState {
+    last_attempt: Option<Instant>,
+    last_body: Option<Bytes>,
+}
+
+impl fmt::Debug for HttpsKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpsKeys")
+            .field("uri", &self.uri)
+            .field("timeout", &self.timeout)
+            .field("max_response_len", &self.max_len)
+            .field("refresh_interval", &self.interval)
+            .field("min_refresh_interval", &self.min_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds [`HttpsKeys`]; see [`HttpsKeys::builder`].
+#[must_use]
+pub struct HttpsKeysBuilder {
+    url: String,
+    allowed: Vec<HostPattern>,
+    roots_pem: Option<Vec<u8>>,
+    timeout: Duration,
+    max_len: usize,
+    interval: Duration,
+    min_interval: Duration,
+}
+
+impl fmt::Debug for HttpsKeysBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpsKeysBuilder")
+            .field("url", &self.url)
+            .field("allowed", &self.allowed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpsKeys {
+    /// Starts a key set at `url`: 5 s timeout, 64 KiB bound, refreshed every 5 minutes and
+    /// at most every 30 seconds.
+    pub fn builder(url: impl Into<String>) -> HttpsKeysBuilder {
+        HttpsKeysBuilder {
+            url: url.into(),
+            allowed: Vec::new(),
+            roots_pem: None,
+            timeout: Duration::from_secs(5),
+            max_len: DEFAULT_MAX_RESPONSE_LEN,
+            interval: Duration::from_secs(300),
+            min_interval: Duration::from_secs(30),
+        }
+    }
+
+    fn fetch_error(&self, reason: &'static str) -> KeySourceError {
+        KeySourceError::Fetch {
+            url: self.uri.to_string(),
+            reason,
+        }
+    }
+
+    async fn fetch(&self) -> Result<Bytes, KeySourceError> {
+        get(&self.tls, &self.uri, &self.host, self.port, self.max_len).await
+    }
+
+    /// Runs [`fetch`](Self::fetch) on its own thread and runtime (the caller may be inside
+    /// another runtime), with the timeout around the whole exchange.
+    fn fetch_blocking(&self) -> Result<Bytes, KeySourceError> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|_| self.fetch_error("cannot start a runtime"))?;
+                    runtime.block_on(async {
+                        tokio::time::timeout(self.timeout, self.fetch())
+                            .await
+                            .map_err(|_| self.fetch_error("timed out"))?
+                    })
+                })
+                .join()
+                .map_err(|_| self.fetch_error("the fetch panicked"))?
+        })
+    }
+}
+
+/// One bounded `GET` over TLS: connect, handshake, 200 only (redirects are not followed),
+/// body within `max_len` (on `Content-Length` and while reading). No timeout: the caller
+/// puts one around it.
+pub(crate) async fn get(
+    tls: &Arc<rustls::ClientConfig>,
+    uri: &Uri,
+    host: &str,
+    port: u16,
+    max_len: usize,
+) -> Result<Bytes, KeySourceError> {
+    let fail = |reason| KeySourceError::Fetch {
+        url: uri.to_string(),
+        reason,
+    };
+    let tcp = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|_| fail("cannot connect"))?;
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| fail("invalid server name"))?;
+    let tls = tokio_rustls::TlsConnector::from(Arc::clone(tls))
+        .connect(name, tcp)
+        .await
+        .map_err(|_| fail("TLS handshake failed (certificate not trusted for this host?)"))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|_| fail("HTTP handshake failed"))?;
+    tokio::spawn(connection);
+    let path = uri
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    let request = Request::get(path)
+        .header(header::HOST, uri.authority().map_or("", |a| a.as_str()))
+        .body(Empty::<Bytes>::new())
+        .map_err(|_| fail("cannot build the request"))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|_| fail("request failed"))?;
+    if response.status() != StatusCode::OK {
+        return Err(KeySourceError::Status(response.status().as_u16()));
+    }
+    let declared = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max_len).unwrap_or(u64::MAX)) {
+        return Err(KeySourceError::TooLarge { limit: max_len });
+    }
+    let body = Limited::new(response.into_body(), max_len)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                KeySourceError::TooLarge { limit: max_len }
+            } else {
+                fail("reading the response failed")
+            }
+        })?;
+    Ok(body.to_bytes())
+}
+
+/// TLS for fetching keys: the web PKI roots, or the PEM certificates given.
+pub(crate) fn client_config(
+    roots_pem: Option<&[u8]>,
+) -> Result<Arc<rustls::ClientConfig>, KeySourceError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match roots_pem {
+        Some(pem) => {
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|_| KeySourceError::Malformed("root certificate PEM"))?;
+                roots
+                    .add(cert)
+                    .map_err(|_| KeySourceError::Malformed("root certificate"))?;
+            }
+            if roots.is_empty() {
+                return Err(KeySourceError::Malformed("no root certificate in the PEM"));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| KeySourceError::Malformed("TLS configuration"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(tls))
+}
+
+impl HttpsKeysBuilder {
+    /// Allows hosts matching `pattern` (labels compared case-insensitively, `*` standing for
+    /// exactly one label). Once any pattern is given, the URL's own host is no longer
+    /// implied.
+    pub fn allow_host(mut self, pattern: impl Into<String>) -> Self {
+        self.allowed.push(HostPattern(pattern.into()));
+        self
+    }
+
+    /// Trusts these PEM certificates instead of the web PKI roots (a private CA; tests).
+    pub fn root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.roots_pem = Some(pem.into());
+        self
+    }
+
+    /// The timeout of one whole fetch (connect, TLS, request, body; default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The bound of a response body (default 64 KiB).
+    pub fn max_response_len(mut self, bytes: usize) -> Self {
+        self.max_len = bytes;
+        self
+    }
+
+    /// How often the key set is refetched (default 5 minutes).
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// The least time between two fetches, however often a refresh is asked for (default
+    /// 30 s): a flood of deliveries signed with an unknown key cannot turn into a flood of
+    /// requests to the key server.
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.min_interval = interval;
+        self
+    }
+
+    /// Checks the URL against the allowed hosts and prepares TLS.
+    ///
+    /// # Errors
+    /// [`KeySourceError::InvalidUrl`] for a URL that is not `https://host[:port]/…`,
+    /// [`KeySourceError::HostNotAllowed`] when its host matches no allowed pattern,
+    /// [`KeySourceError::Malformed`] for root certificates that cannot be used.
+    pub fn build(self) -> Result<HttpsKeys, KeySourceError> {
+        let invalid = || KeySourceError::InvalidUrl(self.url.clone());
+        let uri: Uri = self.url.parse().map_err(|_| invalid())?;
+        if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
+            return Err(invalid());
+        }
+        let authority = uri.authority().ok_or_else(invalid)?;
+        if authority.as_str().contains('@') {
+            return Err(invalid());
+        }
+        let host = authority.host().to_ascii_lowercase();
+        if host.is_empty() {
+            return Err(invalid());
+        }
+        let allowed = if self.allowed.is_empty() {
+            vec![HostPattern(host.clone())]
+        } else {
+            self.allowed
+        };
+        if !allowed.iter().any(|p| p.matches(&host)) {
+            return Err(KeySourceError::HostNotAllowed(host));
+        }
+        let tls = client_config(self.roots_pem.as_deref())?;
+        Ok(HttpsKeys {
+            port: uri.port_u16().unwrap_or(443),
+            uri,
+            host,
+            tls,
+            timeout: self.timeout,
+            max_len: self.max_len,
+            interval: self.interval,
+            min_interval: self.min_interval,
+            state: Mutex::new(FetchState::default()),
+        })
+    }
+}
+
+impl KeySource for HttpsKeys {
+    fn poll(&self) -> Result<Option<Vec<Secret>>, KeySourceError> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state
+            .last_attempt
+            .is_some_and(|at| at.elapsed() < self.min_interval)
+        {
+            return Ok(None);
+        }
+        state.last_attempt = Some(Instant::now());
+        let body = self.fetch_blocking()?;
+        if state.last_body.as_ref() == Some(&body) {
+            return Ok(None);
+        }
+        let keys = parse_jwks(&body)?;
+        state.last_body = Some(body);
+        Ok(Some(keys))
+    }
+
+    fn refresh_interval(&self) -> Option<Duration> {
+        Some(self.interval.max(self.min_interval))
+    }
+}
+
+/// The usable keys of a JWK Set, at most [`MAX_SECRETS`], labelled with their `kid`.
+fn parse_jwks(body: &[u8]) -> Result<Vec<Secret>, KeySourceError> {
+    let set: Value =
+        serde_json::from_slice(body).map_err(|_| KeySourceError::Malformed("not JSON"))?;
+    let keys = set
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or(KeySourceError::Malformed("no `keys` array"))?;
+    let field = |key: &Value, name: &str| -> Option<Vec<u8>> {
+        URL_SAFE_NO_PAD
+            .decode(key.get(name)?.as_str()?.as_bytes())
+            .ok()
+    };
+    let mut out = Vec::new();
+    for key in keys {
+        if out.len() >= MAX_SECRETS {
+            tracing::warn!(
+                "countersign: key set has more than 16 usable keys; the rest are ignored"
+            );
+            break;
+        }
+        if key.get("use").is_some_and(|u| u != "sig") {
+            continue;
+        }
+        let kty = key.get("kty").and_then(Value::as_str);
+        let crv = key.get("crv").and_then(Value::as_str);
+        let bytes = match (kty, crv) {
+            (Some("oct"), _) => field(key, "k"),
+            (Some("OKP"), Some("Ed25519")) => field(key, "x").filter(|x| x.len() == 32),
+            (Some("EC"), Some("P-256")) => match (field(key, "x"), field(key, "y")) {
+                (Some(x), Some(y)) if x.len() == 32 && y.len() == 32 => {
+                    Some([&[4u8][..], &x, &y].concat())
+                }
+                _ => None,
+            },
+            _ => continue,
+        };
+        let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
+            return Err(KeySourceError::Malformed(
+                "a usable key has no valid key material",
+            ));
+        };
+        let mut secret = Secret::new(bytes);
+        if let Some(kid) = key.get("kid").and_then(Value::as_str)
+            && !kid.is_empty()
+            && kid.len() <= MAX_SECRET_LABEL_LEN
+        {
+            secret = secret.with_label(kid);
+        }
+        out.push(secret);
+    }
+    if out.is_empty() {
+        return Err(KeySourceError::Empty);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns() {
+        let p = |s: &str| HostPattern(s.to_owned());
+        assert!(p("sns.*.amazonaws.com").matches("sns.eu-west-1.amazonaws.com"));
+        assert!(p("sns.*.amazonaws.com").matches("SNS.us-east-1.AmazonAWS.com"));
+        assert!(!p("sns.*.amazonaws.com").matches("sns.amazonaws.com"));
+        assert!(!p("sns.*.amazonaws.com").matches("sns.a.b.amazonaws.com"));
+        assert!(!p("sns.*.amazonaws.com").matches("sns.x.amazonaws.com.evil.test"));
+        assert!(!p("sns.*.amazonaws.com").matches("evilsns.x.amazonaws.com"));
+        assert!(!p("*.example.com").matches(".example.com"));
+        assert!(p("keys.example.com").matches("keys.example.com"));
+        assert!(!p("keys.example.com").matches("keys.example.com."));
+    }
+
+    #[test]
+    fn urls_and_pins_are_checked_when_built() {
+        for bad in [
+            "http://keys.example.com/jwks",
+            "keys.example.com/jwks",
+            "https://user@keys.example.com/jwks",
+            "https:///jwks",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    HttpsKeys::builder(bad).build(),
+                    Err(KeySourceError::InvalidUrl(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(
+            HttpsKeys::builder("https://keys.example.com/jwks")
+                .build()
+                .is_ok()
+        );
+        let err = HttpsKeys::builder("https://keys.evil.test/jwks")
+            .allow_host("*.example.com")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, KeySourceError::HostNotAllowed(h) if h == "keys.evil.test"));
+        assert!(matches!(
+            HttpsKeys::builder("https://keys.example.com/")
+                .root_certificates_pem("not pem")
+                .build(),
+            Err(KeySourceError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn jwks_keys() {
+        let k = URL_SAFE_NO_PAD.encode(b"hmac-key");
+        let x = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        let set = format!(
+            r#"{{"keys":[{{"kty":"oct","kid":"a","k":"{k}"}},{{"kty":"RSA","n":"x","e":"AQAB"}},
+            {{"kty":"oct","use":"enc","k":"{k}"}},{{"kty":"OKP","crv":"Ed25519","kid":"b","x":"{x}"}},
+            {{"kty":"EC","crv":"P-256","x":"{x}","y":"{x}"}}]}}"#
+        );
+        let keys = parse_jwks(set.as_bytes()).unwrap();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[0].expose(), b"hmac-key");
+        assert_eq!(keys[0].label(), Some("a"));
+        assert_eq!(keys[1].expose(), &[7u8; 32]);
+        assert_eq!(keys[2].expose().len(), 65);
+        for bad in [
+            &b"[]"[..],
+            b"{}",
+            br#"{"keys":{}}"#,
+            br#"{"keys":[]}"#,
+            br#"{"keys":[{"kty":"oct"}]}"#,
+            br#"{"keys":[{"kty":"oct","k":"!!"}]}"#,
+            br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#,
+        ] {
+            assert!(parse_jwks(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let many: Vec<String> = (0..40)
+            .map(|i| format!(r#"{{"kty":"oct","kid":"k{i}","k":"{k}"}}"#))
+            .collect();
+        let keys = parse_jwks(format!(r#"{{"keys":[{}]}}"#, many.join(",")).as_bytes()).unwrap();
+        assert_eq!(keys.len(), MAX_SECRETS);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn jwks_parsing_does_not_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = parse_jwks(&body);
+        }
+    }
+}
