@@ -7,14 +7,20 @@
 #               publisher confirms, persistent messages, mandatory; 200 once the broker acked;
 #   nats      — --publish nats://…?subject=bench.{preset}&stream=BENCH on a nats-server -js
 #               this script starts (file storage in a temp dir, removed afterwards); 200 once
-#               the PubAck came.
-# Runs alternate (upstream, rabbitmq, nats) each round, so drift on a shared machine hits all.
+#               the PubAck came;
+#   kafka     — --publish kafka://…?topic=bench.{preset} on a tansu broker this script starts
+#               (memory storage, topic with 3 partitions); 200 once the produce request was
+#               acknowledged (acks=all). Reads the topic back with the kafka_read example.
+# BROKERS picks the publish modes (default "rabbitmq nats kafka"; the upstream mode always
+# runs). Runs alternate (upstream, then each broker) each round, so drift on a shared machine
+# hits all.
 # Prints requests/s, p99, the ratios publish / upstream, CPU µs per request of the proxy and of
 # the broker, and checks that every request was answered 2xx and that the broker holds exactly
 # the number of messages the proxy reported as published.
 #
 #   bash benches/publish_load.sh
 #   ROUNDS=5 DURATION=20s CONNECTIONS=64 bash benches/publish_load.sh
+#   BROKERS=kafka ROUNDS=1 bash benches/publish_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,20 +28,29 @@ ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 COUNT="${COUNT:-200000}"
+BROKERS="${BROKERS:-rabbitmq nats kafka}"
 export RUST_LOG="${RUST_LOG:-warn}"
 SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-for tool in wrk curl python3 nats-server rabbitmqctl; do
+want() { [[ " $BROKERS " == *" $1 "* ]]; }
+tools=(wrk curl python3)
+if want rabbitmq; then tools+=(rabbitmqctl); fi
+if want nats; then tools+=(nats-server); fi
+if want kafka && ! command -v tansu >/dev/null 2>&1; then export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"; fi
+if want kafka; then tools+=(tansu); fi
+for tool in "${tools[@]}"; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "benches/publish_load.sh: $tool not found (Debian: apt-get install -y wrk curl python3 nats-server rabbitmq-server)" >&2
+        echo "benches/publish_load.sh: $tool not found (Debian: apt-get install -y wrk curl python3 nats-server rabbitmq-server; tansu: cargo install --locked tansu --version 0.6.0 --features dynostore)" >&2
         exit 1
     fi
 done
 
 cargo build --release --quiet -p countersign-cli
 cargo build --release --quiet -p countersign-bench --bin proxy_load
+if want kafka; then cargo build --release --quiet -p countersign-publish --features kafka --example kafka_read; fi
 bin=./target/release/countersign
 helper=./target/release/proxy_load
+kafka_read=./target/release/examples/kafka_read
 lua=benches/proxy_load.lua
 
 work="$(mktemp -d)"
@@ -44,7 +59,7 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rabbitmqctl delete_vhost "$vhost" >/dev/null 2>&1 || true
+    if want rabbitmq; then rabbitmqctl delete_vhost "$vhost" >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -55,15 +70,6 @@ wait_http() {
     echo "benches/publish_load.sh: $1 did not come up" >&2; exit 1
 }
 
-rabbitmqctl add_vhost "$vhost" >/dev/null
-rabbitmqctl set_permissions -p "$vhost" guest ".*" ".*" ".*" >/dev/null
-rabbit_pid=$(rabbitmqctl eval 'list_to_integer(os:getpid()).' 2>/dev/null | tail -1)
-
-nats_port=$(free_port)
-mkdir -p "$work/nats"
-nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$work/nats" -l "$work/nats.log" &
-nats_pid=$!; pids+=("$nats_pid")
-
 upstream_port=$(free_port)
 "$helper" upstream "$upstream_port" >/dev/null &
 upstream_pid=$!; pids+=("$upstream_pid")
@@ -72,19 +78,53 @@ up_port=$(free_port)
 "$bin" proxy --listen "127.0.0.1:$up_port" --upstream "http://127.0.0.1:$upstream_port" "${common[@]}" \
     >/dev/null 2>"$work/upstream.log" &
 up_pid=$!; pids+=("$up_pid")
-for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.05; done
-amqp_port=$(free_port)
-"$bin" proxy --listen "127.0.0.1:$amqp_port" --publish "amqp://guest:guest@127.0.0.1:5672/$vhost?queue=bench" "${common[@]}" \
-    >/dev/null 2>"$work/amqp.log" &
-amqp_pid=$!; pids+=("$amqp_pid")
-nats_proxy_port=$(free_port)
-"$bin" proxy --listen "127.0.0.1:$nats_proxy_port" --publish "nats://127.0.0.1:$nats_port?subject=bench.{preset}&stream=BENCH" "${common[@]}" \
-    >/dev/null 2>"$work/nats-proxy.log" &
-nats_proxy_pid=$!; pids+=("$nats_proxy_pid")
 wait_http "http://127.0.0.1:$upstream_port/"
 wait_http "http://127.0.0.1:$up_port/healthz"
-wait_http "http://127.0.0.1:$amqp_port/healthz"
-wait_http "http://127.0.0.1:$nats_proxy_port/healthz"
+
+# Per broker: the proxy's port and pid, the broker's pid.
+declare -A proxy_port proxy_pid broker_pid
+if want rabbitmq; then
+    rabbitmqctl add_vhost "$vhost" >/dev/null
+    rabbitmqctl set_permissions -p "$vhost" guest ".*" ".*" ".*" >/dev/null
+    broker_pid[rabbitmq]=$(rabbitmqctl eval 'list_to_integer(os:getpid()).' 2>/dev/null | tail -1)
+    proxy_port[rabbitmq]=$(free_port)
+    "$bin" proxy --listen "127.0.0.1:${proxy_port[rabbitmq]}" --publish "amqp://guest:guest@127.0.0.1:5672/$vhost?queue=bench" "${common[@]}" \
+        >/dev/null 2>"$work/amqp.log" &
+    proxy_pid[rabbitmq]=$!; pids+=("$!")
+fi
+if want nats; then
+    nats_port=$(free_port)
+    mkdir -p "$work/nats"
+    nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$work/nats" -l "$work/nats.log" &
+    broker_pid[nats]=$!; pids+=("$!")
+    for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.05; done
+    proxy_port[nats]=$(free_port)
+    "$bin" proxy --listen "127.0.0.1:${proxy_port[nats]}" --publish "nats://127.0.0.1:$nats_port?subject=bench.{preset}&stream=BENCH" "${common[@]}" \
+        >/dev/null 2>"$work/nats-proxy.log" &
+    proxy_pid[nats]=$!; pids+=("$!")
+fi
+if want kafka; then
+    kafka_port=$(free_port)
+    tansu broker --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
+        --storage-engine memory://tansu/ --silent >"$work/tansu.log" 2>&1 &
+    broker_pid[kafka]=$!; pids+=("$!")
+    for _ in $(seq 400); do (exec 3<>"/dev/tcp/127.0.0.1/$kafka_port") 2>/dev/null && break; sleep 0.05; done
+    created=""
+    for _ in $(seq 100); do
+        if tansu topic create bench.standard-webhooks --broker "tcp://127.0.0.1:$kafka_port" --partitions 3 >/dev/null 2>&1; then created=1; break; fi
+        sleep 0.1
+    done
+    if [ -z "$created" ]; then echo "benches/publish_load.sh: cannot create the topic on tansu" >&2; exit 1; fi
+    proxy_port[kafka]=$(free_port)
+    "$bin" proxy --listen "127.0.0.1:${proxy_port[kafka]}" --publish "kafka://127.0.0.1:$kafka_port?topic=bench.{preset}" "${common[@]}" \
+        >/dev/null 2>"$work/kafka-proxy.log" &
+    proxy_pid[kafka]=$!; pids+=("$!")
+fi
+modes=()
+for b in rabbitmq nats kafka; do
+    if want "$b"; then modes+=("$b"); wait_http "http://127.0.0.1:${proxy_port[$b]}/healthz"; fi
+done
+if [ "${#modes[@]}" -eq 0 ]; then echo "benches/publish_load.sh: BROKERS names none of rabbitmq nats kafka" >&2; exit 1; fi
 
 ticks_per_s=$(getconf CLK_TCK)
 cpu() { if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo 0; fi; }
@@ -115,34 +155,46 @@ run() {
 echo "machine: $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
      "wrk -t1 -c$CONNECTIONS -d$DURATION; 1 KiB Standard Webhooks deliveries, each a distinct event; memory store; RUST_LOG=$RUST_LOG"
 run warmup "$up_port" "$up_pid" "" 3s >/dev/null
-run warmup "$amqp_port" "$amqp_pid" "$rabbit_pid" 3s >/dev/null
-run warmup "$nats_proxy_port" "$nats_proxy_pid" "$nats_pid" 3s >/dev/null
+for b in "${modes[@]}"; do run warmup "${proxy_port[$b]}" "${proxy_pid[$b]}" "${broker_pid[$b]}" 3s >/dev/null; done
 
 declare -A sum
 add() { sum[$1]=$(awk -v a="${sum[$1]:-0}" -v b="$2" 'BEGIN {print a + b}'); }
 div() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 for round in $(seq "$ROUNDS"); do
     read -r u_rps u_p99 u_p _ <<<"$(run upstream "$up_port" "$up_pid" "")"
-    read -r a_rps a_p99 a_p a_b <<<"$(run rabbitmq "$amqp_port" "$amqp_pid" "$rabbit_pid")"
-    read -r n_rps n_p99 n_p n_b <<<"$(run nats "$nats_proxy_port" "$nats_proxy_pid" "$nats_pid")"
-    printf 'round %s: upstream %6.0f req/s p99 %6.2f ms | rabbitmq %6.0f req/s p99 %6.2f ms (%s) | nats %6.0f req/s p99 %6.2f ms (%s)\n' \
-        "$round" "$u_rps" "$u_p99" "$a_rps" "$a_p99" "$(div "$a_rps" "$u_rps")" "$n_rps" "$n_p99" "$(div "$n_rps" "$u_rps")"
-    for k in u_rps u_p99 u_p a_rps a_p99 a_p a_b n_rps n_p99 n_p n_b; do add "$k" "${!k}"; done
+    line=$(printf 'round %s: upstream %6.0f req/s p99 %6.2f ms' "$round" "$u_rps" "$u_p99")
+    for k in u_rps u_p99 u_p; do add "$k" "${!k}"; done
+    for b in "${modes[@]}"; do
+        read -r rps p99 p bk <<<"$(run "$b" "${proxy_port[$b]}" "${proxy_pid[$b]}" "${broker_pid[$b]}")"
+        line+=$(printf ' | %s %6.0f req/s p99 %6.2f ms (%s)' "$b" "$rps" "$p99" "$(div "$rps" "$u_rps")")
+        add "${b}_rps" "$rps"; add "${b}_p99" "$p99"; add "${b}_p" "$p"; add "${b}_b" "$bk"
+    done
+    echo "$line"
 done
 mean() { awk -v s="${sum[$1]}" -v n="$ROUNDS" 'BEGIN {printf "%.1f", s / n}'; }
 ratio() { awk -v a="${sum[$1]}" -v b="${sum[$2]}" 'BEGIN {printf "%.3f", a / b}'; }
 echo "mean of $ROUNDS rounds:"
-printf '  throughput: upstream %s req/s; publish/rabbitmq %s req/s (%s x upstream); publish/nats %s req/s (%s x upstream)\n' \
-    "$(mean u_rps)" "$(mean a_rps)" "$(ratio a_rps u_rps)" "$(mean n_rps)" "$(ratio n_rps u_rps)"
-printf '  p99: upstream %s ms; rabbitmq %s ms; nats %s ms\n' "$(mean u_p99)" "$(mean a_p99)" "$(mean n_p99)"
-printf '  CPU µs per request: proxy upstream-mode %s | proxy rabbitmq-mode %s + rabbitmq (beam, whole node) %s | proxy nats-mode %s + nats-server %s\n' \
-    "$(mean u_p)" "$(mean a_p)" "$(mean a_b)" "$(mean n_p)" "$(mean n_b)"
+line="  throughput: upstream $(mean u_rps) req/s"
+for b in "${modes[@]}"; do line+="; publish/$b $(mean "${b}_rps") req/s ($(ratio "${b}_rps" u_rps) x upstream)"; done
+echo "$line"
+line="  p99: upstream $(mean u_p99) ms"
+for b in "${modes[@]}"; do line+="; $b $(mean "${b}_p99") ms"; done
+echo "$line"
+line="  CPU µs per request: proxy upstream-mode $(mean u_p)"
+for b in "${modes[@]}"; do line+=" | proxy $b-mode $(mean "${b}_p") + broker $(mean "${b}_b")"; done
+echo "$line (rabbitmq: the whole beam node)"
 
 # Nothing lost, nothing doubled: what the brokers hold equals what the proxies published.
-a_pub=$(metric "$amqp_port" countersign_published_total)
-a_held=$(rabbitmqctl list_queues -p "$vhost" name messages 2>/dev/null | awk '$1 == "bench" {print $2}')
-n_pub=$(metric "$nats_proxy_port" countersign_published_total)
-n_held=$(curl -s "http://127.0.0.1:$nats_proxy_port/metrics" >/dev/null; python3 - "$nats_port" <<'PY'
+bad=""
+if want rabbitmq; then
+    a_pub=$(metric "${proxy_port[rabbitmq]}" countersign_published_total)
+    a_held=$(rabbitmqctl list_queues -p "$vhost" name messages 2>/dev/null | awk '$1 == "bench" {print $2}')
+    echo "  broker check: rabbitmq published $a_pub, queue holds $a_held"
+    if [ "$a_pub" != "$a_held" ]; then bad=1; fi
+fi
+if want nats; then
+    n_pub=$(metric "${proxy_port[nats]}" countersign_published_total)
+    n_held=$(python3 - "$nats_port" <<'PY'
 import json, socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 f = s.makefile("rb")
@@ -157,7 +209,15 @@ while True:
         break
 PY
 )
-echo "  broker check: rabbitmq published $a_pub, queue holds $a_held; nats published $n_pub, stream holds $n_held"
-if [ "$a_pub" != "$a_held" ] || [ "$n_pub" != "$n_held" ]; then
+    echo "  broker check: nats published $n_pub, stream holds $n_held"
+    if [ "$n_pub" != "$n_held" ]; then bad=1; fi
+fi
+if want kafka; then
+    k_pub=$(metric "${proxy_port[kafka]}" countersign_published_total)
+    read -r k_held _ k_keys _ _ <<<"$("$kafka_read" "127.0.0.1:$kafka_port" bench.standard-webhooks --count)"
+    echo "  broker check: kafka published $k_pub, topic holds $k_held records with $k_keys distinct keys"
+    if [ "$k_pub" != "$k_held" ] || [ "$k_held" != "$k_keys" ]; then bad=1; fi
+fi
+if [ -n "$bad" ]; then
     echo "benches/publish_load.sh: the brokers do not hold what was published" >&2; exit 1
 fi

@@ -12,6 +12,11 @@
 # (rabbitmq-server, nats-server) when missing and started when not running; the run fails
 # when they do not answer. RABBITMQ_URL / NATS_URL point the suites elsewhere instead.
 #
+# The Kafka publish suites start throwaway `tansu` brokers (a Kafka-protocol broker, memory
+# storage) on free ports. tansu is installed with cargo when missing (about 11 minutes the
+# first time, cached after): `cargo install --locked tansu --version 0.6.0 --features
+# dynostore`; the run fails when it cannot be installed. TANSU names another binary.
+#
 # The PostgreSQL inbox suites create (and drop) databases of their own on the server at
 # 127.0.0.1:5432 as user postgres. PostgreSQL is installed from Debian's packages
 # (postgresql) when missing and its cluster started when nothing answers on 5432; the run
@@ -124,6 +129,22 @@ if [ -z "${DATABASE_URL:-}${POSTGRES_URL:-}" ]; then
         fi
     fi
 fi
+if [ -z "${TANSU:-}" ]; then
+    cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+    if ! command -v tansu >/dev/null 2>&1 && ! [ -x "$cargo_bin/tansu" ]; then
+        echo "scripts/test.sh: installing tansu (the Kafka suites' broker): cargo install --locked tansu --version 0.6.0 --features dynostore" >&2
+        if ! cargo install --locked tansu --version 0.6.0 --features dynostore >&2; then
+            echo "scripts/test.sh: FATAL: tansu could not be installed (the Kafka publish suites need it): cargo install --locked tansu --version 0.6.0 --features dynostore" >&2
+            exit 1
+        fi
+    fi
+    if ! command -v tansu >/dev/null 2>&1; then export PATH="$cargo_bin:$PATH"; fi
+    if ! tansu --version >/dev/null 2>&1; then
+        echo "scripts/test.sh: FATAL: tansu is installed but does not run (tansu --version)" >&2
+        exit 1
+    fi
+fi
+
 for _ in $(seq 1 30); do
     if psql -X -q -d "$(pg_url)" -c 'SELECT 1' >/dev/null 2>&1; then break; fi
     sleep 1

@@ -410,8 +410,8 @@ pub(crate) struct ProxyArgs {
     /// Publish verified deliveries to a broker instead of forwarding them, answering 200
     /// once the broker confirmed: `amqp://user:pass@host:port/vhost?exchange=X&routing_key=
     /// webhooks.{preset}` (or `?queue=NAME`), `nats://host:port?subject=webhooks.{preset}
-    /// [&stream=NAME]`, or `env:NAME`. --upstream-timeout bounds the wait for the
-    /// confirmation.
+    /// [&stream=NAME]`, `kafka://host:port[,host:port]?topic=webhooks.{preset}`, or
+    /// `env:NAME`. --upstream-timeout bounds the wait for the confirmation.
     #[arg(
         long,
         value_name = "URL",

@@ -1,7 +1,7 @@
 //! # countersign-publish
 //!
 //! Hand verified, deduplicated webhook deliveries to the message broker you already run —
-//! RabbitMQ or NATS JetStream — and acknowledge the sender **only after the broker
+//! RabbitMQ, NATS JetStream or Kafka — and acknowledge the sender **only after the broker
 //! confirmed** that it took responsibility for the message.
 //!
 //! ```text
@@ -35,7 +35,9 @@
 //! `Countersign-Received-At` (RFC 3339), plus `Countersign-Event-Type` when known. AMQP
 //! carries them in the headers table and sets the `content_type`, `message_id` (the event
 //! id), `timestamp` and persistent `delivery_mode` properties; NATS as message headers, with
-//! `Nats-Msg-Id` = the event id. Routing keys and subjects are [`Template`]s with
+//! `Nats-Msg-Id` = the event id; Kafka as record headers, with the record key = the event id
+//! (so all deliveries of one event share a partition). Routing keys, subjects and topics are
+//! [`Template`]s with
 //! `{preset}` and `{event_type}`.
 //!
 //! ## Why a crate of its own
@@ -43,7 +45,7 @@
 //! The design puts the broker publishers beside the durable inbox (`countersign-inbox`).
 //! Publishing needs none of the inbox's queue, workers or storage — the broker *is* the
 //! queue — so it lives here, one job per crate, and depends only on the dedup store and the
-//! tower layer. The [`Publisher`] trait is the seam for more brokers (Kafka next).
+//! tower layer. The [`Publisher`] trait is the seam for more brokers.
 //!
 //! ## Features
 //!
@@ -51,12 +53,14 @@
 //! |---|---|
 //! | `amqp` | [`AmqpPublisher`]: RabbitMQ through `lapin` (publisher confirms, `mandatory`) |
 //! | `nats` | [`NatsPublisher`]: NATS JetStream through `async-nats` (`PubAck`, `Nats-Msg-Id`) |
+//! | `kafka` | [`KafkaPublisher`]: Kafka through `rskafka` (pure Rust; acks=all, key = event id, batched produce requests; no idempotent producer — see its docs) |
 //!
 //! ## The public interface is:
 //!
 //! - the contract: [`Publisher`], [`PublishFuture`], [`Published`], [`Message`] and its
 //!   header names, [`Template`]
-//! - backends: `AmqpPublisher`, `NatsPublisher` and their builders, [`from_url`]
+//! - backends: `AmqpPublisher`, `NatsPublisher`, `KafkaPublisher` and their builders,
+//!   [`from_url`]
 //! - the service: [`PublishService`], [`PublishServiceBuilder`], [`PublishResponseFuture`],
 //!   [`PublishOutcome`], [`DUPLICATE_HEADER`], [`PublishStats`], [`PublishStatsSnapshot`]
 //! - errors: [`PublishError`] ([`FailureKind`]), [`PublishConfigError`]
@@ -65,6 +69,8 @@
 #[cfg(feature = "amqp")]
 mod amqp;
 mod error;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod message;
 #[cfg(feature = "nats")]
 mod nats;
@@ -72,13 +78,20 @@ mod publisher;
 mod service;
 mod stats;
 mod template;
-#[cfg(any(feature = "amqp", feature = "nats"))]
+#[cfg(any(feature = "amqp", feature = "nats", feature = "kafka"))]
 mod url;
 
 #[cfg(feature = "amqp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "amqp")))]
 pub use amqp::{AmqpPublisher, AmqpPublisherBuilder, DEFAULT_AMQP_CONNECT_TIMEOUT};
 pub use error::{FailureKind, PublishConfigError, PublishError};
+#[cfg(feature = "kafka")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kafka")))]
+pub use kafka::{
+    DEFAULT_KAFKA_CONNECT_TIMEOUT, DEFAULT_KAFKA_LINGER, DEFAULT_KAFKA_MAX_BATCH_BYTES,
+    DEFAULT_KAFKA_MAX_BATCH_RECORDS, DEFAULT_KAFKA_PRODUCE_TIMEOUT, KafkaPublisher,
+    KafkaPublisherBuilder,
+};
 pub use message::{
     CONTENT_TYPE_HEADER, DEFAULT_CONTENT_TYPE, EVENT_ID_HEADER, EVENT_TYPE_HEADER, Message,
     PRESET_HEADER, RECEIVED_AT_HEADER, ROUTE_HEADER,
@@ -100,7 +113,8 @@ pub use template::{MAX_TEMPLATE_LEN, Template, UNKNOWN_EVENT_TYPE};
 ///
 /// - `amqp://user:pass@host:port/vhost?exchange=X&routing_key=webhooks.{preset}` or
 ///   `…?queue=NAME` (feature `amqp`);
-/// - `nats://host:port?subject=webhooks.{preset}[&stream=NAME]` (feature `nats`).
+/// - `nats://host:port?subject=webhooks.{preset}[&stream=NAME]` (feature `nats`);
+/// - `kafka://host:port[,host:port…]?topic=webhooks.{preset}` (feature `kafka`).
 ///
 /// It does not connect; [`Publisher::check`] does.
 ///
@@ -114,6 +128,8 @@ pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Publisher>, PublishConfi
         Some("amqp") => Ok(std::sync::Arc::new(AmqpPublisher::from_url(url)?)),
         #[cfg(feature = "nats")]
         Some("nats") => Ok(std::sync::Arc::new(NatsPublisher::from_url(url)?)),
+        #[cfg(feature = "kafka")]
+        Some("kafka") => Ok(std::sync::Arc::new(KafkaPublisher::from_url(url)?)),
         _ => Err(PublishConfigError::Url {
             url: scheme.map_or_else(|| "<not a URL>".to_owned(), |s| format!("{s}://…")),
             reason: format!(
@@ -124,6 +140,8 @@ pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Publisher>, PublishConfi
                         "amqp://",
                         #[cfg(feature = "nats")]
                         "nats://",
+                        #[cfg(feature = "kafka")]
+                        "kafka://",
                     ],
                     ", "
                 )

@@ -29,7 +29,7 @@ pub struct Published {
 ///
 /// | result | means | the service then |
 /// |---|---|---|
-/// | `Ok(Published)` | the broker **confirmed** that it took responsibility for the message (AMQP: `basic.ack` without a `basic.return`; JetStream: a `PubAck`, `duplicate: true` included) | records done, answers `200` |
+/// | `Ok(Published)` | the broker **confirmed** that it took responsibility for the message (AMQP: `basic.ack` without a `basic.return`; JetStream: a `PubAck`, `duplicate: true` included; Kafka: a produce response without error, `acks=all`) | records done, answers `200` |
 /// | `Err(e)`, `!e.may_still_land()` | the message is certainly **not** on the broker (no connection, `basic.return`, `basic.nack`, no stream, a JetStream error answer) | releases the claim, answers `503` |
 /// | `Err(e)`, `e.may_still_land()` | sent, but the answer never came (connection lost, timed out): it may be on the broker | answers `503`; see the service's docs for the claim |
 ///
@@ -50,7 +50,7 @@ pub struct Published {
 ///   credentials.
 ///
 /// `Publisher` is dyn-compatible: the service holds an `Arc<dyn Publisher>`. A new broker
-/// (Kafka, …) is one more implementation and one more line in the conformance suite.
+/// is one more implementation and one more line in the conformance suite.
 pub trait Publisher: Send + Sync + fmt::Debug {
     /// Publishes `message` and waits for the broker's confirmation.
     ///
@@ -66,6 +66,17 @@ pub trait Publisher: Send + Sync + fmt::Debug {
     /// [`PublishError`] naming what is missing or unreachable.
     fn check(&self) -> PublishFuture<()>;
 
+    /// As [`check`](Self::check), for the deliveries of `preset`: a backend whose
+    /// destination depends on the preset (a Kafka topic `webhooks.{preset}`) checks that
+    /// one. The default is [`check`](Self::check).
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    fn check_preset(&self, preset: &str) -> PublishFuture<()> {
+        let _ = preset;
+        self.check()
+    }
+
     /// The destination for logs and `--check`, without credentials, e.g.
     /// `amqp://127.0.0.1:5672/%2f exchange=webhooks routing_key=webhooks.{preset}`.
     fn describe(&self) -> String;
@@ -78,6 +89,10 @@ impl<P: Publisher + ?Sized> Publisher for Arc<P> {
 
     fn check(&self) -> PublishFuture<()> {
         (**self).check()
+    }
+
+    fn check_preset(&self, preset: &str) -> PublishFuture<()> {
+        (**self).check_preset(preset)
     }
 
     fn describe(&self) -> String {

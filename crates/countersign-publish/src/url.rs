@@ -3,8 +3,10 @@
 
 use url::Url;
 
+#[cfg(any(feature = "amqp", feature = "nats"))]
 use crate::error::PublishConfigError;
 
+#[cfg(any(feature = "amqp", feature = "nats"))]
 /// A parsed broker URL: the connection URL for the client library (without our parameters)
 /// and our parameters.
 pub(crate) struct BrokerUrl {
@@ -30,6 +32,7 @@ pub(crate) fn redact(raw: &str) -> String {
     }
 }
 
+#[cfg(any(feature = "amqp", feature = "nats"))]
 /// Parses `raw`, which must have scheme `scheme`; the query parameters named in `ours` are
 /// taken out (each at most once), every other one stays on the connection URL.
 pub(crate) fn parse(
@@ -79,6 +82,7 @@ pub(crate) fn parse(
     })
 }
 
+#[cfg(any(feature = "amqp", feature = "nats"))]
 impl BrokerUrl {
     /// Our parameter `name`, if given.
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
@@ -89,7 +93,7 @@ impl BrokerUrl {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "amqp", feature = "nats")))]
 mod tests {
     use super::*;
 

@@ -1,6 +1,7 @@
 //! One suite, run against every `Publisher` on a real broker (the trait's doc is the
-//! contract): RabbitMQ on 127.0.0.1:5672, NATS JetStream on 127.0.0.1:4222. Each test makes
-//! its own exchange/queue/stream with a unique name and deletes it afterwards.
+//! contract): RabbitMQ on 127.0.0.1:5672, NATS JetStream on 127.0.0.1:4222, and a tansu
+//! (Kafka-protocol) broker each Kafka test starts on a free port. Each test makes its own
+//! exchange/queue/stream/topic with a unique name and deletes it afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod support;
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use countersign_publish::{FailureKind, Message, Publisher};
-use support::{Amqp, Backend, Nats};
+use support::{Amqp, Backend, Flavour, Kafka, Nats};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -46,18 +47,28 @@ async fn publishes_exact_bytes_and_headers<B: Backend>() {
             "header {k}"
         );
     }
-    if B::DEDUPS_BY_EVENT_ID {
-        assert_eq!(
+    match B::FLAVOUR {
+        Flavour::Nats => assert_eq!(
             m.headers.get("Nats-Msg-Id").map(String::as_str),
             Some("evt_1")
-        );
-    } else {
-        let p = &m.properties;
-        assert_eq!(p["message_id"], "evt_1");
-        assert_eq!(p["content_type"], "application/json");
-        assert_eq!(p["delivery_mode"], "2", "persistent");
-        assert_eq!(p["timestamp"], "1700000000");
-        assert_eq!(m.headers.len(), expected.len(), "{:?}", m.headers);
+        ),
+        Flavour::Amqp => {
+            let p = &m.properties;
+            assert_eq!(p["message_id"], "evt_1");
+            assert_eq!(p["content_type"], "application/json");
+            assert_eq!(p["delivery_mode"], "2", "persistent");
+            assert_eq!(p["timestamp"], "1700000000");
+            assert_eq!(m.headers.len(), expected.len(), "{:?}", m.headers);
+        }
+        Flavour::Kafka => {
+            let p = &m.properties;
+            assert_eq!(p["key"], "evt_1", "record key = event id");
+            assert_eq!(
+                p["timestamp"], "1700000000123",
+                "record timestamp = received at"
+            );
+            assert_eq!(m.headers.len(), expected.len(), "{:?}", m.headers);
+        }
     }
     b.cleanup().await;
 }
@@ -125,6 +136,19 @@ async fn concurrent_publishes_are_all_confirmed_once<B: Backend>() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!((got.len(), ids.len()), (300, 300));
+    if B::FLAVOUR == Flavour::Kafka {
+        let mut partitions: Vec<&str> = got
+            .iter()
+            .map(|m| m.properties["partition"].as_str())
+            .collect();
+        partitions.sort_unstable();
+        partitions.dedup();
+        assert_eq!(
+            partitions.len(),
+            3,
+            "keys spread over the topic's partitions"
+        );
+    }
     b.cleanup().await;
 }
 
@@ -137,6 +161,10 @@ async fn republishing_is_ok<B: Backend>() {
     let expected = if B::DEDUPS_BY_EVENT_ID { 1 } else { 2 };
     let got = b.received(expected, WAIT).await;
     assert_eq!(got.len(), expected);
+    if B::FLAVOUR == Flavour::Kafka {
+        // Every delivery of one event: same key, same partition (a consumer dedups on it).
+        assert_eq!(got[0].properties, got[1].properties);
+    }
     b.cleanup().await;
 }
 
@@ -152,6 +180,12 @@ async fn check_and_describe<B: Backend>() {
 
 macro_rules! conformance {
     ($name:ident, $backend:ty) => {
+        conformance!(@suite $name, $backend, [a_full_destination_rejects]);
+    };
+    ($name:ident, $backend:ty, without_full) => {
+        conformance!(@suite $name, $backend, []);
+    };
+    (@suite $name:ident, $backend:ty, [$($extra:ident)*]) => {
         mod $name {
             use super::*;
 
@@ -167,10 +201,12 @@ macro_rules! conformance {
             async fn unroutable_is_a_certain_failure() {
                 super::unroutable_is_a_certain_failure::<$backend>().await;
             }
+            $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_full_destination_rejects() {
-                super::a_full_destination_rejects::<$backend>().await;
+            async fn $extra() {
+                super::$extra::<$backend>().await;
             }
+            )*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn unreachable_fails_fast_and_certainly() {
                 super::unreachable_fails_fast_and_certainly::<$backend>().await;
@@ -193,3 +229,6 @@ macro_rules! conformance {
 
 conformance!(rabbitmq, Amqp);
 conformance!(nats_jetstream, Nats);
+// Kafka has no topic that refuses once full (no `x-max-length` / `discard: new`): its
+// refusals are covered by the Kafka-only tests below.
+conformance!(kafka, Kafka, without_full);

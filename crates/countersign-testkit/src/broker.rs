@@ -1,5 +1,6 @@
 //! Message brokers for the publish suites: the machine's RabbitMQ and NATS (JetStream), a
-//! throwaway `nats-server` the test owns, and RabbitMQ vhosts a test creates and deletes.
+//! throwaway `nats-server` or `tansu` (Kafka-protocol) broker the test owns, and RabbitMQ
+//! vhosts a test creates and deletes.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
@@ -355,5 +356,271 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How to get tansu (the Kafka-protocol broker of the Kafka suites); part of every failure.
+pub const TANSU_HINT: &str = "the Kafka suites start throwaway `tansu` brokers (an \
+Apache-licensed Kafka-protocol broker, in-memory storage) on free ports. `bash scripts/test.sh` \
+installs it when missing: `cargo install --locked tansu --version 0.6.0 --features dynostore` \
+(set TANSU to use another binary)";
+
+/// The tansu binary: `TANSU`, else `tansu` on the PATH, else `~/.cargo/bin/tansu`.
+#[must_use]
+pub fn tansu_bin() -> String {
+    if let Ok(bin) = std::env::var("TANSU") {
+        return bin;
+    }
+    let on_path = Command::new("tansu")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if on_path {
+        return "tansu".to_owned();
+    }
+    std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|home| home.join("bin").join("tansu").display().to_string())
+        .unwrap_or_else(|_| "tansu".to_owned())
+}
+
+/// A `tansu broker` (memory storage) this test started on a free port, under the same
+/// watchdog as the Redis servers; killed on drop. The memory storage loses every topic and
+/// record when it stops: [`restart`](Self::restart) starts an empty broker on the same port.
+pub struct TansuServer {
+    port: u16,
+    bin: String,
+    watchdog: Option<Child>,
+    pid: Option<u32>,
+}
+
+impl fmt::Debug for TansuServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TansuServer")
+            .field("port", &self.port)
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TansuServer {
+    /// Starts one.
+    ///
+    /// # Panics
+    /// When `tansu` is missing or will not start (never skips).
+    #[must_use]
+    pub fn start() -> TansuServer {
+        let bin = tansu_bin();
+        let runs = Command::new(&bin)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(runs, "`{bin} --version` did not run: {TANSU_HINT}");
+        let mut last = String::new();
+        for _ in 0..8 {
+            let mut s = TansuServer {
+                port: free_port(false),
+                bin: bin.clone(),
+                watchdog: None,
+                pid: None,
+            };
+            match s.spawn() {
+                Ok(()) => return s,
+                Err(e) => last = e,
+            }
+        }
+        panic!("tansu would not start: {last}\n{TANSU_HINT}");
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let listener = format!("tcp://127.0.0.1:{}", self.port);
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg("countersign-tansu-watchdog")
+            .arg(std::process::id().to_string())
+            .arg(&self.bin)
+            .args([
+                "broker",
+                "--listener-url",
+                &listener,
+                "--advertised-listener-url",
+                &listener,
+                "--storage-engine",
+                "memory://tansu/",
+                "--silent",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run sh for tansu: {e}"))?;
+        let mut first = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = BufReader::new(out).read_line(&mut first);
+        }
+        self.pid = first.trim().parse().ok();
+        self.watchdog = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.is_up() {
+                return Ok(());
+            }
+            let exited = self
+                .watchdog
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited || Instant::now() > deadline {
+                self.kill();
+                return Err(format!("tansu on port {} did not answer", self.port));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether it answers a Kafka `ApiVersions` request (with our correlation id).
+    #[must_use]
+    pub fn is_up(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], self.port)),
+            Duration::from_millis(200),
+        ) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_millis(1000)));
+        // ApiVersions v0: api_key 18, version 0, correlation id, client id "probe".
+        let mut body = Vec::new();
+        body.extend_from_slice(&18i16.to_be_bytes());
+        body.extend_from_slice(&0i16.to_be_bytes());
+        body.extend_from_slice(&0x00c5_1a7e_i32.to_be_bytes());
+        body.extend_from_slice(&5i16.to_be_bytes());
+        body.extend_from_slice(b"probe");
+        let mut frame = u32::try_from(body.len())
+            .unwrap_or(0)
+            .to_be_bytes()
+            .to_vec();
+        frame.extend_from_slice(&body);
+        if std::io::Write::write_all(&mut s, &frame).is_err() {
+            return false;
+        }
+        let mut head = [0u8; 8];
+        s.read_exact(&mut head).is_ok() && head[4..8] == 0x00c5_1a7e_i32.to_be_bytes()
+    }
+
+    /// The port on 127.0.0.1.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:<port>` (a bootstrap broker).
+    #[must_use]
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `kafka://127.0.0.1:<port>?topic=<topic>`.
+    #[must_use]
+    pub fn kafka_url(&self, topic: &str) -> String {
+        format!("kafka://127.0.0.1:{}?topic={topic}", self.port)
+    }
+
+    /// Creates `topic` with `partitions` partitions through `tansu topic create`.
+    ///
+    /// # Panics
+    /// When the command fails.
+    pub fn create_topic(&self, topic: &str, partitions: u32) {
+        let out = Command::new(&self.bin)
+            .args([
+                "topic",
+                "create",
+                topic,
+                "--broker",
+                &format!("tcp://127.0.0.1:{}", self.port),
+                "--partitions",
+                &partitions.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}\n{TANSU_HINT}", self.bin));
+        assert!(
+            out.status.success(),
+            "tansu topic create {topic}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// SIGKILLs it (every topic and record is gone: memory storage).
+    pub fn kill(&mut self) {
+        self.resume();
+        if let Some(pid) = self.pid.take() {
+            let _ = Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        if let Some(mut child) = self.watchdog.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], self.port)),
+            Duration::from_millis(100),
+        )
+        .is_ok()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Freezes it (`SIGSTOP`): connections stay open, nothing is answered.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws it (`SIGCONT`).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(pid) = self.pid {
+            let _ = Command::new("kill")
+                .args([sig, &pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
+    /// Starts it again, empty, on the same port.
+    ///
+    /// # Panics
+    /// When it does not come back within 20 s.
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.spawn() {
+                Ok(()) => return,
+                Err(e) if Instant::now() > deadline => panic!("tansu restart failed: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+impl Drop for TansuServer {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

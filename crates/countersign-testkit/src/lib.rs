@@ -50,7 +50,10 @@ pub use store::{StoreHarness, StoreKind, redis_store};
 #[cfg(feature = "dedup")]
 pub use web::{Answer, Effects, HttpClient, Served, client, send, serve};
 
-pub use broker::{BROKER_HINT, NatsServer, RabbitVhost, nats_url, rabbitmq_url, unique_name};
+pub use broker::{
+    BROKER_HINT, NatsServer, RabbitVhost, TANSU_HINT, TansuServer, nats_url, rabbitmq_url,
+    tansu_bin, unique_name,
+};
 pub use postgres::{POSTGRES_HINT, PgDatabase, postgres_url, psql};
 
 use std::fmt;

@@ -3,12 +3,13 @@
 //! publish → the broker confirms → done → `200`; no confirmation → `503` + `Retry-After`.
 //!
 //! ```text
-//! VerifyLayer ─▶ Tag ─▶ PublishService ─────────────────────────▶ RabbitMQ / NATS JetStream
+//! VerifyLayer ─▶ Tag ─▶ PublishService ─────────────────▶ RabbitMQ / NATS JetStream / Kafka
 //! ```
 //!
 //! URLs: `amqp://user:pass@host:port/vhost?exchange=X&routing_key=webhooks.{preset}`,
 //! `amqp://…/vhost?queue=NAME`, `nats://host:port?subject=webhooks.{preset}[&stream=NAME]`,
-//! or `env:NAME` naming a variable that holds one. The password never reaches a log line,
+//! `kafka://host:port[,host:port]?topic=webhooks.{preset}`, or `env:NAME` naming a variable
+//! that holds one. The password never reaches a log line,
 //! `--check` output or an error. The route's upstream timeout bounds the wait for the
 //! broker's confirmation; the dedup store, lease and retention are the proxy's.
 
@@ -89,12 +90,13 @@ pub(crate) fn service(
 }
 
 /// Connects to every route's broker and checks its destination (the exchange exists; the
-/// queue or stream exists or is created).
+/// queue or stream exists or is created; the Kafka topic for the route's preset exists).
 pub(crate) async fn check_brokers(settings: &Settings) -> Result<(), CliError> {
     for r in &settings.routes {
         let Some(url) = &r.publish else { continue };
+        // The route's own destination: a topic `webhooks.{preset}` is checked for this preset.
         url.publisher()?
-            .check()
+            .check_preset(r.scheme.name())
             .await
             .map_err(|e| CliError::Proxy {
                 what: format!("route `{}`: broker check failed ({})", r.name, url.shown),

@@ -16,6 +16,7 @@ mod inbox_redis;
 mod limits;
 mod ops;
 mod publish;
+mod publish_kafka;
 mod queued;
 mod readme;
 mod request_handshakes;

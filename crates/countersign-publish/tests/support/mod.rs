@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
-use countersign_publish::{AmqpPublisher, NatsPublisher, Publisher};
-use countersign_testkit::{nats_url, rabbitmq_url, unique_name};
+use countersign_publish::{AmqpPublisher, KafkaPublisher, NatsPublisher, Publisher};
+use countersign_testkit::{TansuServer, nats_url, rabbitmq_url, unique_name};
 use lapin::options::{
     BasicGetOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
     QueueDeclareOptions, QueueDeleteOptions,
@@ -30,15 +30,25 @@ pub struct Received {
     pub headers: BTreeMap<String, String>,
     /// Routing key (AMQP) or subject (NATS).
     pub routed_as: String,
-    /// AMQP properties (`message_id`, `content_type`, `delivery_mode`, `timestamp`); empty
-    /// for NATS.
+    /// AMQP properties (`message_id`, `content_type`, `delivery_mode`, `timestamp`); Kafka:
+    /// `key`, `partition`, `timestamp` (ms); empty for NATS.
     pub properties: BTreeMap<String, String>,
+}
+
+/// Which broker a backend is (for the few checks of broker-specific message fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    Amqp,
+    Nats,
+    Kafka,
 }
 
 /// A broker backend of the conformance suite.
 pub trait Backend: Sized {
     /// Whether the broker itself drops a republished event (JetStream `Nats-Msg-Id`).
     const DEDUPS_BY_EVENT_ID: bool;
+    /// Which broker.
+    const FLAVOUR: Flavour;
     /// A fresh destination named after `test`.
     async fn new(test: &str) -> Self;
     /// A publisher to it whose routing key / subject is `<prefix>.{preset}.{event_type}`.
@@ -196,6 +206,7 @@ impl Amqp {
 
 impl Backend for Amqp {
     const DEDUPS_BY_EVENT_ID: bool = false;
+    const FLAVOUR: Flavour = Flavour::Amqp;
 
     async fn new(test: &str) -> Self {
         Amqp::on(rabbitmq_url(), test).await
@@ -377,6 +388,7 @@ impl Nats {
 
 impl Backend for Nats {
     const DEDUPS_BY_EVENT_ID: bool = true;
+    const FLAVOUR: Flavour = Flavour::Nats;
 
     async fn new(test: &str) -> Self {
         Nats::on(nats_url(), test).await
@@ -451,5 +463,173 @@ impl Backend for Nats {
         for s in &self.streams {
             let _ = self.js.delete_stream(s).await;
         }
+    }
+}
+
+// ---- Kafka (a tansu broker per destination) ----
+
+pub struct Kafka {
+    server: TansuServer,
+    prefix: String,
+    /// Topics created for this destination (read back by `received`).
+    topics: Vec<String>,
+}
+
+/// Every record of `topic` on the broker at `addr`, all partitions, in partition order.
+pub async fn read_topic(addr: &str, topic: &str) -> Vec<Received> {
+    use rskafka::client::ClientBuilder;
+    use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
+    let client = ClientBuilder::new(vec![addr.to_owned()])
+        .build()
+        .await
+        .expect("connect to tansu");
+    let topics = client.list_topics().await.expect("list topics");
+    let Some(t) = topics.into_iter().find(|t| t.name == topic) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for p in t.partitions {
+        let pc = client
+            .partition_client(topic, p, UnknownTopicHandling::Retry)
+            .await
+            .expect("partition client");
+        let end = pc
+            .get_offset(OffsetAt::Latest)
+            .await
+            .expect("latest offset");
+        let mut offset = pc
+            .get_offset(OffsetAt::Earliest)
+            .await
+            .expect("earliest offset");
+        while offset < end {
+            let (records, _high) = pc
+                .fetch_records(offset, 1..50_000_000, 1_000)
+                .await
+                .expect("fetch");
+            if records.is_empty() {
+                break;
+            }
+            for r in records {
+                offset = r.offset + 1;
+                let rec = r.record;
+                let headers = rec
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+                    .collect();
+                let mut properties = BTreeMap::new();
+                properties.insert(
+                    "key".to_owned(),
+                    String::from_utf8_lossy(rec.key.as_deref().unwrap_or_default()).into_owned(),
+                );
+                properties.insert("partition".to_owned(), p.to_string());
+                properties.insert(
+                    "timestamp".to_owned(),
+                    rec.timestamp.timestamp_millis().to_string(),
+                );
+                out.push(Received {
+                    body: rec.value.unwrap_or_default(),
+                    headers,
+                    routed_as: topic.to_owned(),
+                    properties,
+                });
+            }
+        }
+    }
+    out
+}
+
+impl Kafka {
+    pub fn server(&self) -> &TansuServer {
+        &self.server
+    }
+
+    pub fn server_mut(&mut self) -> &mut TansuServer {
+        &mut self.server
+    }
+
+    /// Creates `topic` (3 partitions) and reads it back in `received`.
+    pub fn owns(&mut self, topic: String) {
+        self.server.create_topic(&topic, 3);
+        self.topics.push(topic);
+    }
+}
+
+impl Backend for Kafka {
+    const DEDUPS_BY_EVENT_ID: bool = false;
+    const FLAVOUR: Flavour = Flavour::Kafka;
+
+    async fn new(test: &str) -> Self {
+        let server = tokio::task::spawn_blocking(TansuServer::start)
+            .await
+            .unwrap();
+        let prefix = unique_name(test);
+        let mut k = Kafka {
+            server,
+            prefix,
+            topics: Vec::new(),
+        };
+        // The topics the suite's messages go to (the publisher never creates one).
+        for t in ["shopify.orders_create", "stripe.unknown"] {
+            let topic = format!("{}.{t}", k.prefix);
+            k.owns(topic);
+        }
+        k
+    }
+
+    fn publisher(&self) -> Arc<dyn Publisher> {
+        Arc::new(
+            KafkaPublisher::builder([self.server.addr()])
+                .topic(format!("{}.{{preset}}.{{event_type}}", self.prefix))
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn prefix(&self) -> String {
+        self.prefix.clone()
+    }
+
+    async fn unroutable(&mut self) -> Arc<dyn Publisher> {
+        Arc::new(
+            KafkaPublisher::builder([self.server.addr()])
+                .topic(format!("{}_notopic", self.prefix))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    async fn full(&mut self) -> Arc<dyn Publisher> {
+        unreachable!("Kafka has no bounded topic that refuses; see the Kafka-only tests")
+    }
+
+    fn unreachable() -> Arc<dyn Publisher> {
+        Arc::new(
+            KafkaPublisher::builder([format!("127.0.0.1:{}", dead_port())])
+                .topic("never")
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    async fn received(&self, at_least: usize, wait: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let mut all = Vec::new();
+            for t in &self.topics {
+                all.extend(read_topic(&self.server.addr(), t).await);
+            }
+            if all.len() >= at_least || tokio::time::Instant::now() >= deadline {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn cleanup(self) {
+        // The broker (memory storage) goes with its process.
+        drop(self.server);
     }
 }
