@@ -1,8 +1,10 @@
 //! Amazon SNS HTTP(S) deliveries: the signature is RSA (PKCS#1 v1.5, SHA1 for
 //! `SignatureVersion` 1, SHA256 for 2) over a canonical string of the message's fields,
 //! with the certificate named by the message's own `SigningCertURL` — which is not signed,
-//! so it is only fetched from an `https` URL on an allowed host (`sns.*.amazonaws.com` and
-//! `sns.*.amazonaws.com.cn` by default), at a path `/SimpleNotificationService-….pem`.
+//! so it is only fetched from an `https` URL on an allowed host (`sns.{region}.amazonaws.com`
+//! and `sns.{region}.amazonaws.com.cn` by default, `{region}` being one region-shaped label
+//! such as `us-east-1` — not any label: `sns.s3.amazonaws.com` is the S3 bucket `sns`, which
+//! anyone may own), at a path `/SimpleNotificationService-….pem`.
 //! Certificates are cached (a bounded number, oldest evicted first); a fetch is bounded in
 //! size and time like [`HttpsKeys`](crate::keys::HttpsKeys)'s (no redirects).
 //!
@@ -229,9 +231,9 @@ impl fmt::Debug for SnsVerifierBuilder {
 }
 
 impl SnsVerifier {
-    /// Starts a verifier: hosts `sns.*.amazonaws.com` and `sns.*.amazonaws.com.cn`, web PKI
-    /// roots, 5 s timeout, certificates up to 16 KiB, 16 cached, no automatic
-    /// confirmation. At least one [`topic_arn`](SnsVerifierBuilder::topic_arn) is required.
+    /// Starts a verifier: hosts `sns.{region}.amazonaws.com` and
+    /// `sns.{region}.amazonaws.com.cn`, web PKI roots, 5 s timeout, certificates up to
+    /// 16 KiB, 16 cached, no automatic confirmation. At least one [`topic_arn`](SnsVerifierBuilder::topic_arn) is required.
     pub fn builder() -> SnsVerifierBuilder {
         SnsVerifierBuilder {
             allowed: Vec::new(),
@@ -425,8 +427,8 @@ impl SnsVerifier {
 }
 
 impl SnsVerifierBuilder {
-    /// Allows certificate and subscribe URLs on hosts matching `pattern` (`*` is one label),
-    /// replacing the default AWS patterns.
+    /// Allows certificate and subscribe URLs on hosts matching `pattern` (`*` is one label,
+    /// `{region}` one AWS-region-shaped label), replacing the default AWS patterns.
     pub fn allow_host(mut self, pattern: impl Into<String>) -> Self {
         self.allowed.push(HostPattern(pattern.into()));
         self
@@ -478,8 +480,8 @@ impl SnsVerifierBuilder {
         }
         let allowed = if self.allowed.is_empty() {
             vec![
-                HostPattern("sns.*.amazonaws.com".to_owned()),
-                HostPattern("sns.*.amazonaws.com.cn".to_owned()),
+                HostPattern("sns.{region}.amazonaws.com".to_owned()),
+                HostPattern("sns.{region}.amazonaws.com.cn".to_owned()),
             ]
         } else {
             self.allowed

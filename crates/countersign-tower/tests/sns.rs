@@ -308,6 +308,48 @@ async fn signing_cert_urls_elsewhere_are_never_fetched() {
     assert_eq!(server.cert_hits.load(Ordering::SeqCst), 0);
 }
 
+/// The default patterns name AWS regions, not any label: `sns.s3.amazonaws.com` is the S3
+/// bucket `sns` (whoever owns it could serve a certificate there, with a valid AWS TLS
+/// certificate, and sign any message with any topic ARN).
+#[tokio::test]
+async fn the_default_hosts_are_region_shaped() {
+    let server = serve().await;
+    let v2 = message(&server, "notification-v2");
+    let aws = SnsVerifier::builder()
+        .topic_arn("arn:aws:sns:us-west-2:123456789012:MyTopic")
+        .timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    for host in [
+        "sns.s3.amazonaws.com",
+        "sns.s3-us-west-2.amazonaws.com",
+        "sns.s3-external-1.amazonaws.com",
+        "sns.s3.dualstack.us-east-1.amazonaws.com",
+        "sns.evil.amazonaws.com",
+        "sns.us-east-1.amazonaws.com.evil.test",
+        "sns.us-east-1x.amazonaws.com",
+        "sns.u-east-1.amazonaws.com",
+    ] {
+        let mut m = v2.clone();
+        m["SigningCertURL"] = format!("https://{host}/SimpleNotificationService-x.pem").into();
+        let err = aws.verify(&body(&m)).await.unwrap_err();
+        assert!(matches!(err, SnsError::UrlNotAllowed(_)), "{host}: {err}");
+    }
+    // Region-shaped hosts pass the pin (the fetch then fails here: no network, 503).
+    for host in [
+        "sns.us-east-1.amazonaws.com",
+        "sns.us-gov-west-1.amazonaws.com",
+        "sns.ap-southeast-2.amazonaws.com",
+        "SNS.EU-CENTRAL-1.AMAZONAWS.COM",
+        "sns.cn-north-1.amazonaws.com.cn",
+    ] {
+        let mut m = v2.clone();
+        m["SigningCertURL"] = format!("https://{host}/SimpleNotificationService-x.pem").into();
+        let err = aws.verify(&body(&m)).await.unwrap_err();
+        assert!(!matches!(err, SnsError::UrlNotAllowed(_)), "{host}: {err}");
+    }
+}
+
 #[tokio::test]
 async fn the_certificate_cache_is_bounded_and_fetch_failures_are_503() {
     let server = serve().await;

@@ -21,7 +21,8 @@ use super::{KeySource, KeySourceError};
 pub const DEFAULT_MAX_RESPONSE_LEN: usize = 64 * 1024;
 
 /// A host name pattern: labels compared case-insensitively, `*` standing for exactly one
-/// label (`sns.*.amazonaws.com`, `*.example.com`).
+/// label (`*.example.com`), `{region}` for one AWS-region-shaped label (`us-east-1`,
+/// `us-gov-west-1`: two letters, one or more `-word`s, `-digits`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HostPattern(pub(crate) String);
 
@@ -33,11 +34,30 @@ impl HostPattern {
             match (want.next(), got.next()) {
                 (None, None) => return true,
                 (Some("*"), Some(label)) if !label.is_empty() => {}
+                (Some("{region}"), Some(label)) if is_region(label) => {}
                 (Some(w), Some(g)) if !g.is_empty() && w.eq_ignore_ascii_case(g) => {}
                 _ => return false,
             }
         }
     }
+}
+
+/// `us-east-1`, `us-gov-west-1`, `cn-north-1` (any case): two letters, one or more `-` and
+/// letters, `-` and digits. Not `s3`, `s3-us-west-2` or `s3-external-1`, which are S3 and
+/// (in `sns.s3.amazonaws.com`) a bucket anyone may own.
+fn is_region(label: &str) -> bool {
+    let mut parts = label.split('-');
+    let alpha = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphabetic());
+    let first_ok = parts.next().is_some_and(|p| p.len() == 2 && alpha(p));
+    let rest: Vec<&str> = parts.collect();
+    let Some((last, middle)) = rest.split_last() else {
+        return false;
+    };
+    first_ok
+        && !middle.is_empty()
+        && middle.iter().all(|p| alpha(p))
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A JSON Web Key Set (RFC 7517) at an `https` URL, refetched every
@@ -426,6 +446,21 @@ mod tests {
         assert!(!p("sns.*.amazonaws.com").matches("sns.a.b.amazonaws.com"));
         assert!(!p("sns.*.amazonaws.com").matches("sns.x.amazonaws.com.evil.test"));
         assert!(!p("sns.*.amazonaws.com").matches("evilsns.x.amazonaws.com"));
+        let r = p("sns.{region}.amazonaws.com");
+        assert!(r.matches("sns.us-east-1.amazonaws.com"));
+        assert!(r.matches("SNS.US-GOV-WEST-1.amazonaws.com"));
+        for bad in [
+            "sns.s3.amazonaws.com",
+            "sns.s3-us-west-2.amazonaws.com",
+            "sns.us-east.amazonaws.com",
+            "sns.useast-1.amazonaws.com",
+            "sns.us--1.amazonaws.com",
+            "sns.us-east-.amazonaws.com",
+            "sns.-east-1.amazonaws.com",
+            "sns..amazonaws.com",
+        ] {
+            assert!(!r.matches(bad), "{bad}");
+        }
         assert!(!p("*.example.com").matches(".example.com"));
         assert!(p("keys.example.com").matches("keys.example.com"));
         assert!(!p("keys.example.com").matches("keys.example.com."));
