@@ -42,6 +42,30 @@ impl HostPattern {
     }
 }
 
+/// `url` for `Debug`, errors and logs: the query and fragment (where a key server's access
+/// token would be) and any user info replaced by `…`, at most 200 characters.
+pub(crate) fn redact(url: &str) -> String {
+    let cut = url.find(['?', '#']).unwrap_or(url.len());
+    let (mut base, rest) = (url[..cut].to_owned(), &url[cut..]);
+    if let Some(scheme_end) = base.find("://") {
+        let authority_start = scheme_end + 3;
+        let authority_end = base[authority_start..]
+            .find('/')
+            .map_or(base.len(), |i| authority_start + i);
+        if let Some(at) = base[authority_start..authority_end].rfind('@') {
+            base.replace_range(authority_start..=authority_start + at, "…@");
+        }
+    }
+    if !rest.is_empty() {
+        base.push_str(&rest[..1]);
+        base.push('…');
+    }
+    base.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(200)
+        .collect()
+}
+
 /// `us-east-1`, `us-gov-west-1`, `cn-north-1` (any case): two letters, one or more `-` and
 /// letters, `-` and digits. Not `s3`, `s3-us-west-2` or `s3-external-1`, which are S3 and
 /// (in `sns.s3.amazonaws.com`) a bucket anyone may own.
@@ -98,7 +122,7 @@ struct FetchState {
 impl fmt::Debug for HttpsKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpsKeys")
-            .field("uri", &self.uri)
+            .field("uri", &redact(&self.uri.to_string()))
             .field("timeout", &self.timeout)
             .field("max_response_len", &self.max_len)
             .field("refresh_interval", &self.interval)
@@ -122,7 +146,7 @@ pub struct HttpsKeysBuilder {
 impl fmt::Debug for HttpsKeysBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpsKeysBuilder")
-            .field("url", &self.url)
+            .field("url", &redact(&self.url))
             .field("allowed", &self.allowed)
             .finish_non_exhaustive()
     }
@@ -145,7 +169,7 @@ impl HttpsKeys {
 
     fn fetch_error(&self, reason: &'static str) -> KeySourceError {
         KeySourceError::Fetch {
-            url: self.uri.to_string(),
+            url: redact(&self.uri.to_string()),
             reason,
         }
     }
@@ -187,7 +211,7 @@ pub(crate) async fn get(
     max_len: usize,
 ) -> Result<Bytes, KeySourceError> {
     let fail = |reason| KeySourceError::Fetch {
-        url: uri.to_string(),
+        url: redact(&uri.to_string()),
         reason,
     };
     let tcp = tokio::net::TcpStream::connect((host, port))
@@ -313,7 +337,7 @@ impl HttpsKeysBuilder {
     /// [`KeySourceError::HostNotAllowed`] when its host matches no allowed pattern,
     /// [`KeySourceError::Malformed`] for root certificates that cannot be used.
     pub fn build(self) -> Result<HttpsKeys, KeySourceError> {
-        let invalid = || KeySourceError::InvalidUrl(self.url.clone());
+        let invalid = || KeySourceError::InvalidUrl(redact(&self.url));
         let uri: Uri = self.url.parse().map_err(|_| invalid())?;
         if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
             return Err(invalid());
@@ -446,6 +470,19 @@ mod tests {
         assert!(!p("sns.*.amazonaws.com").matches("sns.a.b.amazonaws.com"));
         assert!(!p("sns.*.amazonaws.com").matches("sns.x.amazonaws.com.evil.test"));
         assert!(!p("sns.*.amazonaws.com").matches("evilsns.x.amazonaws.com"));
+        assert_eq!(
+            redact("https://keys.test/jwks.json?token=s3cret#x"),
+            "https://keys.test/jwks.json?…"
+        );
+        assert_eq!(redact("https://u:pw@keys.test/k"), "https://…@keys.test/k");
+        assert_eq!(redact("http://keys.test/k#frag"), "http://keys.test/k#…");
+        assert_eq!(redact("not a url\n"), "not a url?");
+        let builder = HttpsKeys::builder("https://keys.test/jwks.json?token=s3cret");
+        assert!(!format!("{builder:?}").contains("s3cret"));
+        let err = HttpsKeys::builder("http://keys.test/jwks.json?token=s3cret")
+            .build()
+            .unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
         let r = p("sns.{region}.amazonaws.com");
         assert!(r.matches("sns.us-east-1.amazonaws.com"));
         assert!(r.matches("SNS.US-GOV-WEST-1.amazonaws.com"));
