@@ -50,11 +50,17 @@ use rustls::pki_types::{
 use serde_json::Value;
 
 use crate::keys::KeySourceError;
-use crate::keys::https::{HostPattern, client_config, get};
+use crate::keys::https::{HostPattern, client_config, get, redact};
 
 /// Largest SNS message accepted by [`SnsVerifier::verify`], in bytes (SNS messages are at
 /// most 256 KiB; JSON escaping can multiply that).
 pub const MAX_SNS_BODY_LEN: usize = 2 * 1024 * 1024;
+
+/// Certificate fetches one verifier runs at once. A message names its own certificate URL,
+/// so a forger can ask for as many fetches as it sends messages: beyond this many, a message
+/// whose certificate is not cached is answered `503` at once (SNS retries), and a failed
+/// fetch is not cached.
+pub const MAX_CONCURRENT_CERTIFICATE_FETCHES: usize = 4;
 
 /// The kinds of SNS message.
 #[non_exhaustive]
@@ -195,6 +201,7 @@ struct Inner {
     max_cert_len: usize,
     cache_len: usize,
     cache: Mutex<VecDeque<(String, Arc<CertificateDer<'static>>)>>,
+    fetching: tokio::sync::Semaphore,
     topics: Vec<String>,
     confirm: bool,
 }
@@ -290,6 +297,12 @@ impl SnsVerifier {
                 return Ok(Arc::clone(cert));
             }
         }
+        let Ok(_fetching) = self.inner.fetching.try_acquire() else {
+            return Err(SnsError::Certificate(KeySourceError::Fetch {
+                url: redact(&uri.to_string()),
+                reason: "too many certificate fetches at once",
+            }));
+        };
         let host = uri.host().unwrap_or_default().to_owned();
         let port = uri.port_u16().unwrap_or(443);
         let pem = tokio::time::timeout(
@@ -494,6 +507,7 @@ impl SnsVerifierBuilder {
                 max_cert_len: self.max_cert_len,
                 cache_len: self.cache_len,
                 cache: Mutex::new(VecDeque::new()),
+                fetching: tokio::sync::Semaphore::new(MAX_CONCURRENT_CERTIFICATE_FETCHES),
                 topics: self.topics,
                 confirm: self.confirm,
             }),

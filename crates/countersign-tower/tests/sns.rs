@@ -27,6 +27,8 @@ struct Server {
     addr: SocketAddr,
     cert_hits: Arc<AtomicUsize>,
     confirm_hits: Arc<AtomicUsize>,
+    /// The most `/SimpleNotificationService-slow-….pem` requests in flight at once.
+    slow_peak: Arc<AtomicUsize>,
 }
 
 async fn serve() -> Server {
@@ -51,6 +53,8 @@ async fn serve() -> Server {
     let cert_hits = Arc::new(AtomicUsize::new(0));
     let confirm_hits = Arc::new(AtomicUsize::new(0));
     let (certs_seen, confirms_seen) = (cert_hits.clone(), confirm_hits.clone());
+    let slow_peak = Arc::new(AtomicUsize::new(0));
+    let (peak, slow_now) = (slow_peak.clone(), Arc::new(AtomicUsize::new(0)));
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -58,6 +62,7 @@ async fn serve() -> Server {
             };
             let (acceptor, certs_seen, confirms_seen) =
                 (acceptor.clone(), certs_seen.clone(), confirms_seen.clone());
+            let (peak, slow_now) = (peak.clone(), slow_now.clone());
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
@@ -66,9 +71,19 @@ async fn serve() -> Server {
                     hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                         let (certs_seen, confirms_seen) =
                             (certs_seen.clone(), confirms_seen.clone());
+                        let (peak, slow_now) = (peak.clone(), slow_now.clone());
                         async move {
                             let path = req.uri().path().to_owned();
-                            let response = if path.starts_with("/SimpleNotificationService-")
+                            let response = if path.starts_with("/SimpleNotificationService-slow-") {
+                                let now = slow_now.fetch_add(1, Ordering::SeqCst) + 1;
+                                peak.fetch_max(now, Ordering::SeqCst);
+                                tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                                slow_now.fetch_sub(1, Ordering::SeqCst);
+                                Response::builder()
+                                    .status(StatusCode::NOT_FOUND)
+                                    .body(Full::new(Bytes::new()))
+                                    .unwrap()
+                            } else if path.starts_with("/SimpleNotificationService-")
                                 && path != "/SimpleNotificationService-missing.pem"
                             {
                                 certs_seen.fetch_add(1, Ordering::SeqCst);
@@ -97,6 +112,7 @@ async fn serve() -> Server {
         addr,
         cert_hits,
         confirm_hits,
+        slow_peak,
     }
 }
 
@@ -348,6 +364,41 @@ async fn the_default_hosts_are_region_shaped() {
         let err = aws.verify(&body(&m)).await.unwrap_err();
         assert!(!matches!(err, SnsError::UrlNotAllowed(_)), "{host}: {err}");
     }
+}
+
+/// A forger can name any certificate URL on an allowed host: at most
+/// `MAX_CONCURRENT_CERTIFICATE_FETCHES` are fetched at once, the others are answered 503 at
+/// once (SNS retries), and no fetch failure is cached.
+#[tokio::test]
+async fn certificate_fetches_at_once_are_bounded() {
+    let server = serve().await;
+    let sns = verifier().build().unwrap();
+    let v2 = message(&server, "notification-v2");
+    let port = server.addr.port();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (sns, mut m) = (sns.clone(), v2.clone());
+            m["SigningCertURL"] =
+                format!("https://localhost:{port}/SimpleNotificationService-slow-{i}.pem").into();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let err = sns.verify(&body(&m)).await.unwrap_err();
+                (err, started.elapsed())
+            })
+        })
+        .collect();
+    let max = countersign_tower::sns::MAX_CONCURRENT_CERTIFICATE_FETCHES;
+    let mut quick = 0;
+    for t in tasks {
+        let (err, took) = t.await.unwrap();
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE, "{err}");
+        if took < std::time::Duration::from_millis(1000) {
+            quick += 1;
+        }
+    }
+    let peak = server.slow_peak.load(Ordering::SeqCst);
+    assert!((1..=max).contains(&peak), "{peak} fetches at once");
+    assert!(quick >= 20 - max, "only {quick} answered without waiting");
 }
 
 #[tokio::test]
