@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use countersign_inbox::tokio_postgres::Transaction;
 use countersign_inbox::{
-    Accepted, Backoff, Delivery, EventKey, Failure, Inbox, InboxError, InboxOp, ListQuery,
-    PostgresInbox, State, TxFuture, Worker,
+    Accepted, Backoff, Delivery, EventKey, Failure, Inbox, InboxError, InboxOp, LeaseRequest,
+    ListQuery, PostgresInbox, State, TxFuture, Worker,
 };
 use countersign_testkit::PgDatabase;
 use futures_util::future::join_all;
@@ -44,7 +44,7 @@ async fn migrations_run_once_under_concurrent_start() {
     }
     assert_eq!(
         db.psql("SELECT count(*), max(version) FROM hooks_a.schema_version"),
-        "1|1"
+        "2|2"
     );
     assert_eq!(opened[0].as_ref().unwrap().schema(), "hooks_a");
     // The builder's schema wins over the default; the default is countersign_inbox.
@@ -60,7 +60,7 @@ async fn migrations_run_once_under_concurrent_start() {
     );
     // Reopening a current schema runs no DDL: the version table is untouched.
     drop(PostgresInbox::open(url.clone()).await.unwrap());
-    assert_eq!(db.psql("SELECT count(*) FROM hooks_a.schema_version"), "1");
+    assert_eq!(db.psql("SELECT count(*) FROM hooks_a.schema_version"), "2");
 
     let _ = db.psql(
         "INSERT INTO hooks_a.schema_version (version, description) VALUES (99, 'from the future')",
@@ -88,6 +88,47 @@ async fn migrations_run_once_under_concurrent_start() {
         .await
         .unwrap_err();
     assert!(!format!("{err:?} {err}").contains("s3cret"));
+}
+
+/// A schema at version 1 (before the per-route due index) is upgraded by the next open, and
+/// a worker's route-filtered lease then reads that index instead of every due row of the
+/// route. Without it, before autovacuum has analysed a freshly filled table (one route, as
+/// behind a proxy), the custom plan took a bitmap of `events_due` and the primary key, then
+/// sorted every due row: 64 ms per lease at 38 000 pending rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_filtered_leases_use_the_per_route_due_index() {
+    let db = PgDatabase::create("routeidx");
+    let url = format!("{}?schema=hooks_r", db.url());
+    drop(PostgresInbox::open(url.clone()).await.unwrap());
+    // Back to version 1, as a database made by the previous release.
+    let _ = db.psql(
+        "DROP INDEX hooks_r.events_due_route; DELETE FROM hooks_r.schema_version WHERE version = 2",
+    );
+    let _ = db.psql(
+        "INSERT INTO hooks_r.events (route, id, preset, target, received_at, headers, body, state, next_at, updated_at)
+         SELECT convert_to('r1', 'UTF8'), convert_to(i::text, 'UTF8'), 'p', '/', now(), '\\x'::bytea, '\\x'::bytea,
+                'pending', now() - interval '1 s', now()
+         FROM generate_series(1, 20000) i",
+    );
+    let inbox = PostgresInbox::open(url).await.unwrap();
+    assert_eq!(
+        db.psql(
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM hooks_r.schema_version"
+        ),
+        "1,2"
+    );
+    let plan = db.psql(
+        "EXPLAIN SELECT ctid FROM hooks_r.events
+         WHERE state IN ('pending', 'in_flight') AND next_at <= now() AND route = 'r1'::bytea
+         ORDER BY next_at LIMIT 16 FOR UPDATE SKIP LOCKED",
+    );
+    assert!(plan.contains("events_due_route"), "{plan}");
+    let leased = inbox
+        .lease(&LeaseRequest::new(16, Duration::from_secs(60)).route("r1"))
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 16);
+    assert!(leased.iter().all(|l| l.event.key().route() == "r1"));
 }
 
 /// Two receivers (two inboxes, two workers) on one database; 1 000 events, each sent 64

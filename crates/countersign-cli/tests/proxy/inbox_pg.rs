@@ -186,7 +186,7 @@ async fn postgres_inbox_behaves_like_sqlite() {
     assert!(!proxy.logs().contains("s3cret"), "{}", proxy.logs());
     assert_eq!(
         db.psql("SELECT count(*) FROM hooks.schema_version"),
-        "1",
+        "2",
         "the schema parameter was honoured"
     );
     drop(proxy);

@@ -40,7 +40,7 @@ pub const DEFAULT_WRITERS: usize = 4;
 pub const DEFAULT_PG_GROUP_MAX: usize = 512;
 
 /// The schema version this build writes; a database at a newer version is refused.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// First key of the advisory lock that serialises migrations (the second is the schema
 /// name's hash): "cs" + "in".
@@ -48,10 +48,11 @@ const MIGRATION_LOCK: i32 = 0x6373_696e;
 
 /// Versioned migrations, applied in order, each once, in one transaction under the advisory
 /// lock. `{s}` is the quoted schema name. Never edit a released migration: add one.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "events table, due index, lease token sequence",
-    r"
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "events table, due index, lease token sequence",
+        r"
 CREATE SEQUENCE {s}.lease_tokens AS bigint;
 CREATE TABLE {s}.events (
     route        bytea       NOT NULL,
@@ -74,7 +75,19 @@ CREATE INDEX events_due ON {s}.events (next_at) WHERE state IN ('pending', 'in_f
 CREATE INDEX events_state ON {s}.events (state, updated_at);
 CREATE INDEX events_received ON {s}.events (received_at, route, id);
 ",
-)];
+    ),
+    (
+        2,
+        "due index per route",
+        // A worker leases for its own route (`LeaseRequest::route`). With only `events_due`
+        // the custom plan combined it with the primary key in a bitmap, read every due row
+        // of the route and sorted them on each lease: 64 ms at 38 000 pending rows, against
+        // 0.07 ms through this index (EXPLAIN ANALYZE); the proxy drained ~200 events/s.
+        r"
+CREATE INDEX events_due_route ON {s}.events (route, next_at) WHERE state IN ('pending', 'in_flight');
+",
+    ),
+];
 
 const COLUMNS: &str = "route, id, preset, target, received_at, headers, body, state, attempts, next_at, error_status, error_reason";
 
