@@ -263,7 +263,9 @@ mod tests {
             "amqp://guest:hunter2@127.0.0.1:5672/%2f",
             "amqp://guest:hunter2@127.0.0.1:5672/%2f?exchange=x&routing_key={secret}",
             "nats://127.0.0.1:4222",
-            "kafka://127.0.0.1:9092?topic=t",
+            "kafka://guest:hunter2@127.0.0.1:9092?topic=t",
+            "kafka://127.0.0.1:9092",
+            "redis://127.0.0.1:6379/",
         ] {
             let e = PublishUrl::parse(bad).unwrap_err().to_string();
             assert!(!e.contains("hunter2"), "{e}");
