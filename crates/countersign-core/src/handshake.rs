@@ -1030,6 +1030,24 @@ mod tests {
             std::str::from_utf8(reply.body()).unwrap(),
             r#"{"response_token":"sha256=AJYUDI6iDziJsOUsZinzsUzQBuLrX5swFPN36X8tF7Y="}"#
         );
+        // X's own published example (its developer relations' CRC samples,
+        // gist.github.com/jcipriano/46c4b3f379d214d57a9ddfa70dba49fe and the Node/PHP twins):
+        // consumer secret and token as given there; the expected answer computed with
+        // `base64.b64encode(hmac.new(secret, token, hashlib.sha256).digest())`, as the gist
+        // does.
+        let published = Verifier::new(
+            Preset::X,
+            "z3ZX4v7mAAUGykl3EcmkqbartmuW8VFOOzCloLx9Q45P0hLrFu",
+        )
+        .unwrap();
+        let reply = published
+            .request_handshake("GET", "/x?crc_token=9b4507b3-9040-4669-9ca3-6b94edb50553")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(reply.body()).unwrap(),
+            r#"{"response_token":"sha256=Cytd4Sq+NvEcV3MMrXxWJGJx5A+y/lXzzU2Maartkx8="}"#
+        );
         assert_eq!(
             kind(v.request_handshake("GET", "/x?crc_token=")),
             crate::ErrorKind::MalformedHeader
