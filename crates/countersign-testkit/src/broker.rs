@@ -315,9 +315,30 @@ impl NatsServer {
     }
 
     /// Freezes it (`SIGSTOP`): connections stay open, nothing is answered — a broker that
-    /// has the message in its socket buffer but has not confirmed it yet.
+    /// has the message in its socket buffer but has not confirmed it yet. Returns once the
+    /// kernel reports the process stopped.
+    ///
+    /// # Panics
+    /// When it is not stopped within 5 s (the signal could not be sent).
     pub fn pause(&self) {
-        self.signal("-STOP");
+        let Some(pid) = self.pid else { return };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            self.signal("-STOP");
+            // /proc/PID/stat: "PID (comm) STATE …"; T = stopped.
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.chars().next()))
+                .flatten();
+            if state == Some('T') {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nats-server (pid {pid}) is not stopped: state {state:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Thaws it (`SIGCONT`).
