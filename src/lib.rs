@@ -61,9 +61,9 @@ pub mod scheme {
     pub use countersign_core::{
         Algorithm, DEFAULT_BODY_LIMIT, Encoding, EventIdSource, EventTypeSource, FormParams,
         Handshake, HandshakeAnswer, HandshakeReply, HandshakeTrigger, IntoHeaderName, JwsClaims,
-        KeyFormat, MAX_CHALLENGE_LEN, MAX_JWS_LEN, OneOrMany, Part, Scheme, SchemeBuilder,
-        SchemeConfig, SchemeFileError, SenderChoices, SignatureSource, SignatureSyntax,
-        TimestampSource, TimestampSpec, TimestampUnit, UrlPart,
+        KeyFormat, MAX_CHALLENGE_LEN, MAX_JWS_LEN, Part, Scheme, SchemeBuilder, SchemeFileError,
+        SenderChoices, SignatureSource, SignatureSyntax, TimestampSource, TimestampSpec,
+        TimestampUnit, UrlPart,
     };
 }
 

@@ -82,6 +82,11 @@ pub(crate) struct SchemeArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) scheme_file: Option<PathBuf>,
 
+    /// A proxy route's `[route.scheme]` table (config files only): the scheme itself, read
+    /// and checked with the file.
+    #[arg(skip)]
+    pub(crate) inline: Option<countersign_core::Scheme>,
+
     #[command(flatten)]
     pub(crate) params: SchemeParams,
 }

@@ -26,7 +26,7 @@ pub(crate) enum CliError {
         path: String,
         /// What is wrong with it.
         #[source]
-        source: SchemeFileError,
+        source: Box<SchemeFileError>,
     },
     /// The signer could not produce headers from the inputs given.
     #[error("cannot sign")]

@@ -114,8 +114,10 @@
 //! $ countersign verify --scheme-file acme.toml --secret s3cret -H 'X-Acme-Signature: t=…,v1=…' --body-file body.json
 //! ```
 //!
-//! Every field is listed in the `countersign_core::SchemeConfig` docs; mistakes (an unknown
-//! field, an unknown `{placeholder}`) are usage errors naming the field.
+//! Every field is listed on `countersign_core::Scheme`'s `Deserialize` impl (handshakes by
+//! name, `[[alternatives]]`, `syntax = "jws"` included); mistakes (an unknown field, an
+//! unknown `{placeholder}`) are usage errors naming the field. In a proxy config file the same
+//! table can sit in the route itself, as `[route.scheme]`.
 //!
 //! ## `send`
 //!

@@ -6,7 +6,7 @@
 //!   [`sender_choices`](Scheme::sender_choices): `convoy`, `convoy-simple`) take
 //!   `--algorithm`/`--encoding`, limited to what the sender offers.
 //! - `--scheme-file PATH` reads a scheme description (TOML, or JSON when the file name ends in
-//!   `.json`; see `countersign_core::SchemeConfig`) instead of a preset; the file describes
+//!   `.json`; the format is on `countersign_core::Scheme`'s `Deserialize` impl) instead of a preset; the file describes
 //!   everything, so the sender-chosen flags do not apply.
 //! - Anywhere else those flags are a usage error: a provider that always signs with
 //!   HMAC-SHA256/hex cannot be verified "with sha1", and silently ignoring the flag would hide
@@ -69,6 +69,9 @@ pub(crate) fn generic_hmac_defaults() -> Result<Scheme, ConfigError> {
 /// an option the preset does not take, a missing `--signature-header` on `hmac`, or a scheme
 /// file that cannot be read or understood.
 pub(crate) fn resolve(args: &SchemeArgs) -> Result<Scheme, CliError> {
+    if let Some(scheme) = &args.inline {
+        return Ok(scheme.clone());
+    }
     if let Some(path) = &args.scheme_file {
         return from_file(args, path);
     }
@@ -191,7 +194,7 @@ fn from_file(args: &SchemeArgs, path: &Path) -> Result<Scheme, CliError> {
     };
     parsed.map_err(|source| CliError::SchemeFile {
         path: path.display().to_string(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -205,6 +208,7 @@ mod tests {
         SchemeArgs {
             preset: Some(preset.into()),
             scheme_file: None,
+            inline: None,
             params: SchemeParams::default(),
         }
     }

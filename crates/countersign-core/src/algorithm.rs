@@ -160,6 +160,18 @@ impl FromStr for Algorithm {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Algorithm {
+    /// A name [`FromStr`] accepts: `"sha256"`, `"hmac-sha512"`, `"ed25519"`, …
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+        text.parse().map_err(|_| {
+            serde::de::Error::custom(format_args!(
+                "`{text}`: expected md5, sha1, sha256, sha512, sha256-secret-prefix, ed25519, ecdsa-p256-sha256 or token"
+            ))
+        })
+    }
+}
+
 /// How signature bytes are written into a header.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -303,6 +315,16 @@ impl FromStr for Encoding {
                 what: "encoding (expected hex, base64 or base64url)",
                 value: s.to_owned(),
             })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Encoding {
+    /// `"hex"`, `"base64"` or `"base64url"`, in any case.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+        text.trim().parse().map_err(|_| {
+            serde::de::Error::custom(format_args!("`{text}`: expected hex, base64 or base64url"))
+        })
     }
 }
 

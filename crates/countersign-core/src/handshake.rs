@@ -320,6 +320,43 @@ impl Handshake {
         )
     }
 
+    /// The names of the built-in handshakes, as scheme files list them (`handshakes =
+    /// ["slack-url-verification"]`); [`Handshake::built_in`] makes one from its name.
+    pub const BUILT_IN: &'static [&'static str] = &[
+        "slack-url-verification",
+        "twitch-webhook-callback-verification",
+        "zoom-endpoint-url-validation",
+        "discord-ping",
+        "meta-verification",
+        "x-crc",
+        "graph-validation",
+    ];
+
+    /// The built-in handshake called `name` (one of [`Handshake::BUILT_IN`]), or `None`.
+    ///
+    /// ```
+    /// use countersign_core::Handshake;
+    ///
+    /// assert_eq!(Handshake::built_in("x-crc"), Some(Handshake::x_crc()));
+    /// assert!(Handshake::BUILT_IN.iter().all(|name| Handshake::built_in(name).is_some()));
+    /// assert_eq!(Handshake::built_in("x_crc"), None);
+    /// ```
+    #[must_use]
+    pub fn built_in(name: &str) -> Option<Handshake> {
+        Some(match name {
+            "slack-url-verification" => Handshake::slack_url_verification(),
+            "twitch-webhook-callback-verification" => {
+                Handshake::twitch_webhook_callback_verification()
+            }
+            "zoom-endpoint-url-validation" => Handshake::zoom_endpoint_url_validation(),
+            "discord-ping" => Handshake::discord_ping(),
+            "meta-verification" => Handshake::meta_verification(),
+            "x-crc" => Handshake::x_crc(),
+            "graph-validation" => Handshake::graph_validation(),
+            _ => return None,
+        })
+    }
+
     /// Whether this handshake comes as an unsigned request recognised by its method and
     /// query ([`HandshakeTrigger::Query`]).
     #[must_use]
@@ -477,6 +514,19 @@ impl Handshake {
             name: self.name.clone(),
             content_type,
             body,
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Handshake {
+    /// A built-in handshake by name (see [`Handshake::BUILT_IN`]).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <String as serde::Deserialize>::deserialize(deserializer)?;
+        Handshake::built_in(&name).ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "`{name}`: expected a built-in handshake: {}",
+                Handshake::BUILT_IN.join(", ")
+            ))
         })
     }
 }

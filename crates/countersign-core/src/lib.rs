@@ -52,7 +52,8 @@
 //! ## Providers
 //!
 //! [`Preset::ALL`] lists every provider; a scheme countersign lacks can be described as data
-//! ([`Scheme::builder`]) or in a configuration file ([`SchemeConfig`], [`Scheme::from_json`]).
+//! ([`Scheme::builder`]) or in a configuration file ([`Scheme::from_json`]; `Scheme` is
+//! `serde::Deserialize`).
 //!
 //! ## Features
 //!
@@ -68,7 +69,8 @@
 //! - [`Preset`], [`Scheme`] and its parts ([`SchemeBuilder`], [`SignatureSource`],
 //!   [`SignatureSyntax`] ([`JwsClaims`]), [`Part`], [`UrlPart`], [`FormParams`], [`TimestampSpec`],
 //!   [`EventIdSource`], [`EventTypeSource`], [`KeyFormat`], [`SenderChoices`], [`Tolerance`])
-//! - scheme files: [`SchemeConfig`], [`OneOrMany`], [`SchemeFileError`]
+//! - scheme files: [`Scheme::from_json`], `Scheme::from_toml`, `Scheme`'s `Deserialize` impl (the
+//!   format), [`SchemeFileError`]
 //! - handshakes: [`Handshake`], [`HandshakeTrigger`], [`HandshakeAnswer`], [`HandshakeReply`]
 //! - [`Algorithm`], [`Encoding`], [`Secret`], [`Clock`], [`SystemClock`], [`FixedClock`]
 //! - errors: [`VerifyError`] with its [`ErrorKind`], [`ConfigError`], [`SignError`]
@@ -109,7 +111,7 @@ mod verifier;
 
 pub use algorithm::{Algorithm, Encoding};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use config::{OneOrMany, SchemeConfig, SchemeFileError};
+pub use config::SchemeFileError;
 pub use content::Part;
 pub use delivery::{Delivery, Verified};
 pub use error::{ConfigError, ErrorKind, SignError, VerifyError};

@@ -81,6 +81,21 @@ impl TimestampUnit {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for TimestampUnit {
+    /// `"seconds"` (or `"s"`), `"milliseconds"` (or `"ms"`) or `"rfc3339"`, in any case.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+        match text.trim().to_ascii_lowercase().as_str() {
+            "seconds" | "s" => Ok(TimestampUnit::Seconds),
+            "milliseconds" | "ms" => Ok(TimestampUnit::Milliseconds),
+            "rfc3339" => Ok(TimestampUnit::Rfc3339),
+            _ => Err(serde::de::Error::custom(format_args!(
+                "`{text}`: expected seconds, milliseconds or rfc3339"
+            ))),
+        }
+    }
+}
+
 /// A scheme's signed timestamp: where it is and what unit it has.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TimestampSpec {

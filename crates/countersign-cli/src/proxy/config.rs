@@ -313,6 +313,7 @@ struct FileRoute {
     name: Option<String>,
     preset: Option<String>,
     scheme_file: Option<PathBuf>,
+    scheme: Option<Scheme>,
     algorithm: Option<String>,
     encoding: Option<String>,
     signature_header: Option<String>,
@@ -343,6 +344,7 @@ impl fmt::Debug for FileRoute {
             .field("path", &self.path)
             .field("upstream", &self.upstream)
             .field("preset", &self.preset)
+            .field("scheme", &self.scheme.as_ref().map(Scheme::name))
             .finish_non_exhaustive()
     }
 }
@@ -712,6 +714,7 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
         scheme: SchemeArgs {
             preset: args.preset.clone(),
             scheme_file: args.scheme_file.clone(),
+            inline: None,
             params: args.params.clone(),
         },
         secrets: args.secrets.clone(),
@@ -753,10 +756,29 @@ fn file_route(
     let encoding = parse_param("encoding", route.encoding)?
         .map(|e| e.parse())
         .transpose()?;
-    if route.preset.is_some() == route.scheme_file.is_some() {
+    let schemes = [
+        route.preset.is_some(),
+        route.scheme_file.is_some(),
+        route.scheme.is_some(),
+    ];
+    if schemes.iter().filter(|set| **set).count() != 1 {
         return Err(CliError::Usage(
-            "set exactly one of `preset` and `scheme_file`".into(),
+            "set exactly one of `preset`, `scheme_file` and a `[route.scheme]` table".into(),
         ));
+    }
+    if route.scheme.is_some() {
+        for (set, field) in [
+            (algorithm.is_some(), "algorithm"),
+            (encoding.is_some(), "encoding"),
+            (route.signature_header.is_some(), "signature_header"),
+            (route.prefix.is_some(), "prefix"),
+        ] {
+            if set {
+                return Err(CliError::Usage(format!(
+                    "`{field}` does not apply with a `[route.scheme]` table: write it inside the table"
+                )));
+            }
+        }
     }
     let mut secrets: Vec<SecretArg> = Vec::new();
     let mut labelled: Vec<LabelledSecret> = Vec::new();
@@ -801,6 +823,7 @@ fn file_route(
         scheme: SchemeArgs {
             preset: route.preset,
             scheme_file: route.scheme_file.map(relative),
+            inline: route.scheme,
             params: SchemeParams {
                 algorithm,
                 encoding,

@@ -115,6 +115,58 @@ async fn a_config_file_with_two_routes() {
     assert!(!metrics.contains("countersign_duplicates_total{route=\"gh\"}"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheme_table_in_the_config_verifies_like_the_preset_it_copies() {
+    let app = Upstream::start().await;
+    let dir = Scratch::new();
+    // GitHub, written out as data inside the route.
+    let path = dir.file(
+        "c.toml",
+        format!(
+            r#"
+[[route]]
+path = "/hooks/acme"
+secret = "acme secret"
+upstream = "{}"
+
+[route.scheme]
+name = "acme"
+signature_header = "X-Hub-Signature-256"
+prefix = "sha256="
+event_id_header = "X-GitHub-Delivery"
+event_type_header = "X-GitHub-Event"
+handshakes = []
+"#,
+            app.url()
+        )
+        .as_bytes(),
+    );
+    let proxy = Proxy::start(&["--config", &path]);
+    let id = unique_id("inline");
+    let body = br#"{"action":"opened"}"#;
+    let headers = signed(Preset::Github, "acme secret", &id, body);
+    let a = post(&proxy.url("/hooks/acme"), &headers, body).await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    let a = post(&proxy.url("/hooks/acme"), &headers, body).await;
+    assert_eq!(a.headers["countersign-duplicate"], "true", "{a:?}");
+    assert_eq!(app.hits(), 1);
+    assert_eq!(app.seen()[0].headers["countersign-preset"], "acme");
+    assert_eq!(app.seen()[0].headers["countersign-event-id"], id.as_str());
+
+    // Signed under another secret, or with the body changed: refused, never forwarded.
+    let forged = signed(Preset::Github, "not the secret", &unique_id("f"), body);
+    let a = post(&proxy.url("/hooks/acme"), &forged, body).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+    let a = post(
+        &proxy.url("/hooks/acme"),
+        &headers,
+        br#"{"action":"closed"}"#,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+    assert_eq!(app.hits(), 1);
+}
+
 fn proxy(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_countersign"))
         .arg("proxy")
@@ -188,6 +240,18 @@ fn unusable_configurations_exit_2_before_listening() {
             "must be shorter than the dedup lease",
         ),
         ("listen = \"127.0.0.1:8080\"\n".into(), "has no [[route]]"),
+        (
+            format!("[[route]]\npath = \"/\"\nsecret = \"s\"\nupstream = \"{up}\"\n[route.scheme]\nname = \"acme\"\nsignature_header = \"x-acme-signature\"\ncontent = \"{{bdy}}\"\n"),
+            "`content`: unknown placeholder `{bdy}`",
+        ),
+        (
+            format!("[[route]]\npath = \"/\"\npreset = \"github\"\nsecret = \"s\"\nupstream = \"{up}\"\n[route.scheme]\nname = \"acme\"\nsignature_header = \"x-acme-signature\"\n"),
+            "set exactly one of `preset`, `scheme_file` and a `[route.scheme]` table",
+        ),
+        (
+            format!("[[route]]\npath = \"/\"\nprefix = \"sha1=\"\nsecret = \"s\"\nupstream = \"{up}\"\n[route.scheme]\nname = \"acme\"\nsignature_header = \"x-acme-signature\"\n"),
+            "`prefix` does not apply with a `[route.scheme]` table",
+        ),
     ];
     for (i, (text, expected)) in cases.into_iter().enumerate() {
         let path = dir.file(&format!("bad{i}.toml"), text.as_bytes());
