@@ -48,6 +48,55 @@ pub(crate) fn path_with_binary() -> String {
     )
 }
 
+/// What a README demo printed: its stdout, and both streams for assertion messages.
+pub(crate) struct DemoOutput {
+    pub(crate) stdout: String,
+    pub(crate) all: String,
+}
+
+/// Runs a README demo `script` with bash in a scratch directory and a process group of its
+/// own, `path` as `PATH` and no `RUST_LOG`. Past `limit` the group is killed and the test
+/// fails naming `what`; once the script is done, whatever it left running is killed. Asserts
+/// that it exited 0.
+pub(crate) fn run_demo(what: &str, script: &str, path: String, limit: Duration) -> DemoOutput {
+    let dir = Scratch::new();
+    let child = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(&dir.0)
+        .env("PATH", path)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let group = format!("-{}", child.id());
+    let kill_group = || {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+    };
+    let started = Instant::now();
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    while !waiter.is_finished() {
+        if started.elapsed() > limit {
+            kill_group();
+            panic!("{what} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = waiter.join().unwrap();
+    kill_group();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert!(out.status.success(), "{what} failed:\n{all}");
+    DemoOutput { stdout, all }
+}
+
 #[test]
 fn the_readme_proxy_demo_works_as_written() {
     let script = block("proxy-demo");
@@ -56,41 +105,12 @@ fn the_readme_proxy_demo_works_as_written() {
     let script = script
         .replace("8000", &app.to_string())
         .replace("8080", &proxy.to_string());
-    let dir = Scratch::new();
-    let child = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(&dir.0)
-        .env("PATH", path_with_binary())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let pgid = child.id();
-    let started = Instant::now();
-    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
-    while !waiter.is_finished() {
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pgid}")])
-                .status();
-            panic!("the README demo did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = waiter.join().unwrap();
-    // Whatever the script left behind.
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let all = format!("--- stdout\n{stdout}\n--- stderr\n{stderr}");
-    assert!(out.status.success(), "{all}");
+    let DemoOutput { stdout, all } = run_demo(
+        "the README proxy demo",
+        &script,
+        path_with_binary(),
+        Duration::from_secs(60),
+    );
 
     // The app saw the event once, verified, with its exact body.
     let app_lines: Vec<&str> = stdout
