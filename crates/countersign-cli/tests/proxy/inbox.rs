@@ -612,10 +612,7 @@ async fn configuration_errors() {
 /// The README's queued-delivery demo, run as written (free ports instead of 8000/8080).
 #[test]
 fn readme() {
-    use std::os::unix::process::CommandExt as _;
-    use std::process::Stdio;
-
-    use super::readme::{block, free_port, path_with_binary};
+    use super::readme::{DemoOutput, block, free_port, path_with_binary, run_demo};
 
     let script = block("inbox-demo");
     assert!(script.contains("--inbox sqlite:inbox.db") && script.contains("countersign inbox"));
@@ -623,31 +620,12 @@ fn readme() {
     let script = script
         .replace("8000", &app.to_string())
         .replace("8080", &proxy.to_string());
-    let dir = Scratch::new();
-    let child = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(&dir.0)
-        .env("PATH", path_with_binary())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let pgid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let all = format!(
-        "--- stdout\n{stdout}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let DemoOutput { stdout, all } = run_demo(
+        "the README queued-delivery demo",
+        &script,
+        path_with_binary(),
+        Duration::from_secs(90),
     );
-    assert!(out.status.success(), "{all}");
     let statuses: Vec<&str> = stdout.lines().filter(|l| l.starts_with("HTTP/")).collect();
     assert_eq!(statuses, ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"], "{all}");
     let app_lines: Vec<&str> = stdout

@@ -259,11 +259,7 @@ async fn redis_down_is_503_then_recovers() {
 /// 8080 and 8081; the counting upstream stands in for the app).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme() {
-    use std::os::unix::process::CommandExt as _;
-    use std::process::Stdio;
-
-    use super::harness::Scratch;
-    use super::readme::{block, free_port, path_with_binary};
+    use super::readme::{DemoOutput, block, free_port, path_with_binary, run_demo};
 
     let script = block("inbox-redis-demo");
     assert!(script.contains("--inbox 'redis://127.0.0.1:6379/?prefix=shop'"));
@@ -274,43 +270,28 @@ async fn readme() {
         .replace("6379", &redis.to_string())
         .replace("8080", &p1.to_string())
         .replace("8081", &p2.to_string());
-    let dir = Scratch::new();
-    let out = tokio::task::spawn_blocking(move || {
-        let child = Command::new("bash")
-            .arg("-c")
-            .arg(&script)
-            .current_dir(&dir.0)
-            .env("PATH", path_with_binary())
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let pgid = child.id();
-        let out = child.wait_with_output().unwrap();
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{pgid}")])
-            .stderr(Stdio::null())
-            .status();
-        // The daemonized server left the process group: stopped here whatever happened.
-        let _ = Command::new("redis-cli")
-            .args(["-p", &redis.to_string(), "shutdown", "nosave"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        drop(dir);
-        out
+    // The daemonized server leaves the demo's process group: stopped here whatever happened.
+    struct ShutDown(u16);
+    impl Drop for ShutDown {
+        fn drop(&mut self) {
+            let _ = Command::new("redis-cli")
+                .args(["-p", &self.0.to_string(), "shutdown", "nosave"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+    let _redis = ShutDown(redis);
+    let DemoOutput { stdout, all } = tokio::task::spawn_blocking(move || {
+        run_demo(
+            "the README two-proxies-on-Redis demo",
+            &script,
+            path_with_binary(),
+            Duration::from_secs(90),
+        )
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let all = format!(
-        "--- stdout\n{stdout}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{all}");
     let statuses: Vec<&str> = stdout.lines().filter(|l| l.starts_with("HTTP/")).collect();
     assert_eq!(statuses, ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"], "{all}");
     let stats: Value = serde_json::from_str(
