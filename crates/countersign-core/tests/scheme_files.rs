@@ -297,3 +297,23 @@ fn a_scheme_inside_a_larger_toml_configuration() {
         "{err}"
     );
 }
+
+#[cfg(feature = "toml")]
+#[test]
+fn toml_errors_name_the_field_and_show_the_line() {
+    let err = Scheme::from_toml(
+        "name = \"a\"\nsignature_header = \"x\"\n\n[[alternatives]]\nalgorithm = \"md4\"\n",
+    )
+    .unwrap_err();
+    let SchemeFileError::Toml { field, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(field, "alternatives[0].algorithm");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("invalid scheme file: `alternatives[0].algorithm`: "),
+        "{text}"
+    );
+    assert!(text.contains("line 5"), "{text}");
+    assert!(text.contains("`md4`: expected md5"), "{text}");
+}
