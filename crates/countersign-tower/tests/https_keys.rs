@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use countersign_core::Delivery;
+use countersign_core::{Algorithm, Delivery};
 use countersign_tower::keys::{HttpsKeys, KeySourceError, RotatingVerifier};
 use countersign_tower::{FixedClock, Preset, SignRequest, Signer, Verifier};
 use http::{Response, StatusCode};
@@ -154,7 +154,7 @@ fn accepts(verifier: &Verifier, secret: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_without_a_restart() {
     let server = serve("localhost").await;
-    let source = HttpsKeys::builder(url(&server, "/jwks"))
+    let source = HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
         .root_certificates_pem(CA)
         .refresh_interval(Duration::from_millis(50))
         .min_refresh_interval(Duration::from_millis(50))
@@ -209,7 +209,7 @@ async fn keys_rotate_without_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshes_are_throttled() {
     let server = serve("localhost").await;
-    let source = HttpsKeys::builder(url(&server, "/jwks"))
+    let source = HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
         .root_certificates_pem(CA)
         .refresh_interval(Duration::from_secs(3600))
         .min_refresh_interval(Duration::from_millis(300))
@@ -240,12 +240,44 @@ fn first_load(builder: countersign_tower::keys::HttpsKeysBuilder) -> KeySourceEr
     RotatingVerifier::new(builder.build().unwrap(), github).unwrap_err()
 }
 
+/// Anyone can read a public key: if an HMAC scheme took one as its secret, anyone could sign.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hmac_scheme_never_takes_a_public_key_as_its_secret() {
+    let server = serve("localhost").await;
+    let public = "public-key-bytes-anyone-can-read";
+    assert_eq!(public.len(), 32);
+    let x = URL_SAFE_NO_PAD.encode(public);
+    *server.jwks.lock().unwrap() = format!(
+        r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"pub","x":"{x}"}},{{"kty":"EC","crv":"P-256","x":"{x}","y":"{x}"}}]}}"#
+    );
+    let err = first_load(
+        HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256).root_certificates_pem(CA),
+    );
+    assert!(
+        matches!(err, KeySourceError::NoUsableKey { kty: "oct", .. }),
+        "{err}"
+    );
+
+    // Beside an HMAC key, the public key is skipped: a delivery "signed" with it is refused.
+    *server.jwks.lock().unwrap() = format!(
+        r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"pub","x":"{x}"}},{{"kty":"oct","kid":"a","k":"{}"}}]}}"#,
+        URL_SAFE_NO_PAD.encode("key-a")
+    );
+    let source = HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
+        .root_certificates_pem(CA)
+        .build()
+        .unwrap();
+    let rotating = RotatingVerifier::new(source, github).unwrap();
+    assert!(accepts(&rotating.current(), "key-a"));
+    assert!(!accepts(&rotating.current(), public));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_are_bounded_and_slow_servers_time_out() {
     let server = serve("localhost").await;
     for path in ["/huge", "/huge-chunked"] {
         let err = first_load(
-            HttpsKeys::builder(url(&server, path))
+            HttpsKeys::builder(url(&server, path), Algorithm::HmacSha256)
                 .root_certificates_pem(CA)
                 .max_response_len(4096),
         );
@@ -256,7 +288,7 @@ async fn responses_are_bounded_and_slow_servers_time_out() {
     }
     let started = Instant::now();
     let err = first_load(
-        HttpsKeys::builder(url(&server, "/slow"))
+        HttpsKeys::builder(url(&server, "/slow"), Algorithm::HmacSha256)
             .root_certificates_pem(CA)
             .timeout(Duration::from_millis(300)),
     );
@@ -275,7 +307,10 @@ async fn responses_are_bounded_and_slow_servers_time_out() {
         "{:?}",
         started.elapsed()
     );
-    let err = first_load(HttpsKeys::builder(url(&server, "/missing")).root_certificates_pem(CA));
+    let err = first_load(
+        HttpsKeys::builder(url(&server, "/missing"), Algorithm::HmacSha256)
+            .root_certificates_pem(CA),
+    );
     assert!(matches!(err, KeySourceError::Status(404)), "{err}");
 }
 
@@ -283,7 +318,7 @@ async fn responses_are_bounded_and_slow_servers_time_out() {
 async fn the_host_is_pinned() {
     let server = serve("localhost").await;
     // A host outside the pins is refused before any connection.
-    let err = HttpsKeys::builder(url(&server, "/jwks"))
+    let err = HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
         .allow_host("keys.example.com")
         .root_certificates_pem(CA)
         .build()
@@ -294,7 +329,7 @@ async fn the_host_is_pinned() {
     );
     assert_eq!(server.hits.load(Ordering::SeqCst), 0);
     // A matching pattern is fine.
-    HttpsKeys::builder(url(&server, "/jwks"))
+    HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
         .allow_host("LOCALHOST")
         .root_certificates_pem(CA)
         .build()
@@ -302,11 +337,14 @@ async fn the_host_is_pinned() {
     // Plain http is refused.
     let plain = format!("http://localhost:{}/jwks", server.addr.port());
     assert!(matches!(
-        HttpsKeys::builder(plain).build(),
+        HttpsKeys::builder(plain, Algorithm::HmacSha256).build(),
         Err(KeySourceError::InvalidUrl(_))
     ));
     // Redirects are not followed, even to the same host.
-    let err = first_load(HttpsKeys::builder(url(&server, "/redirect")).root_certificates_pem(CA));
+    let err = first_load(
+        HttpsKeys::builder(url(&server, "/redirect"), Algorithm::HmacSha256)
+            .root_certificates_pem(CA),
+    );
     assert!(matches!(err, KeySourceError::Status(302)), "{err}");
     assert_eq!(
         server.hits.load(Ordering::SeqCst),
@@ -319,7 +357,10 @@ async fn the_host_is_pinned() {
 async fn certificates_for_another_name_or_from_another_ca_are_refused() {
     for stem in ["evil", "rogue"] {
         let server = serve(stem).await;
-        let err = first_load(HttpsKeys::builder(url(&server, "/jwks")).root_certificates_pem(CA));
+        let err = first_load(
+            HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
+                .root_certificates_pem(CA),
+        );
         assert!(matches!(err, KeySourceError::Fetch { .. }), "{stem}: {err}");
         assert!(err.to_string().contains("TLS"), "{stem}: {err}");
         assert_eq!(
@@ -330,7 +371,10 @@ async fn certificates_for_another_name_or_from_another_ca_are_refused() {
     }
     // The built-in web PKI roots do not trust the test CA either.
     let server = serve("localhost").await;
-    let err = first_load(HttpsKeys::builder(url(&server, "/jwks")));
+    let err = first_load(HttpsKeys::builder(
+        url(&server, "/jwks"),
+        Algorithm::HmacSha256,
+    ));
     assert!(matches!(err, KeySourceError::Fetch { .. }), "{err}");
 }
 
@@ -342,7 +386,7 @@ async fn certificates_for_another_name_or_from_another_ca_are_refused() {
 async fn an_unknown_key_wakes_a_throttled_refresh_through_the_layer() {
     use axum::routing::post;
     let keys = serve("localhost").await;
-    let source = HttpsKeys::builder(url(&keys, "/jwks"))
+    let source = HttpsKeys::builder(url(&keys, "/jwks"), Algorithm::HmacSha256)
         .root_certificates_pem(CA)
         .refresh_interval(Duration::from_secs(3600))
         .min_refresh_interval(Duration::from_millis(200))

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use countersign_core::{MAX_SECRET_LABEL_LEN, MAX_SECRETS, Secret};
+use countersign_core::{Algorithm, MAX_SECRET_LABEL_LEN, MAX_SECRETS, Secret};
 use http::{Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt as _, Empty, Limited};
 use hyper_util::rt::TokioIo;
@@ -102,6 +102,7 @@ fn is_region(label: &str) -> bool {
 /// ([`max_response_len`](HttpsKeysBuilder::max_response_len), checked on `Content-Length`
 /// and while reading), and the whole exchange has a timeout (default 5 s).
 pub struct HttpsKeys {
+    algorithm: Algorithm,
     uri: Uri,
     host: String,
     port: u16,
@@ -123,6 +124,7 @@ impl fmt::Debug for HttpsKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpsKeys")
             .field("uri", &redact(&self.uri.to_string()))
+            .field("algorithm", &self.algorithm)
             .field("timeout", &self.timeout)
             .field("max_response_len", &self.max_len)
             .field("refresh_interval", &self.interval)
@@ -135,6 +137,7 @@ impl fmt::Debug for HttpsKeys {
 #[must_use]
 pub struct HttpsKeysBuilder {
     url: String,
+    algorithm: Algorithm,
     allowed: Vec<HostPattern>,
     roots_pem: Option<Vec<u8>>,
     timeout: Duration,
@@ -147,17 +150,25 @@ impl fmt::Debug for HttpsKeysBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpsKeysBuilder")
             .field("url", &redact(&self.url))
+            .field("algorithm", &self.algorithm)
             .field("allowed", &self.allowed)
             .finish_non_exhaustive()
     }
 }
 
 impl HttpsKeys {
-    /// Starts a key set at `url`: 5 s timeout, 64 KiB bound, refreshed every 5 minutes and
-    /// at most every 30 seconds.
-    pub fn builder(url: impl Into<String>) -> HttpsKeysBuilder {
+    /// Starts a key set at `url` whose keys verify `algorithm` (the scheme's,
+    /// [`Scheme::algorithm`](countersign_core::Scheme::algorithm)): 5 s timeout, 64 KiB
+    /// bound, refreshed every 5 minutes and at most every 30 seconds.
+    ///
+    /// The algorithm pins the key type: HMAC and token schemes take only `oct` keys,
+    /// Ed25519 only `OKP`/`Ed25519`, ECDSA P-256 only `EC`/`P-256`. Other keys in the set are
+    /// skipped, so a public key can never become an HMAC secret (anyone holding a public key
+    /// could then sign).
+    pub fn builder(url: impl Into<String>, algorithm: Algorithm) -> HttpsKeysBuilder {
         HttpsKeysBuilder {
             url: url.into(),
+            algorithm,
             allowed: Vec::new(),
             roots_pem: None,
             timeout: Duration::from_secs(5),
@@ -360,6 +371,7 @@ impl HttpsKeysBuilder {
         }
         let tls = client_config(self.roots_pem.as_deref())?;
         Ok(HttpsKeys {
+            algorithm: self.algorithm,
             port: uri.port_u16().unwrap_or(443),
             uri,
             host,
@@ -390,7 +402,7 @@ impl KeySource for HttpsKeys {
         if state.last_body.as_ref() == Some(&body) {
             return Ok(None);
         }
-        let keys = parse_jwks(&body)?;
+        let keys = parse_jwks(&body, self.algorithm)?;
         state.last_body = Some(body);
         Ok(Some(keys))
     }
@@ -400,8 +412,19 @@ impl KeySource for HttpsKeys {
     }
 }
 
-/// The usable keys of a JWK Set, at most [`MAX_SECRETS`], labelled with their `kid`.
-fn parse_jwks(body: &[u8]) -> Result<Vec<Secret>, KeySourceError> {
+/// The JWK key type (`kty`, and `crv` for key pairs) whose keys verify `algorithm`.
+fn key_type(algorithm: Algorithm) -> (&'static str, Option<&'static str>) {
+    match algorithm {
+        Algorithm::Ed25519 => ("OKP", Some("Ed25519")),
+        Algorithm::EcdsaP256Sha256 => ("EC", Some("P-256")),
+        _ => ("oct", None),
+    }
+}
+
+/// The keys of a JWK Set usable for `algorithm`, at most [`MAX_SECRETS`], labelled with
+/// their `kid`.
+fn parse_jwks(body: &[u8], algorithm: Algorithm) -> Result<Vec<Secret>, KeySourceError> {
+    let wanted = key_type(algorithm);
     let set: Value =
         serde_json::from_slice(body).map_err(|_| KeySourceError::Malformed("not JSON"))?;
     let keys = set
@@ -426,6 +449,9 @@ fn parse_jwks(body: &[u8]) -> Result<Vec<Secret>, KeySourceError> {
         }
         let kty = key.get("kty").and_then(Value::as_str);
         let crv = key.get("crv").and_then(Value::as_str);
+        if kty != Some(wanted.0) || wanted.1.is_some_and(|c| crv != Some(c)) {
+            continue;
+        }
         let bytes = match (kty, crv) {
             (Some("oct"), _) => field(key, "k"),
             (Some("OKP"), Some("Ed25519")) => field(key, "x").filter(|x| x.len() == 32),
@@ -452,7 +478,10 @@ fn parse_jwks(body: &[u8]) -> Result<Vec<Secret>, KeySourceError> {
         out.push(secret);
     }
     if out.is_empty() {
-        return Err(KeySourceError::Empty);
+        return Err(KeySourceError::NoUsableKey {
+            kty: wanted.0,
+            algorithm,
+        });
     }
     Ok(out)
 }
@@ -477,11 +506,17 @@ mod tests {
         assert_eq!(redact("https://u:pw@keys.test/k"), "https://…@keys.test/k");
         assert_eq!(redact("http://keys.test/k#frag"), "http://keys.test/k#…");
         assert_eq!(redact("not a url\n"), "not a url?");
-        let builder = HttpsKeys::builder("https://keys.test/jwks.json?token=s3cret");
+        let builder = HttpsKeys::builder(
+            "https://keys.test/jwks.json?token=s3cret",
+            Algorithm::HmacSha256,
+        );
         assert!(!format!("{builder:?}").contains("s3cret"));
-        let err = HttpsKeys::builder("http://keys.test/jwks.json?token=s3cret")
-            .build()
-            .unwrap_err();
+        let err = HttpsKeys::builder(
+            "http://keys.test/jwks.json?token=s3cret",
+            Algorithm::HmacSha256,
+        )
+        .build()
+        .unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
         let r = p("sns.{region}.amazonaws.com");
         assert!(r.matches("sns.us-east-1.amazonaws.com"));
@@ -514,24 +549,24 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    HttpsKeys::builder(bad).build(),
+                    HttpsKeys::builder(bad, Algorithm::HmacSha256).build(),
                     Err(KeySourceError::InvalidUrl(_))
                 ),
                 "{bad}"
             );
         }
         assert!(
-            HttpsKeys::builder("https://keys.example.com/jwks")
+            HttpsKeys::builder("https://keys.example.com/jwks", Algorithm::HmacSha256)
                 .build()
                 .is_ok()
         );
-        let err = HttpsKeys::builder("https://keys.evil.test/jwks")
+        let err = HttpsKeys::builder("https://keys.evil.test/jwks", Algorithm::HmacSha256)
             .allow_host("*.example.com")
             .build()
             .unwrap_err();
         assert!(matches!(err, KeySourceError::HostNotAllowed(h) if h == "keys.evil.test"));
         assert!(matches!(
-            HttpsKeys::builder("https://keys.example.com/")
+            HttpsKeys::builder("https://keys.example.com/", Algorithm::HmacSha256)
                 .root_certificates_pem("not pem")
                 .build(),
             Err(KeySourceError::Malformed(_))
@@ -547,12 +582,40 @@ mod tests {
             {{"kty":"oct","use":"enc","k":"{k}"}},{{"kty":"OKP","crv":"Ed25519","kid":"b","x":"{x}"}},
             {{"kty":"EC","crv":"P-256","x":"{x}","y":"{x}"}}]}}"#
         );
-        let keys = parse_jwks(set.as_bytes()).unwrap();
-        assert_eq!(keys.len(), 3);
+        // Each algorithm takes only its own key type: a public key never becomes an HMAC
+        // secret, an HMAC secret never an Ed25519 key.
+        let keys = parse_jwks(set.as_bytes(), Algorithm::HmacSha256).unwrap();
+        assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].expose(), b"hmac-key");
         assert_eq!(keys[0].label(), Some("a"));
-        assert_eq!(keys[1].expose(), &[7u8; 32]);
-        assert_eq!(keys[2].expose().len(), 65);
+        let keys = parse_jwks(set.as_bytes(), Algorithm::Ed25519).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].expose(), &[7u8; 32]);
+        assert_eq!(keys[0].label(), Some("b"));
+        let keys = parse_jwks(set.as_bytes(), Algorithm::EcdsaP256Sha256).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].expose().len(), 65);
+        let public_only = format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{x}"}},{{"kty":"EC","crv":"P-256","x":"{x}","y":"{x}"}}]}}"#
+        );
+        for hmac in [Algorithm::HmacSha256, Algorithm::HmacSha1, Algorithm::Token] {
+            let err = parse_jwks(public_only.as_bytes(), hmac).unwrap_err();
+            assert!(
+                matches!(err, KeySourceError::NoUsableKey { kty: "oct", .. }),
+                "{err:?}"
+            );
+        }
+        assert_eq!(
+            parse_jwks(public_only.as_bytes(), Algorithm::HmacSha256)
+                .unwrap_err()
+                .to_string(),
+            "the key set has no `oct` key for HMAC-SHA256"
+        );
+        let oct_only = format!(r#"{{"keys":[{{"kty":"oct","k":"{k}"}}]}}"#);
+        assert!(parse_jwks(oct_only.as_bytes(), Algorithm::Ed25519).is_err());
+        // An Ed25519 key does not verify P-256.
+        let ed_only = format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}]}}"#);
+        assert!(parse_jwks(ed_only.as_bytes(), Algorithm::EcdsaP256Sha256).is_err());
         for bad in [
             &b"[]"[..],
             b"{}",
@@ -560,21 +623,32 @@ mod tests {
             br#"{"keys":[]}"#,
             br#"{"keys":[{"kty":"oct"}]}"#,
             br#"{"keys":[{"kty":"oct","k":"!!"}]}"#,
-            br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#,
         ] {
-            assert!(parse_jwks(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_jwks(bad, Algorithm::HmacSha256).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
+        let short = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#;
+        assert!(parse_jwks(short, Algorithm::Ed25519).is_err());
         let many: Vec<String> = (0..40)
             .map(|i| format!(r#"{{"kty":"oct","kid":"k{i}","k":"{k}"}}"#))
             .collect();
-        let keys = parse_jwks(format!(r#"{{"keys":[{}]}}"#, many.join(",")).as_bytes()).unwrap();
+        let keys = parse_jwks(
+            format!(r#"{{"keys":[{}]}}"#, many.join(",")).as_bytes(),
+            Algorithm::HmacSha256,
+        )
+        .unwrap();
         assert_eq!(keys.len(), MAX_SECRETS);
     }
 
     proptest::proptest! {
         #[test]
         fn jwks_parsing_does_not_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            let _ = parse_jwks(&body);
+            for algorithm in Algorithm::ALL {
+                let _ = parse_jwks(&body, *algorithm);
+            }
         }
     }
 }

@@ -113,6 +113,15 @@ pub enum KeySourceError {
     /// The source holds no key.
     #[error("the key source holds no key")]
     Empty,
+    /// The key set holds no key of the type the scheme's algorithm needs (keys of other
+    /// types are skipped: a public key is never used as an HMAC secret).
+    #[error("the key set has no `{kty}` key for {algorithm}")]
+    NoUsableKey {
+        /// The JWK key type needed, e.g. `oct`.
+        kty: &'static str,
+        /// The scheme's algorithm.
+        algorithm: countersign_core::Algorithm,
+    },
     /// The source is not in the expected format.
     #[error("the key source is malformed: {0}")]
     Malformed(&'static str),
