@@ -454,7 +454,9 @@ pub(crate) struct ProxyArgs {
     )]
     pub(crate) secrets: Vec<SecretArg>,
 
-    /// Read secrets from a file, one per line (repeatable).
+    /// Read secrets from a file, one per line (repeatable). The proxy re-reads it when it
+    /// changes (checked every 2 s and after a signature mismatch); a broken file keeps the
+    /// last good secrets.
     #[arg(
         long = "secret-file",
         value_name = "PATH",

@@ -124,7 +124,10 @@ pub(crate) struct RouteSpec {
     /// `/` or `/a/b` (no trailing slash).
     pub(crate) path: String,
     pub(crate) scheme: Scheme,
+    /// Every secret, as loaded at start.
     pub(crate) secrets: Vec<Secret>,
+    /// When some secrets come from files: what to re-read when they change.
+    pub(crate) secret_files: Option<SecretFiles>,
     /// Where verified deliveries go: an upstream, or (`publish`) a broker. Exactly one.
     pub(crate) upstream: Option<Upstream>,
     pub(crate) publish: Option<PublishUrl>,
@@ -142,6 +145,15 @@ pub(crate) struct RouteSpec {
     pub(crate) no_event_id: NoEventId,
     /// Queued delivery (`--inbox`); `None`: synchronous.
     pub(crate) inbox: Option<super::inbox::InboxSpec>,
+}
+
+/// A route's secrets around its secret files, to rebuild the list when a file changes
+/// (`secrets` of [`RouteSpec`] is `before`, the files' lines, then `after`).
+#[derive(Debug, Clone)]
+pub(crate) struct SecretFiles {
+    pub(crate) before: Vec<Secret>,
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) after: Vec<Secret>,
 }
 
 impl RouteSpec {
@@ -864,14 +876,24 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         CliError::Usage(m) if input.from_file => CliError::Usage(m.replace("--", "")),
         other => other,
     })?;
-    let mut secrets = if input.secrets.is_empty() && input.secret_files.is_empty() {
-        Vec::new()
-    } else {
-        secrets::collect(&input.secrets, &input.secret_files)?
-    };
-    for l in &input.labelled {
-        secrets.push(l.resolve()?);
-    }
+    let before = secrets::collect(&input.secrets, &[])?;
+    let from_files = secrets::collect(&[], &input.secret_files)?;
+    let after = input
+        .labelled
+        .iter()
+        .map(LabelledSecret::resolve)
+        .collect::<Result<Vec<_>, _>>()?;
+    let secrets: Vec<Secret> = before
+        .iter()
+        .chain(&from_files)
+        .chain(&after)
+        .cloned()
+        .collect();
+    let secret_files = (!input.secret_files.is_empty()).then(|| SecretFiles {
+        before,
+        files: input.secret_files.clone(),
+        after,
+    });
     if input.upstream_timeout < Duration::from_millis(1) {
         return Err(CliError::Usage(
             "the upstream timeout must be at least 1ms".into(),
@@ -892,6 +914,7 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         upstream,
         publish,
         secrets,
+        secret_files,
         tolerance: input.tolerance.map(Duration::from_secs),
         body_limit: input.body_limit,
         dedup: input.dedup,
@@ -1052,6 +1075,7 @@ mod tests {
             path: normalize_path(path).unwrap(),
             scheme: countersign_core::Preset::Stripe.scheme(),
             secrets: vec![],
+            secret_files: None,
             upstream: Upstream::parse("http://a").ok(),
             publish: None,
             tolerance: None,

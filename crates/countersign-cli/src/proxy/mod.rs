@@ -30,6 +30,7 @@ mod path;
 mod publish;
 mod route;
 mod sampling;
+mod secret_files;
 mod server;
 mod stall;
 mod trusted;

@@ -24,9 +24,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use countersign_core::{Tolerance, Verified, Verifier};
+use countersign_core::{Secret, Tolerance, Verified, Verifier};
 use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
 use countersign_publish::PublishOutcome;
+use countersign_tower::keys::{KeySourceError, RotatingVerifier};
 use countersign_tower::{
     BodyBudget, VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody,
 };
@@ -51,6 +52,7 @@ use super::logging::{self, Access};
 use super::metrics::{Metrics, RouteMetrics};
 use super::path;
 use super::sampling::REJECTIONS;
+use super::secret_files::RouteSecrets;
 use super::trusted::{self, Cidr};
 use crate::cli::NoEventId;
 use crate::error::CliError;
@@ -121,7 +123,7 @@ pub(crate) fn build(
         let context =
             |e: CliError| CliError::Usage(format!("route `{}`: {}", spec.name, e.report()));
         let trust_forwarded = !settings.trusted_proxies.is_empty();
-        let verify = verify_layer(spec, trust_forwarded, &budget).map_err(|e| context(e.into()))?;
+        let verify = verify_layer(spec, trust_forwarded, &budget).map_err(context)?;
         let mut publish_stats = None;
         let (service, stats): (RouteService, Option<DedupStats>) = if let Some(url) = &spec.publish
         {
@@ -228,26 +230,47 @@ fn verify_layer(
     spec: &RouteSpec,
     trust_forwarded: bool,
     budget: &BodyBudget,
-) -> Result<VerifyLayer, countersign_core::ConfigError> {
-    let mut verifier = Verifier::builder(spec.scheme.clone()).secrets(spec.secrets.iter().cloned());
-    if let Some(t) = spec.tolerance {
-        verifier = verifier.tolerance(Tolerance::symmetric(t));
+) -> Result<VerifyLayer, CliError> {
+    let scheme = spec.scheme.clone();
+    let (tolerance, body_limit) = (spec.tolerance, spec.body_limit);
+    let token = spec.handshake_token.clone();
+    let build = move |secrets: Vec<Secret>| {
+        let mut verifier = Verifier::builder(scheme.clone()).secrets(secrets);
+        if let Some(t) = tolerance {
+            verifier = verifier.tolerance(Tolerance::symmetric(t));
+        }
+        if let Some(limit) = body_limit {
+            verifier = verifier.body_limit(limit);
+        }
+        if let Some(token) = &token {
+            verifier = verifier.handshake_token(token.clone());
+        }
+        verifier.build()
+    };
+    let mut b = match &spec.secret_files {
+        // Secret files are re-read when they change (see `secret_files`).
+        Some(files) => {
+            let source = RouteSecrets::new(
+                files.before.clone(),
+                files.files.clone(),
+                files.after.clone(),
+            );
+            let rotating = RotatingVerifier::new(source, build).map_err(|e| match e {
+                KeySourceError::Config(e) => CliError::Config(e),
+                other => CliError::Usage(format!("secret files: {other}")),
+            })?;
+            VerifyLayer::rotating(rotating)
+        }
+        None => VerifyLayer::builder(build(spec.secrets.clone())?),
     }
-    if let Some(limit) = spec.body_limit {
-        verifier = verifier.body_limit(limit);
-    }
-    if let Some(token) = &spec.handshake_token {
-        verifier = verifier.handshake_token(token.clone());
-    }
-    let mut b = VerifyLayer::builder(verifier.build()?)
-        .body_budget(budget.clone())
-        .handshakes(spec.handshakes)
-        .trust_forwarded_headers(trust_forwarded)
-        .on_rejection(rejection_response);
+    .body_budget(budget.clone())
+    .handshakes(spec.handshakes)
+    .trust_forwarded_headers(trust_forwarded)
+    .on_rejection(rejection_response);
     if let Some(url) = &spec.public_url {
         b = b.public_url(url.clone());
     }
-    b.build()
+    Ok(b.build()?)
 }
 
 fn dedup_error(e: DedupConfigError, spec: &RouteSpec) -> CliError {

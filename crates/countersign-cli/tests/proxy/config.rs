@@ -354,3 +354,78 @@ async fn secrets_from_the_environment_and_from_files_on_the_command_line() {
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", proxy.pid())).unwrap();
     assert!(!String::from_utf8_lossy(&cmdline).contains("MfKQ9r8G"));
 }
+
+/// An operator rotates a secret file (in place, or by swapping the file as a mounted
+/// Kubernetes secret does): the proxy picks the new secret up without a restart; a file
+/// that breaks keeps the last good secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_file_rotates_without_a_restart() {
+    let upstream = Upstream::start().await;
+    let dir = Scratch::new();
+    let file = dir.file("github.secret", b"first secret\n");
+    let url = upstream.url();
+    let proxy = Proxy::start(&[
+        "--upstream",
+        &url,
+        "--preset",
+        "github",
+        "--secret-file",
+        &file,
+        "--secret",
+        "fixed secret",
+    ]);
+    let status = |secret: &'static str| {
+        let proxy_url = proxy.url("/");
+        async move {
+            let body = br#"{"zen":"rotate"}"#;
+            let headers = signed(Preset::Github, secret, &unique_id("rot"), body);
+            post(&proxy_url, &headers, body).await.status
+        }
+    };
+    // Waits until `secret` is accepted (the file is checked every 2 s, and soon after a
+    // signature mismatch), at most 10 s.
+    let until_accepted = |secret: &'static str| {
+        let status = &status;
+        async move {
+            let started = std::time::Instant::now();
+            while status(secret).await != StatusCode::OK {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(10),
+                    "`{secret}` was not picked up within 10 s"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            started.elapsed()
+        }
+    };
+    assert_eq!(status("first secret").await, StatusCode::OK);
+    assert_eq!(status("fixed secret").await, StatusCode::OK);
+    assert_eq!(status("second secret").await, StatusCode::UNAUTHORIZED);
+
+    // Rewritten in place.
+    std::fs::write(&file, "second secret\n").unwrap();
+    let took = until_accepted("second secret").await;
+    assert_eq!(status("first secret").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status("fixed secret").await,
+        StatusCode::OK,
+        "the flag's secret stays"
+    );
+
+    // Swapped for another file (a new inode), as a mounted secret is.
+    let next = dir.file("next", b"third secret\n");
+    std::fs::rename(&next, &file).unwrap();
+    until_accepted("third secret").await;
+    assert_eq!(status("second secret").await, StatusCode::UNAUTHORIZED);
+
+    // Emptied (a half-written file): the last good secrets stay in use.
+    std::fs::write(&file, b"\n\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(status("third secret").await, StatusCode::OK);
+    assert_eq!(status("first secret").await, StatusCode::UNAUTHORIZED);
+    // And fixed again.
+    std::fs::write(&file, "fourth secret\n").unwrap();
+    until_accepted("fourth secret").await;
+    assert_eq!(status("third secret").await, StatusCode::UNAUTHORIZED);
+    eprintln!("in-place rotation picked up after {took:?}");
+}
