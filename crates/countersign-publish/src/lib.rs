@@ -22,7 +22,7 @@
 //!     NatsPublisher::from_url("nats://127.0.0.1:4222?subject=webhooks.{preset}&stream=WEBHOOKS")?;
 //! let service = ServiceBuilder::new()
 //!     .layer(VerifyLayer::new(Preset::Stripe, "whsec_…")?)
-//!     .service(PublishService::builder(publisher).scheme(Preset::Stripe).route("billing").build()?);
+//!     .service(PublishService::builder(publisher, Preset::Stripe).route("billing").build()?);
 //! // serve `service` with hyper, or nest it into axum with `Router::route_service`.
 //! # drop(service);
 //! # Ok(()) }

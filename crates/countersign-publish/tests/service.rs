@@ -35,8 +35,7 @@ struct App {
 }
 
 fn service(publisher: Arc<dyn Publisher>, timeout: Duration) -> PublishService {
-    PublishService::builder_arc(publisher)
-        .scheme(Preset::Github)
+    PublishService::builder_arc(publisher, Preset::Github)
         .route("hooks")
         .timeout(timeout)
         .lease(Duration::from_secs(20))
@@ -414,4 +413,21 @@ async fn a_late_confirmation_keeps_the_claim_and_lands_once() {
     let s = app.stats.snapshot();
     assert_eq!(s.confirmed_late, 1);
     assert_eq!(s.failures_of(FailureKind::TimedOut), 1);
+}
+
+/// The scheme is an argument of the builder, not an option: a scheme without event ids
+/// (Zoom's) is refused when the service is built, before any delivery could reach it.
+#[test]
+fn a_scheme_without_event_ids_is_refused_when_built() {
+    let publisher: Arc<dyn Publisher> =
+        countersign_publish::from_url("nats://127.0.0.1:4222?subject=webhooks.{preset}")
+            .expect("a valid URL");
+    let err = PublishService::builder_arc(Arc::clone(&publisher), Preset::Zoom)
+        .build()
+        .expect_err("zoom deliveries carry no event id");
+    let text = err.to_string();
+    assert!(text.contains("scheme") && text.contains("zoom"), "{text}");
+    PublishService::builder_arc(publisher, Preset::Github)
+        .build()
+        .expect("github deliveries carry one");
 }

@@ -76,9 +76,8 @@ pub(crate) fn service(
             "a publish route always deduplicates (the broker gets each event once): remove `dedup = false` / --no-dedup".into(),
         ));
     }
-    let service = PublishService::builder_arc(url.publisher()?)
+    let service = PublishService::builder_arc(url.publisher()?, spec.scheme.clone())
         .store_arc(store)
-        .scheme(spec.scheme.clone())
         .route(&spec.name)
         .timeout(spec.upstream_timeout)
         .lease(settings.lease)

@@ -56,7 +56,7 @@ impl fmt::Debug for Config {
 pub struct PublishServiceBuilder {
     publisher: Arc<dyn Publisher>,
     store: Option<Arc<dyn DedupStore>>,
-    scheme: Option<Scheme>,
+    scheme: Scheme,
     route: String,
     timeout: Duration,
     lease: Duration,
@@ -75,11 +75,11 @@ impl fmt::Debug for PublishServiceBuilder {
 }
 
 impl PublishServiceBuilder {
-    pub(crate) fn new(publisher: Arc<dyn Publisher>) -> Self {
+    pub(crate) fn new(publisher: Arc<dyn Publisher>, scheme: Scheme) -> Self {
         PublishServiceBuilder {
             publisher,
             store: None,
-            scheme: None,
+            scheme,
             route: DEFAULT_ROUTE.to_owned(),
             timeout: DEFAULT_PUBLISH_TIMEOUT,
             lease: DEFAULT_LEASE,
@@ -98,13 +98,6 @@ impl PublishServiceBuilder {
     /// A shared store.
     pub fn store_arc(mut self, store: Arc<dyn DedupStore>) -> Self {
         self.store = Some(store);
-        self
-    }
-
-    /// The scheme the deliveries are verified with: checked at build time to carry event
-    /// ids (a scheme without one cannot be deduplicated or published with a message id).
-    pub fn scheme(mut self, scheme: impl Into<Scheme>) -> Self {
-        self.scheme = Some(scheme.into());
         self
     }
 
@@ -194,14 +187,12 @@ impl PublishServiceBuilder {
                 ),
             ));
         }
-        if let Some(scheme) = &self.scheme
-            && matches!(scheme.event_id(), EventIdSource::None)
-        {
+        if matches!(self.scheme.event_id(), EventIdSource::None) {
             return Err(setting(
                 "scheme",
                 format!(
                     "`{}` deliveries carry no event id to deduplicate and publish on",
-                    scheme.name()
+                    self.scheme.name()
                 ),
             ));
         }

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use countersign_core::Verified;
+use countersign_core::{Scheme, Verified};
 use countersign_dedup::{Claim, DedupKey, DedupStore, Fenced, Token};
 use countersign_tower::VerifiedBody;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -95,14 +95,24 @@ impl fmt::Debug for PublishService {
 }
 
 impl PublishService {
-    /// Starts a builder for a service publishing with `publisher`.
-    pub fn builder(publisher: impl Publisher + 'static) -> PublishServiceBuilder {
-        PublishServiceBuilder::new(Arc::new(publisher))
+    /// Starts a builder for a service publishing with `publisher` the deliveries verified
+    /// with `scheme` (the same scheme as the [`VerifyLayer`](countersign_tower::VerifyLayer)
+    /// in front). The scheme must carry event ids: [`PublishServiceBuilder::build`] refuses
+    /// one without (a delivery without an id can be neither deduplicated nor published with
+    /// a message id).
+    pub fn builder(
+        publisher: impl Publisher + 'static,
+        scheme: impl Into<Scheme>,
+    ) -> PublishServiceBuilder {
+        PublishServiceBuilder::new(Arc::new(publisher), scheme.into())
     }
 
-    /// Starts a builder with a shared publisher.
-    pub fn builder_arc(publisher: Arc<dyn Publisher>) -> PublishServiceBuilder {
-        PublishServiceBuilder::new(publisher)
+    /// Starts a builder with a shared publisher; see [`builder`](Self::builder).
+    pub fn builder_arc(
+        publisher: Arc<dyn Publisher>,
+        scheme: impl Into<Scheme>,
+    ) -> PublishServiceBuilder {
+        PublishServiceBuilder::new(publisher, scheme.into())
     }
 
     pub(crate) fn from_config(config: Config) -> Self {
