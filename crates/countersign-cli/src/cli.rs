@@ -475,6 +475,34 @@ pub(crate) struct ProxyArgs {
     )]
     pub(crate) labelled_secrets: Vec<crate::secrets::LabelledSecret>,
 
+    /// Take the route's keys from a JSON Web Key Set at this `https` URL instead of secrets.
+    /// The scheme's algorithm picks the key type (`oct` for HMAC, `OKP`/Ed25519, `EC`/P-256;
+    /// other keys are skipped). Fetched at start (the proxy does not start without keys), then
+    /// every --keys-refresh and after a signature mismatch (at most every 30 s); a failed
+    /// fetch keeps the last good keys. The host is pinned to the URL's; no redirects.
+    #[arg(long, value_name = "URL", help_heading = "Route (without --config)")]
+    pub(crate) keys_url: Option<String>,
+
+    /// Trust the PEM certificates in this file for --keys-url instead of the web PKI roots
+    /// (a private CA).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "keys_url",
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) keys_ca: Option<PathBuf>,
+
+    /// How often --keys-url is fetched again [default: 5m].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_duration,
+        requires = "keys_url",
+        help_heading = "Route (without --config)"
+    )]
+    pub(crate) keys_refresh: Option<Duration>,
+
     /// Route name: metrics label and dedup key scope [default: the preset name].
     #[arg(long, value_name = "NAME", help_heading = "Route (without --config)")]
     pub(crate) name: Option<String>,

@@ -128,6 +128,8 @@ pub(crate) struct RouteSpec {
     pub(crate) secrets: Vec<Secret>,
     /// When some secrets come from files: what to re-read when they change.
     pub(crate) secret_files: Option<SecretFiles>,
+    /// When the keys come from a JSON Web Key Set (`keys_url`; `secrets` is then empty).
+    pub(crate) keys: Option<KeysUrl>,
     /// Where verified deliveries go: an upstream, or (`publish`) a broker. Exactly one.
     pub(crate) upstream: Option<Upstream>,
     pub(crate) publish: Option<PublishUrl>,
@@ -155,6 +157,29 @@ pub(crate) struct SecretFiles {
     pub(crate) files: Vec<PathBuf>,
     pub(crate) after: Vec<Secret>,
 }
+
+/// A route's key set: fetched from `url` (over TLS, trusting `ca_pem` when given) every
+/// `refresh`.
+#[derive(Clone)]
+pub(crate) struct KeysUrl {
+    pub(crate) url: String,
+    pub(crate) ca_pem: Option<Vec<u8>>,
+    pub(crate) refresh: Duration,
+}
+
+impl fmt::Debug for KeysUrl {
+    /// Without the URL: it may carry an access token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeysUrl")
+            .field("refresh", &self.refresh)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Default of `keys_refresh` / `--keys-refresh`.
+const DEFAULT_KEYS_REFRESH: Duration = Duration::from_secs(300);
+/// Largest `keys_ca` file read.
+const MAX_KEYS_CA_LEN: usize = 1024 * 1024;
 
 impl RouteSpec {
     /// Whether `path` (a request path) belongs to this route: equal, or below it on a
@@ -332,6 +357,9 @@ struct FileRoute {
     prefix: Option<String>,
     secret: Option<List<SecretEntry>>,
     secret_file: Option<List<PathBuf>>,
+    keys_url: Option<String>,
+    keys_ca: Option<PathBuf>,
+    keys_refresh: Option<DurationValue>,
     tolerance: Option<u64>,
     body_limit: Option<usize>,
     dedup: Option<bool>,
@@ -594,6 +622,9 @@ fn check_no_route_flags(args: &ProxyArgs) -> Result<(), CliError> {
         (!args.secrets.is_empty(), "--secret"),
         (!args.secret_files.is_empty(), "--secret-file"),
         (!args.labelled_secrets.is_empty(), "--labelled-secret"),
+        (args.keys_url.is_some(), "--keys-url"),
+        (args.keys_ca.is_some(), "--keys-ca"),
+        (args.keys_refresh.is_some(), "--keys-refresh"),
         (args.name.is_some(), "--name"),
         (args.queued.any(), "--inbox (set `inbox` per [[route]])"),
         (args.tolerance.is_some(), "--tolerance"),
@@ -686,6 +717,7 @@ struct RouteInput {
     secrets: Vec<SecretArg>,
     labelled: Vec<LabelledSecret>,
     secret_files: Vec<PathBuf>,
+    keys: KeysInput,
     tolerance: Option<u64>,
     body_limit: Option<usize>,
     dedup: bool,
@@ -701,6 +733,14 @@ struct RouteInput {
     inbox: super::inbox::InboxFields,
 }
 
+/// A route's key set, as written.
+#[derive(Default)]
+struct KeysInput {
+    url: Option<String>,
+    ca: Option<PathBuf>,
+    refresh: Option<Duration>,
+}
+
 /// The route of a flags-only invocation: every path (`/`).
 fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec, CliError> {
     if args.upstream.is_none() == args.publish.is_none() {
@@ -713,9 +753,13 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
             "give --preset NAME (or --scheme-file PATH, or --config FILE)".into(),
         ));
     }
-    if args.secrets.is_empty() && args.secret_files.is_empty() && args.labelled_secrets.is_empty() {
+    if args.secrets.is_empty()
+        && args.secret_files.is_empty()
+        && args.labelled_secrets.is_empty()
+        && args.keys_url.is_none()
+    {
         return Err(CliError::Usage(
-            "give --secret S (or --secret env:NAME, --secret-file PATH)".into(),
+            "give --secret S (or --secret env:NAME, --secret-file PATH, --keys-url URL)".into(),
         ));
     }
     route_spec(RouteInput {
@@ -732,6 +776,11 @@ fn flag_route(args: &ProxyArgs, upstream_timeout: Duration) -> Result<RouteSpec,
         secrets: args.secrets.clone(),
         labelled: args.labelled_secrets.clone(),
         secret_files: args.secret_files.clone(),
+        keys: KeysInput {
+            url: args.keys_url.clone(),
+            ca: args.keys_ca.clone(),
+            refresh: args.keys_refresh,
+        },
         tolerance: args.tolerance,
         body_limit: args.body_limit,
         dedup: !args.no_dedup,
@@ -815,9 +864,13 @@ fn file_route(
         .into_iter()
         .map(relative)
         .collect();
-    if secrets.is_empty() && secret_files.is_empty() && labelled.is_empty() {
+    if secrets.is_empty()
+        && secret_files.is_empty()
+        && labelled.is_empty()
+        && route.keys_url.is_none()
+    {
         return Err(CliError::Usage(
-            "set `secret` (a value or \"env:NAME\") or `secret_file`".into(),
+            "set `secret` (a value or \"env:NAME\"), `secret_file` or `keys_url`".into(),
         ));
     }
     if route.trust_forwarded_headers.is_some() {
@@ -846,6 +899,14 @@ fn file_route(
         secrets,
         labelled,
         secret_files,
+        keys: KeysInput {
+            url: route.keys_url,
+            ca: route.keys_ca.map(relative),
+            refresh: route
+                .keys_refresh
+                .map(|v| v.get("keys_refresh"))
+                .transpose()?,
+        },
         tolerance: route.tolerance,
         body_limit: route.body_limit,
         dedup: route.dedup.unwrap_or(true),
@@ -867,6 +928,66 @@ fn file_route(
             delivery_concurrency: route.delivery_concurrency,
         },
     })
+}
+
+/// A route's key set: `keys_url` replaces secrets; `keys_ca` and `keys_refresh` need it.
+fn keys_url(
+    input: &KeysInput,
+    has_secrets: bool,
+    from_file: bool,
+) -> Result<Option<KeysUrl>, CliError> {
+    let name = |setting: &str| {
+        if from_file {
+            format!("`{setting}`")
+        } else {
+            format!("--{}", setting.replace('_', "-"))
+        }
+    };
+    let Some(url) = &input.url else {
+        for (set, setting) in [
+            (input.ca.is_some(), "keys_ca"),
+            (input.refresh.is_some(), "keys_refresh"),
+        ] {
+            if set {
+                return Err(CliError::Usage(format!(
+                    "{} needs {}",
+                    name(setting),
+                    name("keys_url")
+                )));
+            }
+        }
+        return Ok(None);
+    };
+    if has_secrets {
+        return Err(CliError::Usage(format!(
+            "{} replaces the route's secrets: remove {}, {} and {}",
+            name("keys_url"),
+            name("secret"),
+            name("secret_file"),
+            if from_file {
+                "labelled secrets".to_owned()
+            } else {
+                "--labelled-secret".to_owned()
+            }
+        )));
+    }
+    let refresh = input.refresh.unwrap_or(DEFAULT_KEYS_REFRESH);
+    if refresh < Duration::from_secs(1) {
+        return Err(CliError::Usage(format!(
+            "{} must be at least 1s",
+            name("keys_refresh")
+        )));
+    }
+    let ca_pem = input
+        .ca
+        .as_ref()
+        .map(|path| Source::from_arg(Some(path)).read_bounded("key server CA", MAX_KEYS_CA_LEN))
+        .transpose()?;
+    Ok(Some(KeysUrl {
+        url: url.clone(),
+        ca_pem,
+        refresh,
+    }))
 }
 
 /// Resolves a route: its scheme, secrets, upstream, methods and defaults.
@@ -894,6 +1015,7 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         files: input.secret_files.clone(),
         after,
     });
+    let keys = keys_url(&input.keys, !secrets.is_empty(), input.from_file)?;
     if input.upstream_timeout < Duration::from_millis(1) {
         return Err(CliError::Usage(
             "the upstream timeout must be at least 1ms".into(),
@@ -915,6 +1037,7 @@ fn route_spec(input: RouteInput) -> Result<RouteSpec, CliError> {
         publish,
         secrets,
         secret_files,
+        keys,
         tolerance: input.tolerance.map(Duration::from_secs),
         body_limit: input.body_limit,
         dedup: input.dedup,
@@ -1076,6 +1199,7 @@ mod tests {
             scheme: countersign_core::Preset::Stripe.scheme(),
             secrets: vec![],
             secret_files: None,
+            keys: None,
             upstream: Upstream::parse("http://a").ok(),
             publish: None,
             tolerance: None,

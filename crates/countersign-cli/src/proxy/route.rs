@@ -27,7 +27,7 @@ use bytes::Bytes;
 use countersign_core::{Secret, Tolerance, Verified, Verifier};
 use countersign_dedup::{DedupConfigError, DedupLayer, DedupRejection, DedupStats, DedupStore};
 use countersign_publish::PublishOutcome;
-use countersign_tower::keys::{KeySourceError, RotatingVerifier};
+use countersign_tower::keys::{HttpsKeys, KeySourceError, RotatingVerifier};
 use countersign_tower::{
     BodyBudget, VerifiedBody, VerifyLayer, VerifyRejection, VerifyResponseBody,
 };
@@ -247,9 +247,24 @@ fn verify_layer(
         }
         verifier.build()
     };
-    let mut b = match &spec.secret_files {
+    let mut b = match (&spec.keys, &spec.secret_files) {
+        // A key set over HTTPS, fetched again every `refresh` and after a mismatch.
+        (Some(keys), _) => {
+            let mut source = HttpsKeys::builder(keys.url.clone(), spec.scheme.algorithm())
+                .refresh_interval(keys.refresh)
+                .min_refresh_interval(keys.refresh.min(KEYS_MIN_REFRESH));
+            if let Some(pem) = &keys.ca_pem {
+                source = source.root_certificates_pem(pem.clone());
+            }
+            let source = source.build().map_err(|e| keys_error(spec, &e))?;
+            let rotating = RotatingVerifier::new(source, build).map_err(|e| match e {
+                KeySourceError::Config(e) => CliError::Config(e),
+                other => keys_error(spec, &other),
+            })?;
+            VerifyLayer::rotating(rotating)
+        }
         // Secret files are re-read when they change (see `secret_files`).
-        Some(files) => {
+        (None, Some(files)) => {
             let source = RouteSecrets::new(
                 files.before.clone(),
                 files.files.clone(),
@@ -261,7 +276,7 @@ fn verify_layer(
             })?;
             VerifyLayer::rotating(rotating)
         }
-        None => VerifyLayer::builder(build(spec.secrets.clone())?),
+        (None, None) => VerifyLayer::builder(build(spec.secrets.clone())?),
     }
     .body_budget(budget.clone())
     .handshakes(spec.handshakes)
@@ -271,6 +286,15 @@ fn verify_layer(
         b = b.public_url(url.clone());
     }
     Ok(b.build()?)
+}
+
+/// The least time between two fetches of a route's key set, however many deliveries with
+/// unknown keys arrive (lower only when `keys_refresh` is).
+const KEYS_MIN_REFRESH: Duration = Duration::from_secs(30);
+
+/// A key set that cannot be used at start: the proxy does not start without keys.
+fn keys_error(spec: &RouteSpec, e: &KeySourceError) -> CliError {
+    CliError::Usage(format!("route `{}`: keys_url: {e}", spec.name))
 }
 
 fn dedup_error(e: DedupConfigError, spec: &RouteSpec) -> CliError {

@@ -13,6 +13,7 @@ mod harness;
 mod inbox;
 mod inbox_pg;
 mod inbox_redis;
+mod keys_url;
 mod limits;
 mod ops;
 mod publish;
