@@ -53,6 +53,11 @@ pub enum HandshakeTrigger {
         /// The value, e.g. `webhook_callback_verification`.
         value: Cow<'static, str>,
     },
+    /// A header is present once, whatever its value (Front's `x-front-challenge`).
+    HeaderPresent {
+        /// The header.
+        name: HeaderName,
+    },
 }
 
 impl HandshakeTrigger {
@@ -74,13 +79,19 @@ impl HandshakeTrigger {
             }
             HandshakeTrigger::Query { .. } => false,
             HandshakeTrigger::Header { name, value } => {
-                let mut values = headers.get_all(name).iter();
-                match (values.next(), values.next()) {
-                    (Some(v), None) => v.as_bytes().eq_ignore_ascii_case(value.as_bytes()),
-                    _ => false,
-                }
+                single(headers, name).is_some_and(|v| v.eq_ignore_ascii_case(value.as_bytes()))
             }
+            HandshakeTrigger::HeaderPresent { name } => single(headers, name).is_some(),
         }
+    }
+}
+
+/// The value of `name` when the header is present exactly once.
+fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h [u8]> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) => Some(v.as_bytes()),
+        _ => None,
     }
 }
 
@@ -93,6 +104,17 @@ pub enum HandshakeAnswer {
     EchoJson {
         /// Where the value is, e.g. `["challenge"]`.
         path: Vec<Cow<'static, str>>,
+        /// The key of the answer object, e.g. `challenge`.
+        key: Cow<'static, str>,
+    },
+    /// The value of the header `name`, sent back as the JSON object `{"<key>": …}` (Front's
+    /// `x-front-challenge` → `{"challenge": …}`). Same character rules as
+    /// [`EchoQuery`](Self::EchoQuery): only printable ASCII without `<>&"'\`, at most
+    /// [`MAX_CHALLENGE_LEN`] bytes; anything else is not answered (the delivery is then
+    /// treated as an event).
+    EchoHeaderJson {
+        /// The header, e.g. `x-front-challenge`.
+        name: HeaderName,
         /// The key of the answer object, e.g. `challenge`.
         key: Cow<'static, str>,
     },
@@ -303,6 +325,24 @@ impl Handshake {
         )
     }
 
+    /// Front's application webhook validation: a signed delivery carrying an
+    /// `x-front-challenge` header is answered with `{"challenge": <its value>}`
+    /// (<https://dev.frontapp.com/docs/application-webhooks>, "Application webhook
+    /// validation").
+    #[must_use]
+    pub fn front_challenge() -> Self {
+        Handshake::new(
+            "x-front-challenge",
+            HandshakeTrigger::HeaderPresent {
+                name: HeaderName::from_static("x-front-challenge"),
+            },
+            HandshakeAnswer::EchoHeaderJson {
+                name: HeaderName::from_static("x-front-challenge"),
+                key: Cow::Borrowed("challenge"),
+            },
+        )
+    }
+
     /// Microsoft Graph's subscription validation: `POST ?validationToken=…` is answered with
     /// the token as `text/plain` (unsigned: Graph sends nothing to check it with).
     #[must_use]
@@ -330,6 +370,7 @@ impl Handshake {
         "meta-verification",
         "x-crc",
         "graph-validation",
+        "front-challenge",
     ];
 
     /// The built-in handshake called `name` (one of [`Handshake::BUILT_IN`]), or `None`.
@@ -353,6 +394,7 @@ impl Handshake {
             "meta-verification" => Handshake::meta_verification(),
             "x-crc" => Handshake::x_crc(),
             "graph-validation" => Handshake::graph_validation(),
+            "front-challenge" => Handshake::front_challenge(),
             _ => return None,
         })
     }
@@ -453,6 +495,7 @@ impl Handshake {
                 true
             }
             (HandshakeTrigger::Header { value, .. }, _) if value.is_empty() => true,
+            (_, HandshakeAnswer::EchoHeaderJson { key, .. }) if key.is_empty() => true,
             (_, HandshakeAnswer::EchoJson { path, .. } | HandshakeAnswer::EchoText { path })
                 if empty_path(path) =>
             {
@@ -468,8 +511,23 @@ impl Handshake {
         Ok(())
     }
 
-    fn reply(&self, body: &[u8], mac: &dyn Fn(&[u8]) -> Option<Vec<u8>>) -> Option<HandshakeReply> {
+    fn reply(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        mac: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
+    ) -> Option<HandshakeReply> {
         let (content_type, body) = match &self.answer {
+            HandshakeAnswer::EchoHeaderJson { name, key } => {
+                let value = echoable(single(headers, name).map(<[u8]>::to_vec)).ok()?;
+                let value = String::from_utf8(value).ok()?;
+                let mut object = serde_json::Map::new();
+                object.insert(key.to_string(), serde_json::Value::String(value));
+                (
+                    Cow::Borrowed("application/json"),
+                    serde_json::to_vec(&object).ok()?,
+                )
+            }
             HandshakeAnswer::EchoJson { path, key } => {
                 let value = challenge(body, path)?;
                 let mut object = serde_json::Map::new();
@@ -576,7 +634,7 @@ pub(crate) fn reply(
     handshakes
         .iter()
         .find(|h| h.trigger.matches(headers, body))
-        .and_then(|h| h.reply(body, mac))
+        .and_then(|h| h.reply(headers, body, mac))
 }
 
 /// Why a request handshake was not answered.
@@ -715,6 +773,50 @@ mod tests {
         let reply = hs(&v, &h, body).unwrap();
         assert_eq!(reply.name(), "url_verification");
         assert_eq!(reply.body(), br#"{"challenge":"a\"b<c>"}"#);
+    }
+
+    /// Front's validation: a signed delivery with `x-front-challenge` is answered with the
+    /// header's value as JSON; only after the signature matched; odd values are not echoed.
+    #[test]
+    fn front_challenge_is_answered_after_the_signature() {
+        let secret = "front app signing key";
+        let verifier = Verifier::new(Preset::Front, secret).unwrap();
+        let signer = Signer::new(Preset::Front, secret).unwrap();
+        let body = br#"{"type":"sync","authorization":{"id":"cmp_abc"}}"#;
+        let signed = |challenge: &[u8]| {
+            let mut headers = signer.sign(&SignRequest::new(body)).unwrap();
+            headers.insert(
+                "x-front-challenge",
+                http::HeaderValue::from_bytes(challenge).unwrap(),
+            );
+            headers
+        };
+        let outcome = |headers: &HeaderMap, body: &[u8]| {
+            verifier.prepare(headers).and_then(|p| p.finish(body))
+        };
+        let reply = outcome(&signed(b"8Nc6kmD3"), body)
+            .unwrap()
+            .handshake()
+            .cloned()
+            .expect("a handshake");
+        assert_eq!(reply.name(), "x-front-challenge");
+        assert_eq!(reply.content_type(), "application/json");
+        assert_eq!(reply.body(), br#"{"challenge":"8Nc6kmD3"}"#);
+        // Tampered body: refused before any answer.
+        assert!(outcome(&signed(b"8Nc6kmD3"), b"{}").is_err());
+        // Values that are not echoed: the delivery is an event, not answered.
+        let long = vec![b'a'; MAX_CHALLENGE_LEN + 1];
+        for challenge in [&b"<script>"[..], b"a\"b", &long] {
+            let o = outcome(&signed(challenge), body).unwrap();
+            assert!(o.handshake().is_none(), "{challenge:?}");
+        }
+        // Twice: not answered either.
+        let mut twice = signed(b"one");
+        twice.append("x-front-challenge", http::HeaderValue::from_static("two"));
+        assert!(outcome(&twice, body).unwrap().handshake().is_none());
+        // Without the header: an event.
+        let plain = signer.sign(&SignRequest::new(body)).unwrap();
+        assert!(outcome(&plain, body).unwrap().handshake().is_none());
     }
 
     #[test]
@@ -942,6 +1044,7 @@ mod tests {
                 "twitch: webhook_callback_verification",
                 "zoom: endpoint.url_validation",
                 "discord: PING",
+                "front: x-front-challenge",
                 "meta: hub.challenge",
                 "x: crc_token",
                 "microsoft-graph: validationToken",

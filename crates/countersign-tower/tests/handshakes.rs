@@ -20,6 +20,7 @@ use http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 
 const TWITCH_SECRET: &str = "twitch-eventsub-secret-0123456789";
 const ZOOM_SECRET: &str = "zoom-secret-token";
+const FRONT_SECRET: &str = "front-app-signing-key";
 
 /// The Discord application's key pair (the layer gets the public half, as in production).
 fn discord_key() -> ed25519_dalek::SigningKey {
@@ -57,7 +58,7 @@ fn guarded(preset: Preset, secret: &str, handshakes: bool) -> VerifyLayer {
     .unwrap()
 }
 
-/// `/twitch`, `/zoom`, `/discord` answering handshakes, `/twitch-off` not; every handler
+/// `/twitch`, `/zoom`, `/front`, `/discord` answering handshakes, `/twitch-off` not; every handler
 /// call is counted.
 async fn app() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
@@ -78,6 +79,7 @@ async fn app() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
             route(guarded(Preset::Twitch, TWITCH_SECRET, false)),
         )
         .route("/zoom", route(guarded(Preset::Zoom, ZOOM_SECRET, true)))
+        .route("/front", route(guarded(Preset::Front, FRONT_SECRET, true)))
         .route(
             "/discord",
             route(guarded(Preset::Discord, &discord_public_key(), true)),
@@ -275,4 +277,49 @@ async fn stale_discord_ping_is_rejected() {
     let r = send(&client(), addr, "/discord", &h, full(&ping[..])).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+/// Front's application webhook validation: a signed request with `x-front-challenge` is
+/// answered `{"challenge": …}`; forged, it is refused and not answered.
+#[tokio::test]
+async fn front_challenge_is_answered_with_json() {
+    let (addr, calls) = app().await;
+    let client = client();
+    let body = Bytes::from_static(br#"{"type":"sync","authorization":{"id":"cmp_abc"}}"#);
+    let with_challenge = |secret: &str| {
+        let mut h = sign(Preset::Front, secret, &body, "", NOW);
+        h.insert("x-front-challenge", "c0ffee-42".parse().unwrap());
+        h
+    };
+    let r = send(
+        &client,
+        addr,
+        "/front",
+        &with_challenge(FRONT_SECRET),
+        full(body.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[CONTENT_TYPE], "application/json");
+    assert_eq!(r.text(), r#"{"challenge":"c0ffee-42"}"#);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let r = send(
+        &client,
+        addr,
+        "/front",
+        &with_challenge("not-the-key"),
+        full(body.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(!r.text().contains("c0ffee"));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    // An event (no challenge header) goes to the handler.
+    let event = br#"{"type":"inbound_received","id":"evt_1"}"#;
+    let h = sign(Preset::Front, FRONT_SECRET, event, "", NOW);
+    let r = send(&client, addr, "/front", &h, full(&event[..])).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
