@@ -53,11 +53,6 @@ pub enum HandshakeTrigger {
         /// The value, e.g. `webhook_callback_verification`.
         value: Cow<'static, str>,
     },
-    /// A header is present once, whatever its value (Front's `x-front-challenge`).
-    HeaderPresent {
-        /// The header.
-        name: HeaderName,
-    },
 }
 
 impl HandshakeTrigger {
@@ -81,7 +76,6 @@ impl HandshakeTrigger {
             HandshakeTrigger::Header { name, value } => {
                 single(headers, name).is_some_and(|v| v.eq_ignore_ascii_case(value.as_bytes()))
             }
-            HandshakeTrigger::HeaderPresent { name } => single(headers, name).is_some(),
         }
     }
 }
@@ -110,8 +104,8 @@ pub enum HandshakeAnswer {
     /// The value of the header `name`, sent back as the JSON object `{"<key>": …}` (Front's
     /// `x-front-challenge` → `{"challenge": …}`). Same character rules as
     /// [`EchoQuery`](Self::EchoQuery): only printable ASCII without `<>&"'\`, at most
-    /// [`MAX_CHALLENGE_LEN`] bytes; anything else is not answered (the delivery is then
-    /// treated as an event).
+    /// [`MAX_CHALLENGE_LEN`] bytes, the header present once; otherwise the delivery is not
+    /// answered (it is treated as an event).
     EchoHeaderJson {
         /// The header, e.g. `x-front-challenge`.
         name: HeaderName,
@@ -325,17 +319,18 @@ impl Handshake {
         )
     }
 
-    /// Front's application webhook validation: a signed delivery carrying an
-    /// `x-front-challenge` header is answered with `{"challenge": <its value>}`
+    /// Front's application webhook validation: a signed delivery whose JSON `type` is
+    /// `sync` and that carries an `x-front-challenge` header is answered with
+    /// `{"challenge": <the header's value>}`
     /// (<https://dev.frontapp.com/docs/application-webhooks>, "Application webhook
-    /// validation").
+    /// validation"). Front does not sign the header, so the body must say `sync` too: the
+    /// header added to a genuine event (by anyone on the path) does not turn the event into
+    /// a handshake that the app never sees.
     #[must_use]
     pub fn front_challenge() -> Self {
         Handshake::new(
             "x-front-challenge",
-            HandshakeTrigger::HeaderPresent {
-                name: HeaderName::from_static("x-front-challenge"),
-            },
+            HandshakeTrigger::json_field("type", "sync"),
             HandshakeAnswer::EchoHeaderJson {
                 name: HeaderName::from_static("x-front-challenge"),
                 key: Cow::Borrowed("challenge"),
@@ -817,6 +812,11 @@ mod tests {
         // Without the header: an event.
         let plain = signer.sign(&SignRequest::new(body)).unwrap();
         assert!(outcome(&plain, body).unwrap().handshake().is_none());
+        // The header (which Front does not sign) added to a signed event: still an event.
+        let event = br#"{"type":"inbound_received","id":"evt_1"}"#;
+        let mut headers = signer.sign(&SignRequest::new(event)).unwrap();
+        headers.insert("x-front-challenge", http::HeaderValue::from_static("x"));
+        assert!(outcome(&headers, event).unwrap().handshake().is_none());
     }
 
     #[test]

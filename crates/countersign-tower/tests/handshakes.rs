@@ -316,10 +316,18 @@ async fn front_challenge_is_answered_with_json() {
     assert!(!r.text().contains("c0ffee"));
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 
+    // A signed event with the (unsigned) header added on the way: still the handler's.
+    let event = br#"{"type":"inbound_received","id":"evt_0"}"#;
+    let mut h = sign(Preset::Front, FRONT_SECRET, event, "", NOW);
+    h.insert("x-front-challenge", "c0ffee-42".parse().unwrap());
+    let r = send(&client, addr, "/front", &h, full(&event[..])).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().starts_with("handler saw"), "{}", r.text());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
     // An event (no challenge header) goes to the handler.
     let event = br#"{"type":"inbound_received","id":"evt_1"}"#;
     let h = sign(Preset::Front, FRONT_SECRET, event, "", NOW);
     let r = send(&client, addr, "/front", &h, full(&event[..])).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
