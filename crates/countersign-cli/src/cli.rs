@@ -480,6 +480,7 @@ pub(crate) struct ProxyArgs {
     /// other keys are skipped). Fetched at start (the proxy does not start without keys), then
     /// every --keys-refresh and after a signature mismatch (at most every 30 s); a failed
     /// fetch keeps the last good keys. The host is pinned to the URL's; no redirects.
+    /// `env:NAME` reads the URL from the environment (it may carry an access token).
     #[arg(long, value_name = "URL", help_heading = "Route (without --config)")]
     pub(crate) keys_url: Option<String>,
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use countersign_core::{Algorithm, Delivery};
+use countersign_core::Delivery;
 use countersign_tower::keys::{HttpsKeys, KeySourceError, RotatingVerifier};
 use countersign_tower::{FixedClock, Preset, SignRequest, Signer, Verifier};
 use http::{Response, StatusCode};
@@ -154,7 +154,7 @@ fn accepts(verifier: &Verifier, secret: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_without_a_restart() {
     let server = serve("localhost").await;
-    let source = HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
+    let source = HttpsKeys::builder(url(&server, "/jwks"), Preset::Github)
         .root_certificates_pem(CA)
         .refresh_interval(Duration::from_millis(50))
         .min_refresh_interval(Duration::from_millis(50))
@@ -209,7 +209,7 @@ async fn keys_rotate_without_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refreshes_are_throttled() {
     let server = serve("localhost").await;
-    let source = HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
+    let source = HttpsKeys::builder(url(&server, "/jwks"), Preset::Github)
         .root_certificates_pem(CA)
         .refresh_interval(Duration::from_secs(3600))
         .min_refresh_interval(Duration::from_millis(300))
@@ -251,7 +251,7 @@ async fn an_hmac_scheme_never_takes_a_public_key_as_its_secret() {
         r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"pub","x":"{x}"}},{{"kty":"EC","crv":"P-256","x":"{x}","y":"{x}"}}]}}"#
     );
     let err = first_load(
-        HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256).root_certificates_pem(CA),
+        HttpsKeys::builder(url(&server, "/jwks"), Preset::Github).root_certificates_pem(CA),
     );
     assert!(
         matches!(err, KeySourceError::NoUsableKey { kty: "oct", .. }),
@@ -263,7 +263,7 @@ async fn an_hmac_scheme_never_takes_a_public_key_as_its_secret() {
         r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"pub","x":"{x}"}},{{"kty":"oct","kid":"a","k":"{}"}}]}}"#,
         URL_SAFE_NO_PAD.encode("key-a")
     );
-    let source = HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
+    let source = HttpsKeys::builder(url(&server, "/jwks"), Preset::Github)
         .root_certificates_pem(CA)
         .build()
         .unwrap();
@@ -277,7 +277,7 @@ async fn responses_are_bounded_and_slow_servers_time_out() {
     let server = serve("localhost").await;
     for path in ["/huge", "/huge-chunked"] {
         let err = first_load(
-            HttpsKeys::builder(url(&server, path), Algorithm::HmacSha256)
+            HttpsKeys::builder(url(&server, path), Preset::Github)
                 .root_certificates_pem(CA)
                 .max_response_len(4096),
         );
@@ -288,7 +288,7 @@ async fn responses_are_bounded_and_slow_servers_time_out() {
     }
     let started = Instant::now();
     let err = first_load(
-        HttpsKeys::builder(url(&server, "/slow"), Algorithm::HmacSha256)
+        HttpsKeys::builder(url(&server, "/slow"), Preset::Github)
             .root_certificates_pem(CA)
             .timeout(Duration::from_millis(300)),
     );
@@ -308,8 +308,7 @@ async fn responses_are_bounded_and_slow_servers_time_out() {
         started.elapsed()
     );
     let err = first_load(
-        HttpsKeys::builder(url(&server, "/missing"), Algorithm::HmacSha256)
-            .root_certificates_pem(CA),
+        HttpsKeys::builder(url(&server, "/missing"), Preset::Github).root_certificates_pem(CA),
     );
     assert!(matches!(err, KeySourceError::Status(404)), "{err}");
 }
@@ -318,7 +317,7 @@ async fn responses_are_bounded_and_slow_servers_time_out() {
 async fn the_host_is_pinned() {
     let server = serve("localhost").await;
     // A host outside the pins is refused before any connection.
-    let err = HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
+    let err = HttpsKeys::builder(url(&server, "/jwks"), Preset::Github)
         .allow_host("keys.example.com")
         .root_certificates_pem(CA)
         .build()
@@ -329,7 +328,7 @@ async fn the_host_is_pinned() {
     );
     assert_eq!(server.hits.load(Ordering::SeqCst), 0);
     // A matching pattern is fine.
-    HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
+    HttpsKeys::builder(url(&server, "/jwks"), Preset::Github)
         .allow_host("LOCALHOST")
         .root_certificates_pem(CA)
         .build()
@@ -337,13 +336,12 @@ async fn the_host_is_pinned() {
     // Plain http is refused.
     let plain = format!("http://localhost:{}/jwks", server.addr.port());
     assert!(matches!(
-        HttpsKeys::builder(plain, Algorithm::HmacSha256).build(),
+        HttpsKeys::builder(plain, Preset::Github).build(),
         Err(KeySourceError::InvalidUrl(_))
     ));
     // Redirects are not followed, even to the same host.
     let err = first_load(
-        HttpsKeys::builder(url(&server, "/redirect"), Algorithm::HmacSha256)
-            .root_certificates_pem(CA),
+        HttpsKeys::builder(url(&server, "/redirect"), Preset::Github).root_certificates_pem(CA),
     );
     assert!(matches!(err, KeySourceError::Status(302)), "{err}");
     assert_eq!(
@@ -358,8 +356,7 @@ async fn certificates_for_another_name_or_from_another_ca_are_refused() {
     for stem in ["evil", "rogue"] {
         let server = serve(stem).await;
         let err = first_load(
-            HttpsKeys::builder(url(&server, "/jwks"), Algorithm::HmacSha256)
-                .root_certificates_pem(CA),
+            HttpsKeys::builder(url(&server, "/jwks"), Preset::Github).root_certificates_pem(CA),
         );
         assert!(matches!(err, KeySourceError::Fetch { .. }), "{stem}: {err}");
         assert!(err.to_string().contains("TLS"), "{stem}: {err}");
@@ -371,10 +368,7 @@ async fn certificates_for_another_name_or_from_another_ca_are_refused() {
     }
     // The built-in web PKI roots do not trust the test CA either.
     let server = serve("localhost").await;
-    let err = first_load(HttpsKeys::builder(
-        url(&server, "/jwks"),
-        Algorithm::HmacSha256,
-    ));
+    let err = first_load(HttpsKeys::builder(url(&server, "/jwks"), Preset::Github));
     assert!(matches!(err, KeySourceError::Fetch { .. }), "{err}");
 }
 
@@ -386,7 +380,7 @@ async fn certificates_for_another_name_or_from_another_ca_are_refused() {
 async fn an_unknown_key_wakes_a_throttled_refresh_through_the_layer() {
     use axum::routing::post;
     let keys = serve("localhost").await;
-    let source = HttpsKeys::builder(url(&keys, "/jwks"), Algorithm::HmacSha256)
+    let source = HttpsKeys::builder(url(&keys, "/jwks"), Preset::Github)
         .root_certificates_pem(CA)
         .refresh_interval(Duration::from_secs(3600))
         .min_refresh_interval(Duration::from_millis(200))

@@ -984,7 +984,8 @@ fn keys_url(
         .map(|path| Source::from_arg(Some(path)).read_bounded("key server CA", MAX_KEYS_CA_LEN))
         .transpose()?;
     Ok(Some(KeysUrl {
-        url: url.clone(),
+        // `env:NAME`: a URL carrying an access token need not show in argv or the file.
+        url: secrets::expand_env(url)?,
         ca_pem,
         refresh,
     }))

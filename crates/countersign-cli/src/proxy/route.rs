@@ -250,7 +250,7 @@ fn verify_layer(
     let mut b = match (&spec.keys, &spec.secret_files) {
         // A key set over HTTPS, fetched again every `refresh` and after a mismatch.
         (Some(keys), _) => {
-            let mut source = HttpsKeys::builder(keys.url.clone(), spec.scheme.algorithm())
+            let mut source = HttpsKeys::builder(keys.url.clone(), spec.scheme.clone())
                 .refresh_interval(keys.refresh)
                 .min_refresh_interval(keys.refresh.min(KEYS_MIN_REFRESH));
             if let Some(pem) = &keys.ca_pem {

@@ -262,6 +262,8 @@ fn unusable_key_sets_exit_2_before_listening() {
         keys.url("missing.json"),
     );
     let plain = format!("http://localhost:{}/ok.json", keys.port);
+    // An access token in the URL is never echoed.
+    let with_token = format!("{missing}?token=topsecret");
     let up = "http://127.0.0.1:1";
     let base = ["--check", "--upstream", up, "--preset", "github"];
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -281,6 +283,14 @@ fn unusable_key_sets_exit_2_before_listening() {
         (
             vec!["--keys-url", &missing, "--keys-ca", &ca],
             "the key server answered 404",
+        ),
+        (
+            vec!["--keys-url", &with_token, "--keys-ca", &ca],
+            "the key server answered 404",
+        ),
+        (
+            vec!["--keys-url", "env:CS_PROXY_TEST_UNSET_KEYS_URL"],
+            "environment variable `CS_PROXY_TEST_UNSET_KEYS_URL`",
         ),
         (
             vec!["--keys-url", &ok, "--keys-ca", &ca, "--secret", "topsecret"],
@@ -314,6 +324,17 @@ fn unusable_key_sets_exit_2_before_listening() {
         assert!(!err.contains("topsecret"), "case {i}: secret echoed: {err}");
     }
 
+    // `env:NAME`: the URL from the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_countersign"))
+        .arg("proxy")
+        .args(base)
+        .args(["--keys-url", "env:CS_PROXY_TEST_KEYS_URL", "--keys-ca", &ca])
+        .env("CS_PROXY_TEST_KEYS_URL", &ok)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+
     // The same through a config file: paths relative to it, settings named as written.
     let config = format!(
         "[[route]]\npath = \"/\"\npreset = \"github\"\nkeys_url = \"{ok}\"\nkeys_ca = \"ca.pem\"\nkeys_refresh = \"30s\"\nupstream = \"{up}\"\n"
@@ -341,4 +362,42 @@ fn unusable_key_sets_exit_2_before_listening() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("`keys_ca` needs `keys_url`"), "{stderr}");
+}
+
+/// Keys come to the verifier written as the scheme's secrets are: a Standard Webhooks route
+/// (secrets `whsec_<base64>`) verifies with a raw `oct` key from the set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_set_serves_schemes_with_encoded_secrets() {
+    use base64::engine::general_purpose::STANDARD;
+    let upstream = Upstream::start().await;
+    let dir = Scratch::new();
+    let raw = b"a raw 24-byte secret key";
+    let set = serde_json::json!({"keys": [{"kty": "oct", "kid": "sw-1", "k": URL_SAFE_NO_PAD.encode(raw)}]});
+    dir.file("jwks.json", &serde_json::to_vec(&set).unwrap());
+    let keys = KeyServer::start(&dir);
+    let (url, keys_url, ca) = (upstream.url(), keys.url("jwks.json"), tls_file("ca.pem"));
+    let proxy = Proxy::start(&[
+        "--upstream",
+        &url,
+        "--preset",
+        "standard-webhooks",
+        "--keys-url",
+        &keys_url,
+        "--keys-ca",
+        &ca,
+    ]);
+    let body = br#"{"type":"ping"}"#;
+    let secret = format!("whsec_{}", STANDARD.encode(raw));
+    let headers = signed(Preset::StandardWebhooks, &secret, &unique_id("sw"), body);
+    assert_eq!(
+        post(&proxy.url("/"), &headers, body).await.status,
+        StatusCode::OK
+    );
+    let other = format!("whsec_{}", STANDARD.encode(b"another 24-byte secret!!"));
+    let headers = signed(Preset::StandardWebhooks, &other, &unique_id("sw"), body);
+    assert_eq!(
+        post(&proxy.url("/"), &headers, body).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(upstream.hits(), 1);
 }

@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
-use countersign_core::{Algorithm, MAX_SECRET_LABEL_LEN, MAX_SECRETS, Secret};
+use countersign_core::{
+    Algorithm, ConfigError, KeyFormat, MAX_SECRET_LABEL_LEN, MAX_SECRETS, Scheme, Secret,
+};
 use http::{Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt as _, Empty, Limited};
 use hyper_util::rt::TokioIo;
@@ -103,6 +105,7 @@ fn is_region(label: &str) -> bool {
 /// and while reading), and the whole exchange has a timeout (default 5 s).
 pub struct HttpsKeys {
     algorithm: Algorithm,
+    key_format: KeyFormat,
     uri: Uri,
     host: String,
     port: u16,
@@ -138,6 +141,7 @@ impl fmt::Debug for HttpsKeys {
 pub struct HttpsKeysBuilder {
     url: String,
     algorithm: Algorithm,
+    key_format: KeyFormat,
     allowed: Vec<HostPattern>,
     roots_pem: Option<Vec<u8>>,
     timeout: Duration,
@@ -157,18 +161,23 @@ impl fmt::Debug for HttpsKeysBuilder {
 }
 
 impl HttpsKeys {
-    /// Starts a key set at `url` whose keys verify `algorithm` (the scheme's,
-    /// [`Scheme::algorithm`](countersign_core::Scheme::algorithm)): 5 s timeout, 64 KiB
-    /// bound, refreshed every 5 minutes and at most every 30 seconds.
+    /// Starts a key set at `url` for the verifier of `scheme` (a [`Preset`](crate::Preset)
+    /// or a [`Scheme`]): 5 s timeout, 64 KiB bound, refreshed every 5 minutes and at most
+    /// every 30 seconds.
     ///
-    /// The algorithm pins the key type: HMAC and token schemes take only `oct` keys,
-    /// Ed25519 only `OKP`/`Ed25519`, ECDSA P-256 only `EC`/`P-256`. Other keys in the set are
-    /// skipped, so a public key can never become an HMAC secret (anyone holding a public key
-    /// could then sign).
-    pub fn builder(url: impl Into<String>, algorithm: Algorithm) -> HttpsKeysBuilder {
+    /// The scheme's algorithm pins the key type: HMAC and token schemes take only `oct`
+    /// keys, Ed25519 only `OKP`/`Ed25519`, ECDSA P-256 only `EC`/`P-256`. Other keys in the
+    /// set are skipped, so a public key can never become an HMAC secret (anyone holding a
+    /// public key could then sign). So are keys whose `alg` names another algorithm (an
+    /// `oct` key for `A256GCM` is not a webhook key) and keys whose `key_ops` leave out
+    /// `verify`. The keys are handed over written in the scheme's
+    /// [`KeyFormat`] (hex for Discord, base64 for Standard Webhooks, …), as its secrets are.
+    pub fn builder(url: impl Into<String>, scheme: impl Into<Scheme>) -> HttpsKeysBuilder {
+        let scheme = scheme.into();
         HttpsKeysBuilder {
             url: url.into(),
-            algorithm,
+            algorithm: scheme.algorithm(),
+            key_format: scheme.key_format().clone(),
             allowed: Vec::new(),
             roots_pem: None,
             timeout: Duration::from_secs(5),
@@ -199,11 +208,15 @@ impl HttpsKeys {
                         .enable_all()
                         .build()
                         .map_err(|_| self.fetch_error("cannot start a runtime"))?;
-                    runtime.block_on(async {
+                    let result = runtime.block_on(async {
                         tokio::time::timeout(self.timeout, self.fetch())
                             .await
                             .map_err(|_| self.fetch_error("timed out"))?
-                    })
+                    });
+                    // A name lookup still running on a blocking thread (past the timeout)
+                    // is not waited for: dropping the runtime would.
+                    runtime.shutdown_background();
+                    result
                 })
                 .join()
                 .map_err(|_| self.fetch_error("the fetch panicked"))?
@@ -346,8 +359,15 @@ impl HttpsKeysBuilder {
     /// # Errors
     /// [`KeySourceError::InvalidUrl`] for a URL that is not `https://host[:port]/…`,
     /// [`KeySourceError::HostNotAllowed`] when its host matches no allowed pattern,
-    /// [`KeySourceError::Malformed`] for root certificates that cannot be used.
+    /// [`KeySourceError::Malformed`] for root certificates that cannot be used,
+    /// [`KeySourceError::Config`] for a scheme whose secrets are HTTP Basic credentials
+    /// (they are not keys a key set holds).
     pub fn build(self) -> Result<HttpsKeys, KeySourceError> {
+        if matches!(self.key_format, KeyFormat::BasicAuth) {
+            return Err(KeySourceError::Config(ConfigError::InvalidScheme(
+                "a scheme checking HTTP Basic credentials cannot take its keys from a key set",
+            )));
+        }
         let invalid = || KeySourceError::InvalidUrl(redact(&self.url));
         let uri: Uri = self.url.parse().map_err(|_| invalid())?;
         if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
@@ -372,6 +392,7 @@ impl HttpsKeysBuilder {
         let tls = client_config(self.roots_pem.as_deref())?;
         Ok(HttpsKeys {
             algorithm: self.algorithm,
+            key_format: self.key_format,
             port: uri.port_u16().unwrap_or(443),
             uri,
             host,
@@ -402,7 +423,7 @@ impl KeySource for HttpsKeys {
         if state.last_body.as_ref() == Some(&body) {
             return Ok(None);
         }
-        let keys = parse_jwks(&body, self.algorithm)?;
+        let keys = parse_jwks(&body, self.algorithm, &self.key_format)?;
         state.last_body = Some(body);
         Ok(Some(keys))
     }
@@ -421,9 +442,57 @@ fn key_type(algorithm: Algorithm) -> (&'static str, Option<&'static str>) {
     }
 }
 
-/// The keys of a JWK Set usable for `algorithm`, at most [`MAX_SECRETS`], labelled with
-/// their `kid`.
-fn parse_jwks(body: &[u8], algorithm: Algorithm) -> Result<Vec<Secret>, KeySourceError> {
+/// The JOSE `alg` names of `algorithm` (RFC 7518, RFC 8037); empty for algorithms JOSE does
+/// not name (a key declaring any `alg` is then meant for something else).
+fn jose_names(algorithm: Algorithm) -> &'static [&'static str] {
+    match algorithm {
+        Algorithm::HmacSha256 => &["HS256"],
+        Algorithm::HmacSha512 => &["HS512"],
+        Algorithm::Ed25519 => &["EdDSA", "Ed25519"],
+        Algorithm::EcdsaP256Sha256 => &["ES256"],
+        _ => &[],
+    }
+}
+
+/// Whether `kid` may label a secret (what the verifier accepts as a label: 1 to 64 of
+/// `A-Z a-z 0-9 . _ -`). Another `kid` leaves its key unlabelled rather than failing the
+/// whole set.
+fn usable_label(kid: &str) -> bool {
+    !kid.is_empty()
+        && kid.len() <= MAX_SECRET_LABEL_LEN
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// `raw` written as the scheme's secrets are, for the verifier to decode again.
+fn encoded(raw: &[u8], format: &KeyFormat) -> Vec<u8> {
+    match format {
+        KeyFormat::Hex => raw
+            .iter()
+            .flat_map(|b| {
+                let digits = b"0123456789abcdef";
+                [digits[usize::from(b >> 4)], digits[usize::from(b & 0xf)]]
+            })
+            .collect(),
+        KeyFormat::Base64 { prefix } => {
+            let mut text = prefix.as_deref().unwrap_or_default().to_owned();
+            text.push_str(&STANDARD.encode(raw));
+            text.into_bytes()
+        }
+        // `Raw`; `BasicAuth` is refused when the source is built.
+        _ => raw.to_vec(),
+    }
+}
+
+/// The keys of a JWK Set usable for `algorithm`, at most [`MAX_SECRETS`] (a set with more
+/// is refused: keeping some would drop keys the provider may sign with), labelled with
+/// their `kid` where it makes a valid label, written in `format`.
+fn parse_jwks(
+    body: &[u8],
+    algorithm: Algorithm,
+    format: &KeyFormat,
+) -> Result<Vec<Secret>, KeySourceError> {
     let wanted = key_type(algorithm);
     let set: Value =
         serde_json::from_slice(body).map_err(|_| KeySourceError::Malformed("not JSON"))?;
@@ -438,13 +507,19 @@ fn parse_jwks(body: &[u8], algorithm: Algorithm) -> Result<Vec<Secret>, KeySourc
     };
     let mut out = Vec::new();
     for key in keys {
-        if out.len() >= MAX_SECRETS {
-            tracing::warn!(
-                "countersign: key set has more than 16 usable keys; the rest are ignored"
-            );
-            break;
-        }
         if key.get("use").is_some_and(|u| u != "sig") {
+            continue;
+        }
+        if key
+            .get("alg")
+            .is_some_and(|alg| !jose_names(algorithm).iter().any(|name| alg == *name))
+        {
+            continue;
+        }
+        if key.get("key_ops").is_some_and(|ops| {
+            !ops.as_array()
+                .is_some_and(|ops| ops.iter().any(|op| op == "verify"))
+        }) {
             continue;
         }
         let kty = key.get("kty").and_then(Value::as_str);
@@ -468,10 +543,14 @@ fn parse_jwks(body: &[u8], algorithm: Algorithm) -> Result<Vec<Secret>, KeySourc
                 "a usable key has no valid key material",
             ));
         };
-        let mut secret = Secret::new(bytes);
+        if out.len() >= MAX_SECRETS {
+            return Err(KeySourceError::Malformed(
+                "the key set has more than 16 usable keys",
+            ));
+        }
+        let mut secret = Secret::new(encoded(&bytes, format));
         if let Some(kid) = key.get("kid").and_then(Value::as_str)
-            && !kid.is_empty()
-            && kid.len() <= MAX_SECRET_LABEL_LEN
+            && usable_label(kid)
         {
             secret = secret.with_label(kid);
         }
@@ -489,6 +568,110 @@ fn parse_jwks(body: &[u8], algorithm: Algorithm) -> Result<Vec<Secret>, KeySourc
 #[cfg(test)]
 mod tests {
     use super::*;
+    use countersign_core::{Delivery, Preset, SignRequest, Signer, Verifier};
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn parse(set: &Value, scheme: impl Into<Scheme>) -> Result<Vec<Secret>, KeySourceError> {
+        let scheme = scheme.into();
+        parse_jwks(
+            &serde_json::to_vec(set).unwrap(),
+            scheme.algorithm(),
+            scheme.key_format(),
+        )
+    }
+
+    /// Keys meant for something else are skipped: another `alg`, `key_ops` without `verify`,
+    /// another `use`; an odd `kid` leaves its key unlabelled instead of failing the set.
+    #[test]
+    fn keys_for_other_uses_are_skipped() {
+        let set = serde_json::json!({"keys": [
+            {"kty": "oct", "alg": "A256GCM", "k": b64(b"an encryption key")},
+            {"kty": "oct", "alg": "HS512", "k": b64(b"another algorithm")},
+            {"kty": "oct", "key_ops": ["sign"], "k": b64(b"signing only")},
+            {"kty": "oct", "key_ops": "verify", "k": b64(b"malformed key_ops")},
+            {"kty": "oct", "use": "enc", "k": b64(b"encryption use")},
+            {"kty": "oct", "alg": "HS256", "key_ops": ["sign", "verify"], "kid": "k:2/x", "k": b64(b"the webhook key")},
+        ]});
+        let keys = parse(&set, Preset::Github).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].expose(), b"the webhook key");
+        assert_eq!(
+            keys[0].label(),
+            None,
+            "`k:2/x` is not a label the verifier takes"
+        );
+        let verifier = Verifier::builder(Preset::Github).secrets(keys).build();
+        assert!(verifier.is_ok());
+
+        let only_other = serde_json::json!({"keys": [
+            {"kty": "oct", "alg": "A256GCM", "k": b64(b"an encryption key")},
+        ]});
+        assert!(matches!(
+            parse(&only_other, Preset::Github),
+            Err(KeySourceError::NoUsableKey { kty: "oct", .. })
+        ));
+    }
+
+    /// More usable keys than a verifier holds: refused, not cut (the cut could drop the key
+    /// the provider signs with).
+    #[test]
+    fn too_many_usable_keys_are_refused() {
+        let keys: Vec<Value> = (0..=MAX_SECRETS)
+            .map(|i| serde_json::json!({"kty": "oct", "k": b64(format!("key {i}").as_bytes())}))
+            .collect();
+        let err = parse(&serde_json::json!({ "keys": keys }), Preset::Github).unwrap_err();
+        assert!(matches!(err, KeySourceError::Malformed(_)), "{err}");
+    }
+
+    /// The keys come written as the scheme's secrets are: hex for Discord's Ed25519 keys,
+    /// `whsec_` + base64 for Standard Webhooks; the verifiers built from them verify.
+    #[test]
+    fn keys_are_written_in_the_schemes_key_format() {
+        let public = ed25519_public();
+        let set = serde_json::json!({"keys": [
+            {"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": "discord-1", "x": b64(&public)},
+        ]});
+        let keys = parse(&set, Preset::Discord).unwrap();
+        assert_eq!(keys[0].expose(), hex::encode(public).as_bytes());
+        assert_eq!(keys[0].label(), Some("discord-1"));
+        Verifier::builder(Preset::Discord)
+            .secrets(keys)
+            .build()
+            .expect("a hex Ed25519 key");
+
+        let raw = b"0123456789abcdef0123456789abcdef";
+        let set = serde_json::json!({"keys": [{"kty": "oct", "k": b64(raw)}]});
+        let keys = parse(&set, Preset::StandardWebhooks).unwrap();
+        let expected = format!("whsec_{}", STANDARD.encode(raw));
+        assert_eq!(keys[0].expose(), expected.as_bytes());
+        let verifier = Verifier::builder(Preset::StandardWebhooks)
+            .secrets(keys)
+            .build()
+            .unwrap();
+        let body = br#"{"type":"ping"}"#;
+        let headers = Signer::new(Preset::StandardWebhooks, expected.as_str())
+            .unwrap()
+            .sign(&SignRequest::new(body).id("msg_1"))
+            .unwrap();
+        assert!(verifier.verify(&Delivery::new(&headers, body)).is_ok());
+
+        let basic = HttpsKeys::builder("https://keys.example.com/jwks", Preset::BasicAuth).build();
+        assert!(matches!(basic, Err(KeySourceError::Config(_))));
+    }
+
+    /// RFC 8032 test 1's public key.
+    fn ed25519_public() -> [u8; 32] {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+            &mut key,
+        )
+        .unwrap();
+        key
+    }
 
     #[test]
     fn host_patterns() {
@@ -506,17 +689,12 @@ mod tests {
         assert_eq!(redact("https://u:pw@keys.test/k"), "https://…@keys.test/k");
         assert_eq!(redact("http://keys.test/k#frag"), "http://keys.test/k#…");
         assert_eq!(redact("not a url\n"), "not a url?");
-        let builder = HttpsKeys::builder(
-            "https://keys.test/jwks.json?token=s3cret",
-            Algorithm::HmacSha256,
-        );
+        let builder =
+            HttpsKeys::builder("https://keys.test/jwks.json?token=s3cret", Preset::Github);
         assert!(!format!("{builder:?}").contains("s3cret"));
-        let err = HttpsKeys::builder(
-            "http://keys.test/jwks.json?token=s3cret",
-            Algorithm::HmacSha256,
-        )
-        .build()
-        .unwrap_err();
+        let err = HttpsKeys::builder("http://keys.test/jwks.json?token=s3cret", Preset::Github)
+            .build()
+            .unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
         let r = p("sns.{region}.amazonaws.com");
         assert!(r.matches("sns.us-east-1.amazonaws.com"));
@@ -549,24 +727,24 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    HttpsKeys::builder(bad, Algorithm::HmacSha256).build(),
+                    HttpsKeys::builder(bad, Preset::Github).build(),
                     Err(KeySourceError::InvalidUrl(_))
                 ),
                 "{bad}"
             );
         }
         assert!(
-            HttpsKeys::builder("https://keys.example.com/jwks", Algorithm::HmacSha256)
+            HttpsKeys::builder("https://keys.example.com/jwks", Preset::Github)
                 .build()
                 .is_ok()
         );
-        let err = HttpsKeys::builder("https://keys.evil.test/jwks", Algorithm::HmacSha256)
+        let err = HttpsKeys::builder("https://keys.evil.test/jwks", Preset::Github)
             .allow_host("*.example.com")
             .build()
             .unwrap_err();
         assert!(matches!(err, KeySourceError::HostNotAllowed(h) if h == "keys.evil.test"));
         assert!(matches!(
-            HttpsKeys::builder("https://keys.example.com/", Algorithm::HmacSha256)
+            HttpsKeys::builder("https://keys.example.com/", Preset::Github)
                 .root_certificates_pem("not pem")
                 .build(),
             Err(KeySourceError::Malformed(_))
@@ -584,38 +762,49 @@ mod tests {
         );
         // Each algorithm takes only its own key type: a public key never becomes an HMAC
         // secret, an HMAC secret never an Ed25519 key.
-        let keys = parse_jwks(set.as_bytes(), Algorithm::HmacSha256).unwrap();
+        let keys = parse_jwks(set.as_bytes(), Algorithm::HmacSha256, &KeyFormat::Raw).unwrap();
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].expose(), b"hmac-key");
         assert_eq!(keys[0].label(), Some("a"));
-        let keys = parse_jwks(set.as_bytes(), Algorithm::Ed25519).unwrap();
+        let keys = parse_jwks(set.as_bytes(), Algorithm::Ed25519, &KeyFormat::Raw).unwrap();
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].expose(), &[7u8; 32]);
         assert_eq!(keys[0].label(), Some("b"));
-        let keys = parse_jwks(set.as_bytes(), Algorithm::EcdsaP256Sha256).unwrap();
+        let keys = parse_jwks(set.as_bytes(), Algorithm::EcdsaP256Sha256, &KeyFormat::Raw).unwrap();
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].expose().len(), 65);
         let public_only = format!(
             r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{x}"}},{{"kty":"EC","crv":"P-256","x":"{x}","y":"{x}"}}]}}"#
         );
         for hmac in [Algorithm::HmacSha256, Algorithm::HmacSha1, Algorithm::Token] {
-            let err = parse_jwks(public_only.as_bytes(), hmac).unwrap_err();
+            let err = parse_jwks(public_only.as_bytes(), hmac, &KeyFormat::Raw).unwrap_err();
             assert!(
                 matches!(err, KeySourceError::NoUsableKey { kty: "oct", .. }),
                 "{err:?}"
             );
         }
         assert_eq!(
-            parse_jwks(public_only.as_bytes(), Algorithm::HmacSha256)
-                .unwrap_err()
-                .to_string(),
+            parse_jwks(
+                public_only.as_bytes(),
+                Algorithm::HmacSha256,
+                &KeyFormat::Raw
+            )
+            .unwrap_err()
+            .to_string(),
             "the key set has no `oct` key for HMAC-SHA256"
         );
         let oct_only = format!(r#"{{"keys":[{{"kty":"oct","k":"{k}"}}]}}"#);
-        assert!(parse_jwks(oct_only.as_bytes(), Algorithm::Ed25519).is_err());
+        assert!(parse_jwks(oct_only.as_bytes(), Algorithm::Ed25519, &KeyFormat::Raw).is_err());
         // An Ed25519 key does not verify P-256.
         let ed_only = format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}]}}"#);
-        assert!(parse_jwks(ed_only.as_bytes(), Algorithm::EcdsaP256Sha256).is_err());
+        assert!(
+            parse_jwks(
+                ed_only.as_bytes(),
+                Algorithm::EcdsaP256Sha256,
+                &KeyFormat::Raw
+            )
+            .is_err()
+        );
         for bad in [
             &b"[]"[..],
             b"{}",
@@ -625,29 +814,32 @@ mod tests {
             br#"{"keys":[{"kty":"oct","k":"!!"}]}"#,
         ] {
             assert!(
-                parse_jwks(bad, Algorithm::HmacSha256).is_err(),
+                parse_jwks(bad, Algorithm::HmacSha256, &KeyFormat::Raw).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
         }
         let short = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#;
-        assert!(parse_jwks(short, Algorithm::Ed25519).is_err());
+        assert!(parse_jwks(short, Algorithm::Ed25519, &KeyFormat::Raw).is_err());
         let many: Vec<String> = (0..40)
             .map(|i| format!(r#"{{"kty":"oct","kid":"k{i}","k":"{k}"}}"#))
             .collect();
-        let keys = parse_jwks(
+        let err = parse_jwks(
             format!(r#"{{"keys":[{}]}}"#, many.join(",")).as_bytes(),
             Algorithm::HmacSha256,
+            &KeyFormat::Raw,
         )
-        .unwrap();
-        assert_eq!(keys.len(), MAX_SECRETS);
+        .unwrap_err();
+        assert!(matches!(err, KeySourceError::Malformed(_)), "{err}");
     }
 
     proptest::proptest! {
         #[test]
         fn jwks_parsing_does_not_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             for algorithm in Algorithm::ALL {
-                let _ = parse_jwks(&body, *algorithm);
+                for format in [KeyFormat::Raw, KeyFormat::Hex, KeyFormat::Base64 { prefix: None }] {
+                    let _ = parse_jwks(&body, *algorithm, &format);
+                }
             }
         }
     }
