@@ -10,6 +10,7 @@
 //! | `countersign_events_total` | counter | `route`, `event_type` (forwarded deliveries; the first 32 distinct types of a route, later ones `other`, none `none`) |
 //! | `countersign_handshakes_total` | counter | `route` |
 //! | `countersign_secret_matches_total` | counter | `route`, `secret` (the label of the secret that verified a delivery; `unlabelled` without one — bounded by the route's secrets, at most 16) |
+//! | `countersign_key_reloads_total`, `countersign_key_refresh_failures_total` | counter | `route` — routes whose keys change (`secret_file`, `keys_url`): new keys taken into use; refreshes that failed (the last good keys stay) |
 //! | `countersign_duplicates_total` | counter | `route` (processed already: 200, not forwarded) |
 //! | `countersign_in_flight_conflicts_total` | counter | `route` (409) |
 //! | `countersign_store_errors_total` | counter | `route` |
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 use countersign_dedup::DedupStats;
 use countersign_publish::PublishStats;
+use countersign_tower::keys::RotatingVerifier;
 
 use super::forward::Upstreamed;
 
@@ -91,6 +93,8 @@ pub(crate) struct RouteMetrics {
     /// `(secret label, matches)`, the route's labels in configuration order.
     secret_labels: Vec<(Box<str>, AtomicU64)>,
     unlabelled_matches: AtomicU64,
+    /// The route's rotating verifier (secret files, a key set), for its counters.
+    rotating: Option<RotatingVerifier>,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -112,10 +116,17 @@ impl RouteMetrics {
             events_other_type: AtomicU64::new(0),
             secret_labels: Vec::new(),
             unlabelled_matches: AtomicU64::new(0),
+            rotating: None,
             buckets: Default::default(),
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
         }
+    }
+
+    /// Reports the reloads and failed refreshes of the route's rotating verifier.
+    pub(crate) fn with_rotating_keys(mut self, rotating: Option<RotatingVerifier>) -> Self {
+        self.rotating = rotating;
+        self
     }
 
     /// The counters of a publish route's service (see [`super::publish::render_metrics`]).
@@ -384,6 +395,25 @@ impl Metrics {
                 &[("route", &r.name), ("secret", "unlabelled")],
                 get(&r.unlabelled_matches),
             );
+        }
+        for (name, help, value) in [
+            (
+                "countersign_key_reloads_total",
+                "Times a route's changed keys (secret files, key set) were taken into use.",
+                RotatingVerifier::reloads as fn(&RotatingVerifier) -> u64,
+            ),
+            (
+                "countersign_key_refresh_failures_total",
+                "Key refreshes that failed; the last good keys stayed in use.",
+                RotatingVerifier::failed_refreshes,
+            ),
+        ] {
+            family(&mut out, name, "counter", help);
+            for r in &self.routes {
+                if let Some(rotating) = &r.rotating {
+                    sample(&mut out, name, &[("route", &r.name)], value(rotating));
+                }
+            }
         }
         family(
             &mut out,

@@ -123,7 +123,7 @@ pub(crate) fn build(
         let context =
             |e: CliError| CliError::Usage(format!("route `{}`: {}", spec.name, e.report()));
         let trust_forwarded = !settings.trusted_proxies.is_empty();
-        let verify = verify_layer(spec, trust_forwarded, &budget).map_err(context)?;
+        let (verify, rotating) = verify_layer(spec, trust_forwarded, &budget).map_err(context)?;
         let mut publish_stats = None;
         let (service, stats): (RouteService, Option<DedupStats>) = if let Some(url) = &spec.publish
         {
@@ -194,7 +194,8 @@ pub(crate) fn build(
         route_metrics.push(
             RouteMetrics::new(&spec.name, stats)
                 .with_publish(publish_stats)
-                .with_secret_labels(spec.secrets.iter().filter_map(|s| s.label())),
+                .with_secret_labels(spec.secrets.iter().filter_map(|s| s.label()))
+                .with_rotating_keys(rotating),
         );
         let allow = spec
             .methods
@@ -225,12 +226,13 @@ pub(crate) fn build(
 }
 
 /// `trust_forwarded`: some peers are trusted proxies. The router removes the forwarding
-/// headers of every other peer before the layer sees them.
+/// headers of every other peer before the layer sees them. With keys that change (secret
+/// files, a key set), also the rotating verifier, for its counters.
 fn verify_layer(
     spec: &RouteSpec,
     trust_forwarded: bool,
     budget: &BodyBudget,
-) -> Result<VerifyLayer, CliError> {
+) -> Result<(VerifyLayer, Option<RotatingVerifier>), CliError> {
     let scheme = spec.scheme.clone();
     let (tolerance, body_limit) = (spec.tolerance, spec.body_limit);
     let token = spec.handshake_token.clone();
@@ -247,6 +249,7 @@ fn verify_layer(
         }
         verifier.build()
     };
+    let mut rotating_keys = None;
     let mut b = match (&spec.keys, &spec.secret_files) {
         // A key set over HTTPS, fetched again every `refresh` and after a mismatch.
         (Some(keys), _) => {
@@ -261,6 +264,7 @@ fn verify_layer(
                 KeySourceError::Config(e) => CliError::Config(e),
                 other => keys_error(spec, &other),
             })?;
+            rotating_keys = Some(rotating.clone());
             VerifyLayer::rotating(rotating)
         }
         // Secret files are re-read when they change (see `secret_files`).
@@ -274,6 +278,7 @@ fn verify_layer(
                 KeySourceError::Config(e) => CliError::Config(e),
                 other => CliError::Usage(format!("secret files: {other}")),
             })?;
+            rotating_keys = Some(rotating.clone());
             VerifyLayer::rotating(rotating)
         }
         (None, None) => VerifyLayer::builder(build(spec.secrets.clone())?),
@@ -285,7 +290,7 @@ fn verify_layer(
     if let Some(url) = &spec.public_url {
         b = b.public_url(url.clone());
     }
-    Ok(b.build()?)
+    Ok((b.build()?, rotating_keys))
 }
 
 /// The least time between two fetches of a route's key set, however many deliveries with

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use countersign_core::Preset;
 use http::StatusCode;
 
-use super::harness::{Proxy, Scratch, Upstream, post, signed, unique_id};
+use super::harness::{Proxy, Scratch, Upstream, get, post, signed, unique_id};
 
 /// The tower crate's test PKI (`crates/countersign-tower/tests/tls/gen_test_ca.py`).
 fn tls_file(name: &str) -> String {
@@ -187,6 +187,22 @@ async fn keys_from_a_key_set_rotate_without_a_restart() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(status("second secret").await, StatusCode::OK);
     assert_eq!(status("first secret").await, StatusCode::UNAUTHORIZED);
+    // The operator sees it: keys taken into use twice, refreshes failing since.
+    let metrics = get(&proxy.url("/metrics")).await.text();
+    let value = |name: &str| -> u64 {
+        let prefix = format!("{name}{{route=\"github\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("countersign_key_reloads_total"), 2, "{metrics}");
+    assert!(
+        value("countersign_key_refresh_failures_total") >= 2,
+        "{metrics}"
+    );
     let logs = proxy.logs();
     assert!(
         !logs.contains("second secret") && !logs.contains(&URL_SAFE_NO_PAD.encode("second secret")),
