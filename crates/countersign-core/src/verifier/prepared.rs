@@ -81,7 +81,7 @@ impl<'v, 'h> Prepared<'v, 'h> {
     /// body-borne timestamps `malformed_timestamp` or `timestamp_too_old`/`_new`.
     pub fn finish(self, body: &[u8]) -> Result<Outcome, VerifyError> {
         let verifier = self.verifier;
-        let verified = verifier.finish_state(self.state, body, self.request)?;
+        let verified = verifier.finish_state(&self.state, body, self.request)?;
         let reply = handshake::reply(
             verifier.scheme().handshakes(),
             self.headers,
