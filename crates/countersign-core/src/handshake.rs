@@ -17,6 +17,12 @@ use crate::algorithm::{Algorithm, Encoding};
 use crate::error::ConfigError;
 use crate::json_path;
 
+mod built_in;
+mod replies;
+
+pub use replies::HandshakeReply;
+pub(crate) use replies::{RequestRefusal, reply, request_reply};
+
 /// Longest value a handshake echoes back, in bytes.
 pub const MAX_CHALLENGE_LEN: usize = 1024;
 
@@ -78,6 +84,10 @@ impl HandshakeTrigger {
             }
         }
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The value of `name` when the header is present exactly once.
@@ -215,185 +225,6 @@ impl Handshake {
         }
     }
 
-    /// Slack's Events API check: `{"type":"url_verification","challenge":"…"}` is answered
-    /// with `{"challenge":"…"}`.
-    #[must_use]
-    pub fn slack_url_verification() -> Self {
-        Handshake::new(
-            "url_verification",
-            HandshakeTrigger::json_field("type", "url_verification"),
-            HandshakeAnswer::EchoJson {
-                path: vec![Cow::Borrowed("challenge")],
-                key: Cow::Borrowed("challenge"),
-            },
-        )
-    }
-
-    /// Twitch EventSub's subscription check: a request whose
-    /// `Twitch-Eventsub-Message-Type` header is `webhook_callback_verification` is answered
-    /// with the body's `challenge`, as `text/plain`.
-    #[must_use]
-    pub fn twitch_webhook_callback_verification() -> Self {
-        Handshake::new(
-            "webhook_callback_verification",
-            HandshakeTrigger::Header {
-                name: HeaderName::from_static("twitch-eventsub-message-type"),
-                value: Cow::Borrowed("webhook_callback_verification"),
-            },
-            HandshakeAnswer::EchoText {
-                path: vec![Cow::Borrowed("challenge")],
-            },
-        )
-    }
-
-    /// Zoom's endpoint validation: `{"event":"endpoint.url_validation",
-    /// "payload":{"plainToken":"…"}}` is answered with `{"plainToken":"…",
-    /// "encryptedToken":"<hex HMAC-SHA256 of plainToken under the secret token>"}`. With
-    /// several secrets configured (a rotation), the digest uses the first: list the secret
-    /// token Zoom currently has first.
-    #[must_use]
-    pub fn zoom_endpoint_url_validation() -> Self {
-        Handshake::new(
-            "endpoint.url_validation",
-            HandshakeTrigger::json_field("event", "endpoint.url_validation"),
-            HandshakeAnswer::EchoWithMac {
-                path: vec![Cow::Borrowed("payload"), Cow::Borrowed("plainToken")],
-                echo_key: Cow::Borrowed("plainToken"),
-                mac_key: Cow::Borrowed("encryptedToken"),
-                encoding: Encoding::Hex,
-            },
-        )
-    }
-
-    /// Discord's interactions endpoint check: a `PING` (`{"type":1,…}`) is answered with the
-    /// `PONG` `{"type":1}` as JSON.
-    #[must_use]
-    pub fn discord_ping() -> Self {
-        Handshake::new(
-            "PING",
-            HandshakeTrigger::json_field("type", "1"),
-            HandshakeAnswer::Fixed {
-                content_type: Cow::Borrowed("application/json"),
-                body: Cow::Borrowed(br#"{"type":1}"#),
-            },
-        )
-    }
-
-    /// Meta's (Facebook, Instagram, WhatsApp, Messenger) verification request:
-    /// `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` is answered with the
-    /// challenge as `text/plain` when the verify token matches the verifier's
-    /// [handshake token](crate::VerifierBuilder::handshake_token).
-    #[must_use]
-    pub fn meta_verification() -> Self {
-        Handshake::new(
-            "hub.challenge",
-            HandshakeTrigger::Query {
-                method: Cow::Borrowed("GET"),
-                param: Cow::Borrowed("hub.mode"),
-                value: Some(Cow::Borrowed("subscribe")),
-            },
-            HandshakeAnswer::EchoQueryWithToken {
-                param: Cow::Borrowed("hub.challenge"),
-                token_param: Cow::Borrowed("hub.verify_token"),
-            },
-        )
-    }
-
-    /// X's (Twitter's) challenge-response check: `GET ?crc_token=…` is answered with
-    /// `{"response_token":"sha256=<base64 HMAC-SHA256(consumer secret, crc_token)>"}`.
-    #[must_use]
-    pub fn x_crc() -> Self {
-        Handshake::new(
-            "crc_token",
-            HandshakeTrigger::Query {
-                method: Cow::Borrowed("GET"),
-                param: Cow::Borrowed("crc_token"),
-                value: None,
-            },
-            HandshakeAnswer::QueryMacJson {
-                param: Cow::Borrowed("crc_token"),
-                key: Cow::Borrowed("response_token"),
-                prefix: Cow::Borrowed("sha256="),
-                encoding: Encoding::Base64,
-            },
-        )
-    }
-
-    /// Front's application webhook validation: a signed delivery whose JSON `type` is
-    /// `sync` and that carries an `x-front-challenge` header is answered with
-    /// `{"challenge": <the header's value>}`
-    /// (<https://dev.frontapp.com/docs/application-webhooks>, "Application webhook
-    /// validation"). Front does not sign the header, so the body must say `sync` too: the
-    /// header added to a genuine event (by anyone on the path) does not turn the event into
-    /// a handshake that the app never sees.
-    #[must_use]
-    pub fn front_challenge() -> Self {
-        Handshake::new(
-            "x-front-challenge",
-            HandshakeTrigger::json_field("type", "sync"),
-            HandshakeAnswer::EchoHeaderJson {
-                name: HeaderName::from_static("x-front-challenge"),
-                key: Cow::Borrowed("challenge"),
-            },
-        )
-    }
-
-    /// Microsoft Graph's subscription validation: `POST ?validationToken=…` is answered with
-    /// the token as `text/plain` (unsigned: Graph sends nothing to check it with).
-    #[must_use]
-    pub fn graph_validation() -> Self {
-        Handshake::new(
-            "validationToken",
-            HandshakeTrigger::Query {
-                method: Cow::Borrowed("POST"),
-                param: Cow::Borrowed("validationToken"),
-                value: None,
-            },
-            HandshakeAnswer::EchoQuery {
-                param: Cow::Borrowed("validationToken"),
-            },
-        )
-    }
-
-    /// The names of the built-in handshakes, as scheme files list them (`handshakes =
-    /// ["slack-url-verification"]`); [`Handshake::built_in`] makes one from its name.
-    pub const BUILT_IN: &'static [&'static str] = &[
-        "slack-url-verification",
-        "twitch-webhook-callback-verification",
-        "zoom-endpoint-url-validation",
-        "discord-ping",
-        "meta-verification",
-        "x-crc",
-        "graph-validation",
-        "front-challenge",
-    ];
-
-    /// The built-in handshake called `name` (one of [`Handshake::BUILT_IN`]), or `None`.
-    ///
-    /// ```
-    /// use countersign_core::Handshake;
-    ///
-    /// assert_eq!(Handshake::built_in("x-crc"), Some(Handshake::x_crc()));
-    /// assert!(Handshake::BUILT_IN.iter().all(|name| Handshake::built_in(name).is_some()));
-    /// assert_eq!(Handshake::built_in("x_crc"), None);
-    /// ```
-    #[must_use]
-    pub fn built_in(name: &str) -> Option<Handshake> {
-        Some(match name {
-            "slack-url-verification" => Handshake::slack_url_verification(),
-            "twitch-webhook-callback-verification" => {
-                Handshake::twitch_webhook_callback_verification()
-            }
-            "zoom-endpoint-url-validation" => Handshake::zoom_endpoint_url_validation(),
-            "discord-ping" => Handshake::discord_ping(),
-            "meta-verification" => Handshake::meta_verification(),
-            "x-crc" => Handshake::x_crc(),
-            "graph-validation" => Handshake::graph_validation(),
-            "front-challenge" => Handshake::front_challenge(),
-            _ => return None,
-        })
-    }
-
     /// Whether this handshake comes as an unsigned request recognised by its method and
     /// query ([`HandshakeTrigger::Query`]).
     #[must_use]
@@ -505,70 +336,6 @@ impl Handshake {
         }
         Ok(())
     }
-
-    fn reply(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        mac: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
-    ) -> Option<HandshakeReply> {
-        let (content_type, body) = match &self.answer {
-            HandshakeAnswer::EchoHeaderJson { name, key } => {
-                let value = echoable(single(headers, name).map(<[u8]>::to_vec)).ok()?;
-                let value = String::from_utf8(value).ok()?;
-                let mut object = serde_json::Map::new();
-                object.insert(key.to_string(), serde_json::Value::String(value));
-                (
-                    Cow::Borrowed("application/json"),
-                    serde_json::to_vec(&object).ok()?,
-                )
-            }
-            HandshakeAnswer::EchoJson { path, key } => {
-                let value = challenge(body, path)?;
-                let mut object = serde_json::Map::new();
-                object.insert(key.to_string(), serde_json::Value::String(value));
-                let body = serde_json::to_vec(&object).ok()?;
-                (Cow::Borrowed("application/json"), body)
-            }
-            HandshakeAnswer::EchoText { path } => (
-                Cow::Borrowed("text/plain; charset=utf-8"),
-                challenge(body, path)?.into_bytes(),
-            ),
-            HandshakeAnswer::Fixed { content_type, body } => {
-                (content_type.clone(), body.clone().into_owned())
-            }
-            // Request handshakes are answered by `request_reply`, never after a signature.
-            HandshakeAnswer::EchoQuery { .. }
-            | HandshakeAnswer::EchoQueryWithToken { .. }
-            | HandshakeAnswer::QueryMacJson { .. } => return None,
-            HandshakeAnswer::EchoWithMac {
-                path,
-                echo_key,
-                mac_key,
-                encoding,
-            } => {
-                let value = challenge(body, path)?;
-                let digest = encoding.encode(&mac(value.as_bytes())?);
-                // Written by hand to keep the echoed value first, as the providers document.
-                let mut body = Vec::with_capacity(MAX_CHALLENGE_LEN.saturating_mul(2));
-                body.push(b'{');
-                serde_json::to_writer(&mut body, echo_key.as_ref()).ok()?;
-                body.push(b':');
-                serde_json::to_writer(&mut body, &value).ok()?;
-                body.push(b',');
-                serde_json::to_writer(&mut body, mac_key.as_ref()).ok()?;
-                body.push(b':');
-                serde_json::to_writer(&mut body, &digest).ok()?;
-                body.push(b'}');
-                (Cow::Borrowed("application/json"), body)
-            }
-        };
-        Some(HandshakeReply {
-            name: self.name.clone(),
-            content_type,
-            body,
-        })
-    }
 }
 
 impl<'de> serde::Deserialize<'de> for Handshake {
@@ -582,161 +349,6 @@ impl<'de> serde::Deserialize<'de> for Handshake {
             ))
         })
     }
-}
-
-/// The answer to a handshake: send it with status `200 OK` instead of calling the handler.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandshakeReply {
-    name: Cow<'static, str>,
-    content_type: Cow<'static, str>,
-    body: Vec<u8>,
-}
-
-impl HandshakeReply {
-    /// Which handshake this answers, e.g. `url_verification`.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The `Content-Type` to send.
-    #[must_use]
-    pub fn content_type(&self) -> &str {
-        &self.content_type
-    }
-
-    /// The body to send.
-    #[must_use]
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// The body to send, owned.
-    #[must_use]
-    pub fn into_body(self) -> Vec<u8> {
-        self.body
-    }
-}
-
-/// The reply to the first of `handshakes` that the delivery triggers; `mac` computes the
-/// keyed digest of [`HandshakeAnswer::EchoWithMac`].
-pub(crate) fn reply(
-    handshakes: &[Handshake],
-    headers: &HeaderMap,
-    body: &[u8],
-    mac: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
-) -> Option<HandshakeReply> {
-    handshakes
-        .iter()
-        .find(|h| h.trigger.matches(headers, body))
-        .and_then(|h| h.reply(headers, body, mac))
-}
-
-/// Why a request handshake was not answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RequestRefusal {
-    /// The verify token is missing or wrong.
-    Token,
-    /// The challenge is missing, empty, too long or has characters that are not echoed.
-    Challenge,
-}
-
-/// The reply to the first request handshake of `handshakes` that `method` and `url` (a full
-/// URL, or a path with its query) trigger: `None` when none does.
-pub(crate) fn request_reply(
-    handshakes: &[Handshake],
-    method: &str,
-    url: &str,
-    token_matches: &dyn Fn(&[u8]) -> bool,
-    mac: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
-) -> Option<Result<HandshakeReply, RequestRefusal>> {
-    let url = url.as_bytes();
-    let handshake = handshakes.iter().find(|h| match &h.trigger {
-        HandshakeTrigger::Query {
-            method: m,
-            param,
-            value,
-        } => {
-            m.eq_ignore_ascii_case(method)
-                && crate::form::query_param(url, param.as_bytes())
-                    .is_some_and(|v| value.as_ref().is_none_or(|want| v == want.as_bytes()))
-        }
-        _ => false,
-    })?;
-    let param = |name: &str| crate::form::query_param(url, name.as_bytes());
-    let text = |body: Vec<u8>| HandshakeReply {
-        name: handshake.name.clone(),
-        content_type: Cow::Borrowed("text/plain; charset=utf-8"),
-        body,
-    };
-    Some(match &handshake.answer {
-        HandshakeAnswer::EchoQuery { param: p } => echoable(param(p)).map(text),
-        HandshakeAnswer::EchoQueryWithToken {
-            param: p,
-            token_param,
-        } => {
-            // The token first: a wrong token learns nothing about the challenge rules.
-            match param(token_param) {
-                Some(token) if !token.is_empty() && token_matches(&token) => {
-                    echoable(param(p)).map(text)
-                }
-                _ => Err(RequestRefusal::Token),
-            }
-        }
-        HandshakeAnswer::QueryMacJson {
-            param: p,
-            key,
-            prefix,
-            encoding,
-        } => match param(p) {
-            Some(v) if !v.is_empty() && v.len() <= MAX_CHALLENGE_LEN => {
-                let Some(digest) = mac(&v) else {
-                    return Some(Err(RequestRefusal::Token));
-                };
-                let mut object = serde_json::Map::new();
-                object.insert(
-                    key.to_string(),
-                    serde_json::Value::String(format!("{prefix}{}", encoding.encode(&digest))),
-                );
-                match serde_json::to_vec(&object) {
-                    Ok(body) => Ok(HandshakeReply {
-                        name: handshake.name.clone(),
-                        content_type: Cow::Borrowed("application/json"),
-                        body,
-                    }),
-                    Err(_) => Err(RequestRefusal::Challenge),
-                }
-            }
-            _ => Err(RequestRefusal::Challenge),
-        },
-        _ => Err(RequestRefusal::Challenge),
-    })
-}
-
-/// A value that may be echoed as `text/plain`: non-empty, at most [`MAX_CHALLENGE_LEN`]
-/// bytes of printable ASCII without `<>&"'\` (no header splitting, nothing a browser could
-/// take for markup).
-fn echoable(value: Option<Vec<u8>>) -> Result<Vec<u8>, RequestRefusal> {
-    match value {
-        Some(v)
-            if !v.is_empty()
-                && v.len() <= MAX_CHALLENGE_LEN
-                && v.iter()
-                    .all(|&b| (0x20..0x7f).contains(&b) && !b"<>&\"'\\".contains(&b)) =>
-        {
-            Ok(v)
-        }
-        _ => Err(RequestRefusal::Challenge),
-    }
-}
-
-/// A non-empty string of at most [`MAX_CHALLENGE_LEN`] bytes at `path`.
-fn challenge(body: &[u8], path: &[Cow<'static, str>]) -> Option<String> {
-    json_path::json_value(body, path).filter(|v| !v.is_empty() && v.len() <= MAX_CHALLENGE_LEN)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
