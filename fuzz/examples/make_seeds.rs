@@ -95,4 +95,51 @@ fn main() {
     {
         write("secrets", &format!("s{i}"), s.as_bytes());
     }
+    // Scheme files: the first byte picks the reader (even JSON, odd TOML), then the file,
+    // `\0`, and a body.
+    let files: [(&str, u8, &str, &[u8]); 6] = [
+        (
+            "j_slack",
+            0,
+            r#"{"name": "slack-file", "signature_header": "x-slack-signature", "prefix": "v0=", "timestamp_header": "x-slack-request-timestamp", "content": "v0:{timestamp}:{body}", "handshakes": ["slack-url-verification"]}"#,
+            br#"{"type":"url_verification","challenge":"abc"}"#,
+        ),
+        (
+            "j_alt",
+            0,
+            r#"{"name":"acme","algorithm":"hmac-sha256","encoding":"hex","signature_header":"x-acme-signature","event_id_header":"x-acme-id","alternatives":[{"algorithm":"hmac-sha1","signature_header":"x-acme-sig1"}]}"#,
+            b"{}",
+        ),
+        (
+            "j_jws",
+            0,
+            r#"{"name":"jwsish","syntax":"jws","signature_header":"x-webhook-signature","jws_body_sha256_claim":"sha256","jws_issuer":"netlify"}"#,
+            b"{}",
+        ),
+        (
+            "t_basic",
+            1,
+            "name = \"acme\"\nsignature_header = \"x-acme-signature\"\nencoding = \"base64\"\ncontent = \"{timestamp}.{body}\"\ntimestamp_header = \"x-acme-timestamp\"\ntolerance = 300\n",
+            b"hello",
+        ),
+        (
+            "t_alt",
+            1,
+            "name = \"acme\"\nsignature_header = \"x-acme-signature\"\n[[alternatives]]\nalgorithm = \"hmac-sha512\"\nsignature_header = \"x-acme-sig512\"\n",
+            b"{}",
+        ),
+        (
+            "t_event",
+            1,
+            "name = \"acme\"\nsignature_header = \"x-sig\"\nevent_id_json = \"/id\"\nevent_type_json = \"/type\"\nhandshakes = [\"front-challenge\"]\n",
+            br#"{"id":"1","type":"sync"}"#,
+        ),
+    ];
+    for (name, reader, file, body) in files {
+        let mut seed = vec![reader];
+        seed.extend_from_slice(file.as_bytes());
+        seed.push(0);
+        seed.extend_from_slice(body);
+        write("scheme_files", name, &seed);
+    }
 }
