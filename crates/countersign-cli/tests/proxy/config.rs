@@ -6,7 +6,10 @@ use std::process::Command;
 use countersign_core::Preset;
 use http::StatusCode;
 
-use super::harness::{Proxy, SECRET, Scratch, Upstream, get, post, signed, unique_id};
+use super::harness::{
+    Proxy, SECRET, Scratch, Upstream, get, post, signed, status_signed_with, unique_id,
+    until_status,
+};
 
 const STRIPE_SECRET: &str = "whsec_stripe_from_env";
 const GITHUB_SECRET: &str = "github secret from a file";
@@ -374,30 +377,10 @@ async fn a_secret_file_rotates_without_a_restart() {
         "--secret",
         "fixed secret",
     ]);
-    let status = |secret: &'static str| {
-        let proxy_url = proxy.url("/");
-        async move {
-            let body = br#"{"zen":"rotate"}"#;
-            let headers = signed(Preset::Github, secret, &unique_id("rot"), body);
-            post(&proxy_url, &headers, body).await.status
-        }
-    };
-    // Waits until `secret` is accepted (the file is checked every 2 s, and soon after a
-    // signature mismatch), at most 10 s.
-    let until_accepted = |secret: &'static str| {
-        let status = &status;
-        async move {
-            let started = std::time::Instant::now();
-            while status(secret).await != StatusCode::OK {
-                assert!(
-                    started.elapsed() < std::time::Duration::from_secs(10),
-                    "`{secret}` was not picked up within 10 s"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-            started.elapsed()
-        }
-    };
+    let at = proxy.url("/");
+    let status = |secret: &'static str| status_signed_with(&at, Preset::Github, secret);
+    let until_accepted =
+        |secret: &'static str| until_status(&at, Preset::Github, secret, StatusCode::OK);
     assert_eq!(status("first secret").await, StatusCode::OK);
     assert_eq!(status("fixed secret").await, StatusCode::OK);
     assert_eq!(status("second secret").await, StatusCode::UNAUTHORIZED);

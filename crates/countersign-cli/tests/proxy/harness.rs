@@ -413,6 +413,32 @@ pub(crate) fn signed(preset: Preset, secret: &str, id: &str, body: &[u8]) -> Hea
         .unwrap()
 }
 
+/// The status `url` answers a `preset` delivery (a new event each time) signed with `secret`.
+pub(crate) async fn status_signed_with(url: &str, preset: Preset, secret: &str) -> StatusCode {
+    let body = br#"{"zen":"rotate"}"#;
+    let headers = signed(preset, secret, &unique_id("rot"), body);
+    post(url, &headers, body).await.status
+}
+
+/// Sends `preset` deliveries signed with `secret` to `url` every 200 ms until one is answered
+/// `want` (a rotated secret or key taken into use, or dropped), at most 10 s; how long it took.
+pub(crate) async fn until_status(
+    url: &str,
+    preset: Preset,
+    secret: &str,
+    want: StatusCode,
+) -> Duration {
+    let started = std::time::Instant::now();
+    while status_signed_with(url, preset, secret).await != want {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "`{secret}` was not answered {want} within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    started.elapsed()
+}
+
 /// A Standard Webhooks delivery of event `id`.
 pub(crate) fn delivery(id: &str, body: &[u8]) -> HeaderMap {
     signed(Preset::StandardWebhooks, SECRET, id, body)
