@@ -468,13 +468,7 @@ fn usable_label(kid: &str) -> bool {
 /// `raw` written as the scheme's secrets are, for the verifier to decode again.
 fn encoded(raw: &[u8], format: &KeyFormat) -> Vec<u8> {
     match format {
-        KeyFormat::Hex => raw
-            .iter()
-            .flat_map(|b| {
-                let digits = b"0123456789abcdef";
-                [digits[usize::from(b >> 4)], digits[usize::from(b & 0xf)]]
-            })
-            .collect(),
+        KeyFormat::Hex => hex::encode(raw).into_bytes(),
         KeyFormat::Base64 { prefix } => {
             let mut text = prefix.as_deref().unwrap_or_default().to_owned();
             text.push_str(&STANDARD.encode(raw));
